@@ -1,0 +1,8 @@
+//! Running a suite end to end: expand it into runs, load data, train, measure, write
+//! results and the report.
+
+mod plan;
+mod runner;
+
+pub use plan::{plan, RunSpec};
+pub use runner::{load_dataset, run_suite, BenchOptions, Skipped, SuiteOutcome, SKIPPED_FILE as SKIPPED_FILE_NAME};

@@ -1,0 +1,100 @@
+//! `bench-all`: run a benchmark suite end to end and write results/ and reports/.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use medmtl::bench::{run_suite, BenchOptions};
+use medmtl::config::Suite;
+use medmtl::data::fetch::DataSources;
+
+/// Train and measure every design of a suite on public medical data (and synthetic
+/// phantoms), then write tidy results and a report.
+///
+/// Data are looked up in --data-dir, then $MEDMTL_DATA_DIR, then the download cache
+/// datasets/cache/; missing files are downloaded when the network allows. Experiments whose
+/// data cannot be had are skipped and listed in the report (--strict makes that an error).
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Suite to run: a name from benchmarks/suites/ (smoke, retina, retina-full, default) or a path to a .toml file.
+    #[arg(long, default_value = "default")]
+    suite: String,
+    /// Folder with local dataset copies (e.g. ../shared/datasets); searched before $MEDMTL_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Root folder for results; the suite writes into OUT/<suite>/.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// Root folder for reports; the suite writes OUT/<suite>/report.md.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    reports: PathBuf,
+    /// Fail when an experiment's data cannot be had, instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Use data files whose md5 differs from the catalog; results are marked unverified.
+    #[arg(long)]
+    allow_unverified: bool,
+    /// Never download; use local copies only.
+    #[arg(long)]
+    offline: bool,
+    /// Compute device: cpu, cuda or cuda:N (CUDA needs --features cuda).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// CPU threads (default: all physical cores, or $RAYON_NUM_THREADS).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// List the built-in suites and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if args.list {
+        for name in Suite::embedded_names() {
+            let (suite, _, _) = Suite::find(name)?;
+            println!("{name:12} {}", suite.description);
+        }
+        return Ok(());
+    }
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
+    }
+    let (suite, source, _) = Suite::find(&args.suite)?;
+    let mut sources = DataSources::from_env(args.data_dir.clone());
+    sources.allow_unverified = args.allow_unverified;
+    sources.download &= !args.offline;
+    let options = BenchOptions {
+        sources,
+        results_root: args.out.clone(),
+        reports_root: args.reports.clone(),
+        strict: args.strict,
+        device: medmtl::device::parse_device(&args.device)?,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let label = source.label().display().to_string();
+    eprintln!("running suite '{}' ({label}) on {} thread(s)", suite.name, rayon::current_num_threads());
+    let outcome = run_suite(&suite, &label, &options).with_context(|| format!("suite '{}'", suite.name))?;
+    eprintln!(
+        "done: {} run(s) in {:.1} s; results in {}, report {}",
+        outcome.runs_completed,
+        outcome.seconds,
+        outcome.results_dir.display(),
+        outcome.report_path.display()
+    );
+    for s in &outcome.skipped {
+        eprintln!("skipped experiment '{}' (dataset {}): see the report", s.experiment, s.dataset);
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! The suite schema (`benchmarks/suites/*.toml`) and its validation.
+//!
+//! Parsing rejects unknown keys and wrong types (serde + toml report the key and line);
+//! [`Suite::validate`] then checks names against the dataset catalog, so a bad suite fails
+//! before any training starts, naming the file, the key and what is allowed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::catalog::Catalog;
+use crate::data::phantoms::PhantomConfig;
+use crate::model::arch::Design;
+use crate::model::backbone::BackboneKind;
+use crate::task::TaskSpec;
+use crate::train::TrainConfig;
+use crate::weighting::WeightingKind;
+use crate::{Error, Result};
+
+/// Suites shipped with medmtl, compiled in so `--suite NAME` works from any folder.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("smoke", include_str!("../../benchmarks/suites/smoke.toml")),
+    ("retina", include_str!("../../benchmarks/suites/retina.toml")),
+    ("retina-full", include_str!("../../benchmarks/suites/retina-full.toml")),
+    ("default", include_str!("../../benchmarks/suites/default.toml")),
+];
+
+/// A benchmark suite: experiments crossed with designs, weightings and seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seeds: Vec<u64>,
+    pub designs: Vec<Design>,
+    #[serde(default = "default_weightings")]
+    pub weightings: Vec<WeightingKind>,
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(rename = "experiment")]
+    pub experiments: Vec<Experiment>,
+}
+
+fn default_weightings() -> Vec<WeightingKind> {
+    vec![WeightingKind::Ew]
+}
+
+/// The backbone and its width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub backbone: BackboneKind,
+    /// Base channel width; the backbone's default when absent.
+    #[serde(default)]
+    pub width: Option<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { backbone: BackboneKind::SmallCnn, width: None }
+    }
+}
+
+impl ModelConfig {
+    pub fn width(&self) -> usize {
+        self.width.unwrap_or_else(|| self.backbone.default_width())
+    }
+}
+
+/// One dataset with its tasks; designs, weightings, training and model may be overridden.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub name: String,
+    /// A catalog dataset (e.g. `retinamnist`) or `phantoms`.
+    pub dataset: String,
+    /// Image size for catalog datasets with several sizes (MedMNIST: 28, 64, 128, 224).
+    #[serde(default = "default_size")]
+    pub size: u32,
+    pub tasks: Vec<TaskSpec>,
+    /// Generator settings when `dataset = "phantoms"`.
+    #[serde(default)]
+    pub phantoms: Option<PhantomConfig>,
+    #[serde(default)]
+    pub designs: Option<Vec<Design>>,
+    #[serde(default)]
+    pub weightings: Option<Vec<WeightingKind>>,
+    #[serde(default)]
+    pub train: Option<TrainConfig>,
+    #[serde(default)]
+    pub model: Option<ModelConfig>,
+}
+
+fn default_size() -> u32 {
+    28
+}
+
+/// How an experiment's data are obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetRef {
+    Catalog { name: String, size: u32 },
+    Phantoms(PhantomConfig),
+}
+
+impl Experiment {
+    pub fn dataset_ref(&self) -> DatasetRef {
+        if self.dataset == "phantoms" {
+            DatasetRef::Phantoms(self.phantoms.clone().unwrap_or_default())
+        } else {
+            DatasetRef::Catalog { name: self.dataset.clone(), size: self.size }
+        }
+    }
+}
+
+/// Where a suite was read from (for messages and the report).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SuiteSource {
+    File(PathBuf),
+    Embedded(&'static str),
+}
+
+impl SuiteSource {
+    pub fn label(&self) -> PathBuf {
+        match self {
+            SuiteSource::File(p) => p.clone(),
+            SuiteSource::Embedded(name) => PathBuf::from(format!("benchmarks/suites/{name}.toml")),
+        }
+    }
+}
+
+impl Suite {
+    /// Names of the suites compiled into medmtl.
+    pub fn embedded_names() -> Vec<&'static str> {
+        EMBEDDED.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Finds a suite by path (`*.toml`), by name in `benchmarks/suites/` under the current
+    /// folder, or by name among the embedded suites; returns it with its TOML text.
+    pub fn find(name_or_path: &str) -> Result<(Suite, SuiteSource, String)> {
+        let as_path = Path::new(name_or_path);
+        let local = Path::new("benchmarks/suites").join(format!("{name_or_path}.toml"));
+        let file = if name_or_path.ends_with(".toml") || as_path.components().count() > 1 {
+            Some(as_path.to_path_buf())
+        } else if local.is_file() {
+            Some(local)
+        } else {
+            None
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let suite = Suite::parse(&text, &path)?;
+            return Ok((suite, SuiteSource::File(path), text));
+        }
+        let (name, text) = EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == name_or_path)
+            .ok_or_else(|| Error::unknown("suite", name_or_path, &Suite::embedded_names()))?;
+        let source = SuiteSource::Embedded(name);
+        Ok((Suite::parse(text, &source.label())?, source, text.to_string()))
+    }
+
+    /// Parses suite TOML; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Suite> {
+        toml::from_str(text).map_err(|e| Error::config(path, e.to_string().trim_end().to_owned()))
+    }
+
+    /// Checks everything that parsing cannot: known datasets, sizes, non-empty lists,
+    /// unique names, training settings.
+    pub fn validate(&self, catalog: &Catalog, path: &Path) -> Result<()> {
+        let err = |msg: String| Err(Error::config(path, msg));
+        if self.seeds.is_empty() {
+            return err("`seeds` is empty; list at least one seed".into());
+        }
+        if self.designs.is_empty() {
+            return err("`designs` is empty; allowed: ".to_owned() + &Design::NAMES.join(", "));
+        }
+        if self.experiments.is_empty() {
+            return err("the suite has no [[experiment]]".into());
+        }
+        if let Err(msg) = self.train.validate() {
+            return err(format!("[train]: {msg}"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, exp) in self.experiments.iter().enumerate() {
+            let at = format!("experiment[{i}] '{}'", exp.name);
+            if !seen.insert(exp.name.as_str()) {
+                return err(format!("{at}: the name is used twice"));
+            }
+            if exp.name.is_empty() || !exp.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+                return err(format!("{at}: names may use letters, digits, '-' and '_' only"));
+            }
+            if exp.tasks.is_empty() {
+                return err(format!("{at}: `tasks` is empty"));
+            }
+            let mut task_names = std::collections::BTreeSet::new();
+            for task in &exp.tasks {
+                if !task_names.insert(task.name.as_str()) {
+                    return err(format!("{at}: task name '{}' is used twice", task.name));
+                }
+            }
+            if let Some(train) = &exp.train {
+                if let Err(msg) = train.validate() {
+                    return err(format!("{at}.train: {msg}"));
+                }
+            }
+            if matches!(&exp.designs, Some(d) if d.is_empty()) {
+                return err(format!("{at}: `designs` is empty"));
+            }
+            match exp.dataset_ref() {
+                DatasetRef::Phantoms(_) => {}
+                DatasetRef::Catalog { name, size } => {
+                    let Some(entry) = catalog.get(&name) else {
+                        let mut allowed = catalog.names();
+                        allowed.push("phantoms");
+                        return err(format!("{at}: unknown dataset '{name}'; allowed: {}", allowed.join(", ")));
+                    };
+                    if let Err(e) = entry.file(size) {
+                        return err(format!("{at}: {e}"));
+                    }
+                    if exp.phantoms.is_some() {
+                        return err(format!("{at}: [phantoms] settings only apply to dataset = \"phantoms\""));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn designs_for<'a>(&'a self, exp: &'a Experiment) -> &'a [Design] {
+        exp.designs.as_deref().unwrap_or(&self.designs)
+    }
+
+    pub fn weightings_for<'a>(&'a self, exp: &'a Experiment) -> &'a [WeightingKind] {
+        exp.weightings.as_deref().unwrap_or(&self.weightings)
+    }
+
+    pub fn train_for<'a>(&'a self, exp: &'a Experiment) -> &'a TrainConfig {
+        exp.train.as_ref().unwrap_or(&self.train)
+    }
+
+    pub fn model_for<'a>(&'a self, exp: &'a Experiment) -> &'a ModelConfig {
+        exp.model.as_ref().unwrap_or(&self.model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+seeds = [0]
+designs = ["stl", "hps"]
+[train]
+epochs = 1
+[[experiment]]
+name = "p"
+dataset = "phantoms"
+tasks = [{ name = "shape", kind = "multiclass", source = "shape" }]
+"#;
+
+    fn check(text: &str) -> std::result::Result<Suite, String> {
+        let path = Path::new("suites/t.toml");
+        let suite = Suite::parse(text, path).map_err(|e| e.to_string())?;
+        suite.validate(&Catalog::embedded().unwrap(), path).map_err(|e| e.to_string())?;
+        Ok(suite)
+    }
+
+    #[test]
+    fn every_embedded_suite_parses_and_validates() {
+        for name in Suite::embedded_names() {
+            let (suite, source, _) = Suite::find(name).unwrap();
+            suite.validate(&Catalog::embedded().unwrap(), &source.label()).unwrap();
+        }
+    }
+
+    #[test]
+    fn good_suite_passes() {
+        check(GOOD).unwrap();
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let msg = check(&GOOD.replace("epochs = 1", "epochs = 1\nepocs = 2")).unwrap_err();
+        assert!(msg.contains("suites/t.toml") && msg.contains("epocs"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let msg = check(&GOOD.replace("epochs = 1", "epochs = \"one\"")).unwrap_err();
+        assert!(msg.contains("epochs"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_design_lists_the_allowed_ones() {
+        let msg = check(&GOOD.replace("\"hps\"]", "\"hsp\"]")).unwrap_err();
+        assert!(msg.contains("hsp") && msg.contains("stl") && msg.contains("hps"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_dataset_lists_the_catalog() {
+        let msg = check(&GOOD.replace("dataset = \"phantoms\"", "dataset = \"retinamnst\"")).unwrap_err();
+        assert!(msg.contains("retinamnst") && msg.contains("retinamnist") && msg.contains("phantoms"), "{msg}");
+    }
+
+    #[test]
+    fn missing_size_is_reported() {
+        let msg = check(&GOOD.replace("dataset = \"phantoms\"", "dataset = \"retinamnist\"\nsize = 32")).unwrap_err();
+        assert!(msg.contains("32") && msg.contains("28"), "{msg}");
+    }
+}

@@ -1,0 +1,183 @@
+//! In-memory datasets: images plus named target sources, split into train/val/test.
+//!
+//! Every loader (MedMNIST `.npz`, image folders, synthetic phantoms) produces this one type,
+//! so tasks, models and training never care where the pixels came from. Images are stored
+//! as normalised `f32` in NCHW order because that is what the models consume; targets are
+//! stored per *source* (e.g. MedMNIST's `label` column), and tasks derive their targets
+//! from a source (see [`crate::task`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The three fixed partitions every dataset provides. Model selection uses `Val` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitName {
+    Train,
+    Val,
+    Test,
+}
+
+impl SplitName {
+    pub const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitName::Train => "train",
+            SplitName::Val => "val",
+            SplitName::Test => "test",
+        }
+    }
+}
+
+impl std::fmt::Display for SplitName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-sample values of one target source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceValues {
+    /// One class index per sample (binary, multi-class, ordinal grades).
+    Labels(Vec<u32>),
+    /// `width` 0/1 values per sample (multi-label).
+    MultiLabels { width: usize, values: Vec<u8> },
+    /// One real value per sample (regression targets such as a lesion area).
+    Values(Vec<f32>),
+    /// One `height x width` class map per sample (segmentation).
+    Masks {
+        height: usize,
+        width: usize,
+        values: Vec<u8>,
+    },
+}
+
+impl SourceValues {
+    pub fn len(&self) -> usize {
+        match self {
+            SourceValues::Labels(v) => v.len(),
+            SourceValues::MultiLabels { width, values } => values.len() / (*width).max(1),
+            SourceValues::Values(v) => v.len(),
+            SourceValues::Masks {
+                height,
+                width,
+                values,
+            } => values.len() / (height * width).max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One partition: `n` images of `channels x height x width` and their target sources.
+#[derive(Debug, Clone)]
+pub struct Split {
+    images: Vec<f32>,
+    n: usize,
+    sources: BTreeMap<String, SourceValues>,
+}
+
+impl Split {
+    /// Builds a split, checking that every buffer agrees with `n` and the image shape.
+    pub fn new(
+        images: Vec<f32>,
+        shape: ImageShape,
+        sources: BTreeMap<String, SourceValues>,
+    ) -> crate::Result<Self> {
+        let per = shape.pixels_per_image();
+        if per == 0 || images.len() % per != 0 {
+            return Err(crate::Error::Invalid(format!(
+                "image buffer of {} values is not a whole number of {shape} images",
+                images.len()
+            )));
+        }
+        let n = images.len() / per;
+        for (name, values) in &sources {
+            if values.len() != n {
+                return Err(crate::Error::Invalid(format!(
+                    "target source '{name}' has {} samples but there are {n} images",
+                    values.len()
+                )));
+            }
+        }
+        Ok(Split { images, n, sources })
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    pub fn images(&self) -> &[f32] {
+        &self.images
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceValues> {
+        self.sources.get(name)
+    }
+
+    pub fn source_names(&self) -> impl Iterator<Item = &str> {
+        self.sources.keys().map(String::as_str)
+    }
+}
+
+/// Channels, height and width of every image in a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ImageShape {
+    pub fn pixels_per_image(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.channels, self.height, self.width)
+    }
+}
+
+/// Where the data came from, recorded with every result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Files read, with their md5 as found on disk.
+    pub files: Vec<(String, String)>,
+    /// False when any file's md5 differs from the catalog (used with `--allow-unverified`).
+    pub verified: bool,
+    pub citation: String,
+    pub license: String,
+}
+
+/// A loaded dataset with fixed train/val/test splits.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub shape: ImageShape,
+    pub train: Split,
+    pub val: Split,
+    pub test: Split,
+    pub provenance: Provenance,
+    /// Class names of each categorical target source (e.g. MedMNIST's label names).
+    pub class_names: BTreeMap<String, Vec<String>>,
+}
+
+impl Dataset {
+    pub fn split(&self, which: SplitName) -> &Split {
+        match which {
+            SplitName::Train => &self.train,
+            SplitName::Val => &self.val,
+            SplitName::Test => &self.test,
+        }
+    }
+}

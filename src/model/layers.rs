@@ -1,0 +1,155 @@
+//! The layers every backbone is built from: convolution, batch normalisation, linear.
+//!
+//! medmtl owns these types (rather than using candle-nn's) so that initialisation is seeded,
+//! BatchNorm's running statistics are buffers outside the optimiser, and faster kernels can
+//! replace the tensor-op implementations without touching any model.
+
+use candle_core::{Tensor, Var, D};
+
+use super::params::ParamBuilder;
+use crate::Result;
+
+/// 2-D convolution, NCHW, PyTorch's default initialisation (uniform, bound 1/sqrt(fan_in)).
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: usize,
+    padding: usize,
+}
+
+impl Conv2d {
+    pub fn new(
+        pb: &ParamBuilder,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    ) -> Result<Self> {
+        let bound = 1.0 / ((c_in * kernel * kernel) as f64).sqrt();
+        let weight = pb.uniform("weight", &[c_out, c_in, kernel, kernel], bound)?;
+        let bias = if bias { Some(pb.uniform("bias", &[c_out], bound)?) } else { None };
+        Ok(Conv2d { weight, bias, stride, padding })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+        Ok(match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)?,
+            None => y,
+        })
+    }
+}
+
+/// Batch normalisation over NCHW channels (Ioffe & Szegedy 2015), PyTorch semantics:
+/// training normalises with the biased batch variance and updates running statistics with
+/// momentum 0.1 and the unbiased variance; evaluation uses the running statistics.
+#[derive(Debug, Clone)]
+pub struct BatchNorm2d {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Var,
+    running_var: Var,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNorm2d {
+    pub fn new(pb: &ParamBuilder, channels: usize) -> Result<Self> {
+        Ok(BatchNorm2d {
+            weight: pb.constant("weight", &[channels], 1.0)?,
+            bias: pb.constant("bias", &[channels], 0.0)?,
+            running_mean: pb.buffer("running_mean", &[channels], 0.0)?,
+            running_var: pb.buffer("running_var", &[channels], 1.0)?,
+            eps: 1e-5,
+            momentum: 0.1,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let c = x.dim(1)?;
+        let (mean, var) = if train {
+            let count = x.elem_count() / c;
+            let mean = x.mean_keepdim((0, 2, 3))?;
+            let centered = x.broadcast_sub(&mean)?;
+            let var = centered.sqr()?.mean_keepdim((0, 2, 3))?;
+            let m = self.momentum;
+            let unbiased = (var.detach() * (count as f64 / (count.max(2) - 1) as f64))?;
+            let new_mean = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean.detach().flatten_all()? * m)?)?;
+            let new_var = ((self.running_var.as_tensor() * (1.0 - m))? + (unbiased.flatten_all()? * m)?)?;
+            self.running_mean.set(&new_mean)?;
+            self.running_var.set(&new_var)?;
+            (mean, var)
+        } else {
+            (
+                self.running_mean.as_tensor().reshape((1, c, 1, 1))?,
+                self.running_var.as_tensor().reshape((1, c, 1, 1))?,
+            )
+        };
+        let inv_std = (var + self.eps)?.sqrt()?.recip()?;
+        let scale = inv_std.broadcast_mul(&self.weight.reshape((1, c, 1, 1))?)?;
+        let shift = self.bias.reshape((1, c, 1, 1))?.broadcast_sub(&mean.broadcast_mul(&scale)?)?;
+        Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+    }
+}
+
+/// Fully connected layer, PyTorch's default initialisation.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    pub fn new(pb: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
+        let bound = 1.0 / (inputs as f64).sqrt();
+        Ok(Linear {
+            weight: pb.uniform("weight", &[outputs, inputs], bound)?,
+            bias: pb.uniform("bias", &[outputs], bound)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+    }
+}
+
+/// Global average pooling NCHW -> NC.
+pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
+    Ok(x.mean(D::Minus1)?.mean(D::Minus1)?)
+}
+
+/// 2x2 max pooling with stride 2 (the only max pooling candle can train: kernel == stride).
+pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
+    Ok(x.max_pool2d(2)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn batchnorm_train_normalises_and_updates_running_stats() {
+        let pb = ParamBuilder::new(0, &Device::Cpu);
+        let bn = BatchNorm2d::new(&pb, 2).unwrap();
+        // channel 0: values 1..4, channel 1: constant 5.
+        let x = Tensor::new(&[[[[1f32, 2.], [3., 4.]], [[5., 5.], [5., 5.]]]], &Device::Cpu).unwrap();
+        let y = bn.forward(&x, true).unwrap();
+        let y0: Vec<f32> = y.narrow(1, 0, 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let std = (1.25f32 + 1e-5).sqrt();
+        for (got, want) in y0.iter().zip([-1.5f32, -0.5, 0.5, 1.5]) {
+            assert!((got - want / std).abs() < 1e-5);
+        }
+        let rm: Vec<f32> = bn.running_mean.as_tensor().to_vec1().unwrap();
+        let rv: Vec<f32> = bn.running_var.as_tensor().to_vec1().unwrap();
+        assert!((rm[0] - 0.25).abs() < 1e-6 && (rm[1] - 0.5).abs() < 1e-6);
+        // unbiased variance of 1..4 is 5/3; 0.9 * 1 + 0.1 * 5/3
+        assert!((rv[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-6);
+        assert!((rv[1] - 0.9).abs() < 1e-6);
+        let eval = bn.forward(&x, false).unwrap();
+        assert_eq!(eval.dims(), &[1, 2, 2, 2]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Models: layers, backbones, task heads and the multi-task architectures.
+
+pub mod arch;
+pub mod backbone;
+pub mod head;
+pub mod layers;
+pub mod params;

@@ -1,0 +1,21 @@
+//! Results: tidy metric tables, per-sample predictions, training histories and run
+//! metadata, written as CSV and Parquet (polars) under `results/<suite>/`.
+//!
+//! Layout of one suite's results folder:
+//! ```text
+//! results/<suite>/
+//!   metrics.csv, metrics.parquet      every run's metric rows (the table reports read)
+//!   runs/<run-id>/
+//!     run.json                        run metadata (versions, timings, hashes)
+//!     metrics.csv, metrics.parquet    this run's rows
+//!     history.csv                     per-epoch training loss and validation metric
+//!     predictions/<task>.parquet      per-sample targets and scores, val and test
+//! ```
+
+mod files;
+mod schema;
+mod table;
+
+pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
+pub use schema::{MetricRow, RunMeta, TaskMeta, SCHEMA_VERSION};
+pub use table::{metrics_frame, read_metrics, read_predictions, rows_from_frame, write_frame};

@@ -1,0 +1,67 @@
+//! The results schema: one tidy row per (run, task, split, metric) plus run metadata.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the results layout; readers refuse files of another version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One metric value of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub run_id: String,
+    pub suite: String,
+    pub experiment: String,
+    pub datasets: String,
+    pub design: String,
+    pub weighting: String,
+    pub backbone: String,
+    pub seed: u64,
+    pub task: String,
+    pub task_kind: String,
+    pub split: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+/// A task as recorded in a run's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskMeta {
+    pub name: String,
+    pub kind: String,
+    pub outputs: usize,
+}
+
+/// Everything about a run except its metric values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub suite: String,
+    pub experiment: String,
+    pub datasets: String,
+    pub design: String,
+    pub weighting: String,
+    pub backbone: String,
+    pub width: usize,
+    pub seed: u64,
+    pub tasks: Vec<TaskMeta>,
+    pub epochs_run: usize,
+    /// Epoch whose weights were kept, per task (1-based).
+    pub selected_epoch: Vec<usize>,
+    pub train_seconds: f64,
+    pub train_images_per_sec: f64,
+    pub inference_images_per_sec: f64,
+    pub peak_rss_bytes: Option<u64>,
+    pub param_count: usize,
+    pub medmtl_version: String,
+    pub git_revision: String,
+    /// SHA-256 of every setting that changes this run's result.
+    pub config_hash: String,
+    pub timestamp: String,
+    /// False when a data file's md5 differed from the catalog (`--allow-unverified`).
+    pub data_verified: bool,
+    /// Data files read, with their md5.
+    pub data_files: Vec<(String, String)>,
+    pub threads: usize,
+    pub device: String,
+}

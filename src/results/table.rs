@@ -1,0 +1,198 @@
+//! Converting results to and from polars DataFrames, and their CSV / Parquet files.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::files::atomic_write;
+use super::schema::{MetricRow, SCHEMA_VERSION};
+use crate::data::SplitName;
+use crate::metrics::TaskPredictions;
+use crate::task::{Targets, TaskKind};
+use crate::{Error, Result};
+
+const STRING_COLUMNS: [&str; 11] = [
+    "run_id", "suite", "experiment", "datasets", "design", "weighting", "backbone", "task",
+    "task_kind", "split", "metric",
+];
+
+/// The tidy metrics table of `rows`, with a `schema_version` column.
+pub fn metrics_frame(rows: &[MetricRow]) -> Result<DataFrame> {
+    let strings = |f: fn(&MetricRow) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
+    let columns = vec![
+        Column::new("schema_version".into(), vec![SCHEMA_VERSION as i64; rows.len()]),
+        Column::new("run_id".into(), strings(|r| &r.run_id)),
+        Column::new("suite".into(), strings(|r| &r.suite)),
+        Column::new("experiment".into(), strings(|r| &r.experiment)),
+        Column::new("datasets".into(), strings(|r| &r.datasets)),
+        Column::new("design".into(), strings(|r| &r.design)),
+        Column::new("weighting".into(), strings(|r| &r.weighting)),
+        Column::new("backbone".into(), strings(|r| &r.backbone)),
+        Column::new("seed".into(), rows.iter().map(|r| r.seed as i64).collect::<Vec<i64>>()),
+        Column::new("task".into(), strings(|r| &r.task)),
+        Column::new("task_kind".into(), strings(|r| &r.task_kind)),
+        Column::new("split".into(), strings(|r| &r.split)),
+        Column::new("metric".into(), strings(|r| &r.metric)),
+        Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<f64>>()),
+    ];
+    Ok(DataFrame::new(rows.len(), columns)?)
+}
+
+/// Metric rows from a table written by [`metrics_frame`]; `path` names the file in errors.
+pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
+    let missing = |name: &str| Error::format(path, format!("is not a medmtl metrics table: column '{name}' is missing"));
+    let version = df.column("schema_version").map_err(|_| missing("schema_version"))?;
+    let version = version.cast(&DataType::Int64)?;
+    if let Some(v) = version.i64()?.iter().flatten().find(|&v| v != SCHEMA_VERSION as i64) {
+        return Err(Error::format(
+            path,
+            format!(
+                "has results schema version {v}, this medmtl reads version {SCHEMA_VERSION}; \
+                 re-run the suite or use the medmtl version that wrote it"
+            ),
+        ));
+    }
+    let mut text: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for name in STRING_COLUMNS {
+        let col = df.column(name).map_err(|_| missing(name))?.cast(&DataType::String)?;
+        let values = col
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_owned())
+            .collect();
+        text.insert(name, values);
+    }
+    let seeds = df.column("seed").map_err(|_| missing("seed"))?.cast(&DataType::Int64)?;
+    let seeds: Vec<i64> = seeds.i64()?.iter().map(|v| v.unwrap_or(0)).collect();
+    let values = df.column("value").map_err(|_| missing("value"))?.cast(&DataType::Float64)?;
+    let values: Vec<f64> = values.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let take = |name: &str, i: usize| text[name][i].clone();
+    Ok((0..df.height())
+        .map(|i| MetricRow {
+            run_id: take("run_id", i),
+            suite: take("suite", i),
+            experiment: take("experiment", i),
+            datasets: take("datasets", i),
+            design: take("design", i),
+            weighting: take("weighting", i),
+            backbone: take("backbone", i),
+            seed: seeds[i] as u64,
+            task: take("task", i),
+            task_kind: take("task_kind", i),
+            split: take("split", i),
+            metric: take("metric", i),
+            value: values[i],
+        })
+        .collect())
+}
+
+/// Writes `df` as CSV and/or Parquet, each atomically.
+pub fn write_frame(df: &mut DataFrame, csv: Option<&Path>, parquet: Option<&Path>) -> Result<()> {
+    if let Some(path) = csv {
+        atomic_write(path, |file| {
+            CsvWriter::new(file).include_header(true).finish(df)?;
+            Ok(())
+        })?;
+    }
+    if let Some(path) = parquet {
+        atomic_write(path, |file| {
+            ParquetWriter::new(file).finish(df)?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Reads a metrics table from `.parquet` or `.csv`.
+pub fn read_metrics(path: &Path) -> Result<Vec<MetricRow>> {
+    let df = read_frame(path)?;
+    rows_from_frame(&df, path)
+}
+
+fn read_frame(path: &Path) -> Result<DataFrame> {
+    let wrap = |e: PolarsError| Error::format(path, format!("cannot be read as a table: {e}"));
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        ParquetReader::new(file).finish().map_err(wrap)
+    } else {
+        if !path.is_file() {
+            return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+        }
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(10_000))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+            .map_err(wrap)
+    }
+}
+
+/// The predictions table of one task: `split`, `sample`, `target`, `score_0..score_{w-1}`.
+pub fn predictions_frame(per_split: &[(SplitName, &TaskPredictions)]) -> Result<DataFrame> {
+    let width = per_split.first().map(|(_, p)| p.width).unwrap_or(0);
+    let mut split = Vec::new();
+    let mut sample = Vec::new();
+    let mut target = Vec::new();
+    let mut scores: Vec<Vec<f32>> = vec![Vec::new(); width];
+    for (name, p) in per_split {
+        let n = p.targets.len();
+        split.extend(std::iter::repeat_n(name.as_str().to_owned(), n));
+        sample.extend((0..n).map(|i| i as i64));
+        match &p.targets {
+            Targets::Classes(t) => target.extend(t.iter().map(|&v| v as f64)),
+            Targets::Values(t) => target.extend(t.iter().map(|&v| v as f64)),
+        }
+        for (i, row) in p.scores.chunks(p.width).enumerate() {
+            debug_assert!(i < n);
+            for (k, &v) in row.iter().enumerate() {
+                scores[k].push(v);
+            }
+        }
+    }
+    let height = split.len();
+    let mut columns = vec![
+        Column::new("split".into(), split),
+        Column::new("sample".into(), sample),
+        Column::new("target".into(), target),
+    ];
+    for (k, s) in scores.into_iter().enumerate() {
+        columns.push(Column::new(format!("score_{k}").into(), s));
+    }
+    Ok(DataFrame::new(height, columns)?)
+}
+
+/// Reads a task's predictions table back, per split.
+pub fn read_predictions(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, TaskPredictions>> {
+    let df = read_frame(path)?;
+    let bad = |msg: String| Error::format(path, msg);
+    let splits = df.column("split").map_err(|_| bad("has no 'split' column".into()))?.cast(&DataType::String)?;
+    let target = df.column("target").map_err(|_| bad("has no 'target' column".into()))?.cast(&DataType::Float64)?;
+    let width = kind.outputs();
+    let mut score_cols = Vec::with_capacity(width);
+    for k in 0..width {
+        let col = df
+            .column(&format!("score_{k}"))
+            .map_err(|_| bad(format!("has no 'score_{k}' column for a {}-output task", width)))?
+            .cast(&DataType::Float32)?;
+        score_cols.push(col.f32()?.iter().map(|v| v.unwrap_or(f32::NAN)).collect::<Vec<f32>>());
+    }
+    let split_names: Vec<String> = splits.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
+    let targets: Vec<f64> = target.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let mut out = BTreeMap::new();
+    for split in SplitName::ALL {
+        let rows: Vec<usize> = (0..df.height()).filter(|&i| split_names[i] == split.as_str()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let targets = if kind.is_classification() {
+            Targets::Classes(rows.iter().map(|&i| targets[i] as u32).collect())
+        } else {
+            Targets::Values(rows.iter().map(|&i| targets[i] as f32).collect())
+        };
+        let scores = rows.iter().flat_map(|&i| score_cols.iter().map(move |c| c[i])).collect();
+        out.insert(split, TaskPredictions { targets, scores, width });
+    }
+    Ok(out)
+}

@@ -1,0 +1,73 @@
+//! Training: optimiser and schedule, the epoch loop, model selection on the validation
+//! split, and throughput / memory accounting.
+
+pub mod batch;
+mod memory;
+mod schedule;
+mod trainer;
+
+pub use memory::{peak_rss_bytes, reset_peak_rss};
+pub use schedule::Schedule;
+pub use trainer::{train, EpochRecord, TaskGroup, TrainOutcome};
+
+use serde::{Deserialize, Serialize};
+
+/// Optimiser family. `Adam` is AdamW with zero weight decay (MedMNIST's optimiser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Adamw,
+}
+
+/// Everything that changes how a model is trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Decoupled weight decay (AdamW only).
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Images per batch at evaluation (memory only; does not change results).
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch_size: usize,
+}
+
+fn default_batch() -> usize {
+    128
+}
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_eval_batch() -> usize {
+    256
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 {
+            return Err("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 || self.eval_batch_size == 0 {
+            return Err("batch sizes must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("lr must be a positive number, got {}", self.lr));
+        }
+        if self.optimizer == OptimizerKind::Adam && self.weight_decay != 0.0 {
+            return Err("weight_decay needs optimizer = \"adamw\"".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,326 @@
+//! The training loop with validation-only model selection.
+//!
+//! Each step draws one batch per task group (one group for single-input data; one per task
+//! for multi-input data), sums nothing itself: the weighting method turns the per-task
+//! losses into gradients. After every epoch the validation split is scored; the best
+//! weights are kept as a deep copy and restored at the end. When a design shares no
+//! parameters (STL), each task's column is selected on that task's own validation score,
+//! exactly as if it had been trained alone.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{batch, memory, OptimizerKind, TrainConfig};
+use crate::data::{Dataset, SplitName};
+use crate::metrics::{self, TaskPredictions};
+use crate::model::arch::Architecture;
+use crate::model::params::{Owner, Snapshot};
+use crate::task::{Targets, Task, TaskKind};
+use crate::weighting::Weighting;
+use crate::{Error, Result};
+
+/// A dataset and the tasks (indices into the task list) it provides targets for.
+pub struct TaskGroup<'a> {
+    pub dataset: &'a Dataset,
+    pub tasks: Vec<usize>,
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub lr: f64,
+    /// Mean training loss per task.
+    pub train_loss: Vec<f64>,
+    /// Validation primary metric per task (AUC / R^2).
+    pub val_primary: Vec<f64>,
+    pub seconds: f64,
+}
+
+/// The trained model's predictions and the run's accounting.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub history: Vec<EpochRecord>,
+    /// Epoch (1-based) whose weights were kept, per task.
+    pub selected_epoch: Vec<usize>,
+    /// Predictions of the selected weights, per task and split (val and test).
+    pub predictions: BTreeMap<(usize, SplitName), TaskPredictions>,
+    pub train_seconds: f64,
+    pub train_images_per_sec: f64,
+    pub inference_images_per_sec: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+struct GroupData<'a> {
+    group: &'a TaskGroup<'a>,
+    targets: BTreeMap<(usize, SplitName), Targets>,
+    order: Vec<usize>,
+    cursor: usize,
+}
+
+/// Trains `model` on `groups` and returns predictions of the best-on-validation weights.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    model: &dyn Architecture,
+    tasks: &[Task],
+    groups: &[TaskGroup],
+    weighting: &mut dyn Weighting,
+    config: &TrainConfig,
+    seed: u64,
+    device: &Device,
+    progress: Option<&ProgressBar>,
+) -> Result<TrainOutcome> {
+    config.validate().map_err(Error::Invalid)?;
+    memory::reset_peak_rss();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(0x5eed_0da7a);
+    let mut data: Vec<GroupData> = groups
+        .iter()
+        .map(|g| {
+            let mut targets = BTreeMap::new();
+            for &t in &g.tasks {
+                for split in SplitName::ALL {
+                    targets.insert((t, split), tasks[t].targets(g.dataset.split(split))?);
+                }
+            }
+            Ok(GroupData { group: g, targets, order: Vec::new(), cursor: usize::MAX })
+        })
+        .collect::<Result<_>>()?;
+    let steps_per_epoch = groups
+        .iter()
+        .map(|g| g.dataset.train.len().div_ceil(config.batch_size))
+        .max()
+        .unwrap_or(0);
+    if steps_per_epoch == 0 {
+        return Err(Error::Invalid("the training split is empty".into()));
+    }
+
+    let mut optimizer = AdamW::new(
+        model.params().trainable_vars(),
+        ParamsAdamW {
+            lr: config.lr,
+            weight_decay: match config.optimizer {
+                OptimizerKind::Adam => 0.0,
+                OptimizerKind::Adamw => config.weight_decay,
+            },
+            ..ParamsAdamW::default()
+        },
+    )?;
+
+    let per_task_selection = !model.params().has_shared();
+    let mut best = Selection::new(tasks.len(), per_task_selection);
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut train_seconds = 0.0;
+    let mut train_images = 0usize;
+    let mut last_finite = vec![f64::NAN; tasks.len()];
+
+    for epoch in 0..config.epochs {
+        let lr = config.schedule.lr(config.lr, epoch, config.epochs);
+        optimizer.set_learning_rate(lr);
+        let epoch_start = Instant::now();
+        let mut loss_sum = vec![0.0; tasks.len()];
+        let mut loss_count = vec![0usize; tasks.len()];
+        for _ in 0..steps_per_epoch {
+            let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
+            for gd in data.iter_mut() {
+                let idx = gd.next_batch(config.batch_size, &mut rng);
+                let ds = gd.group.dataset;
+                let x = batch::images(&ds.train, ds.shape, &idx, device)?;
+                let outputs = model.forward(&x, &gd.group.tasks, true)?;
+                for (&t, output) in gd.group.tasks.iter().zip(outputs) {
+                    let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], &idx, device)?;
+                    losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);
+                }
+                train_images += idx.len();
+            }
+            let losses: Vec<Tensor> = losses
+                .into_iter()
+                .enumerate()
+                .map(|(t, l)| l.ok_or_else(|| Error::Invalid(format!("task '{}' has no data group", tasks[t].name))))
+                .collect::<Result<_>>()?;
+            for (t, loss) in losses.iter().enumerate() {
+                let value = loss.to_scalar::<f32>()? as f64;
+                if !value.is_finite() {
+                    return Err(Error::Diverged(format!(
+                        "epoch {}, task '{}': loss {value} (last finite {})",
+                        epoch + 1,
+                        tasks[t].name,
+                        last_finite[t]
+                    )));
+                }
+                last_finite[t] = value;
+                loss_sum[t] += value;
+                loss_count[t] += 1;
+            }
+            let grads = weighting.backward(&losses, model.params())?;
+            optimizer.step(&grads)?;
+            if let Some(bar) = progress {
+                bar.inc(1);
+            }
+        }
+        train_seconds += epoch_start.elapsed().as_secs_f64();
+
+        let val = predict_all(model, tasks, &data, SplitName::Val, config.eval_batch_size, device)?;
+        let val_primary: Vec<f64> = (0..tasks.len()).map(|t| primary(&tasks[t], &val[&t])).collect();
+        best.consider(epoch + 1, &val_primary, model)?;
+        history.push(EpochRecord {
+            epoch: epoch + 1,
+            lr,
+            train_loss: loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect(),
+            val_primary,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        });
+    }
+
+    best.restore(model)?;
+    let mut predictions = BTreeMap::new();
+    for (t, p) in predict_all(model, tasks, &data, SplitName::Val, config.eval_batch_size, device)? {
+        predictions.insert((t, SplitName::Val), p);
+    }
+    let test_start = Instant::now();
+    let test = predict_all(model, tasks, &data, SplitName::Test, config.eval_batch_size, device)?;
+    let test_seconds = test_start.elapsed().as_secs_f64();
+    let test_images: usize = groups.iter().map(|g| g.dataset.test.len()).sum();
+    for (t, p) in test {
+        predictions.insert((t, SplitName::Test), p);
+    }
+    Ok(TrainOutcome {
+        history,
+        selected_epoch: best.epochs,
+        predictions,
+        train_seconds,
+        train_images_per_sec: train_images as f64 / train_seconds.max(1e-9),
+        inference_images_per_sec: test_images as f64 / test_seconds.max(1e-9),
+        peak_rss_bytes: memory::peak_rss_bytes(),
+    })
+}
+
+impl GroupData<'_> {
+    /// The next batch of training indices, reshuffling when the split is exhausted.
+    fn next_batch(&mut self, batch_size: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        let n = self.group.dataset.train.len();
+        if self.cursor >= n {
+            self.order = batch::shuffled(n, rng);
+            self.cursor = 0;
+        }
+        let end = (self.cursor + batch_size).min(n);
+        let idx = self.order[self.cursor..end].to_vec();
+        self.cursor = end;
+        idx
+    }
+}
+
+/// The selection score of one task: its primary metric, with undefined values ranked last.
+fn primary(task: &Task, p: &TaskPredictions) -> f64 {
+    let name = metrics::primary_metric(&task.kind);
+    metrics::evaluate(&task.kind, p)
+        .into_iter()
+        .find(|m| m.name == name)
+        .map(|m| m.value)
+        .filter(|v| v.is_finite())
+        .unwrap_or(f64::NEG_INFINITY)
+}
+
+/// Best-on-validation bookkeeping: one joint selection, or one per task for STL.
+struct Selection {
+    per_task: bool,
+    scores: Vec<f64>,
+    epochs: Vec<usize>,
+    snapshots: Vec<Option<Snapshot>>,
+}
+
+impl Selection {
+    fn new(tasks: usize, per_task: bool) -> Self {
+        let slots = if per_task { tasks } else { 1 };
+        Selection {
+            per_task,
+            scores: vec![f64::NEG_INFINITY; slots],
+            epochs: vec![0; tasks],
+            snapshots: vec![None; slots],
+        }
+    }
+
+    fn consider(&mut self, epoch: usize, val_primary: &[f64], model: &dyn Architecture) -> Result<()> {
+        if self.per_task {
+            for (t, &score) in val_primary.iter().enumerate() {
+                if score > self.scores[t] || self.snapshots[t].is_none() {
+                    self.scores[t] = score;
+                    self.epochs[t] = epoch;
+                    self.snapshots[t] = Some(model.params().snapshot(|p| p.owner == Owner::Task(t))?);
+                }
+            }
+        } else {
+            let score = val_primary.iter().sum::<f64>() / val_primary.len().max(1) as f64;
+            if score > self.scores[0] || self.snapshots[0].is_none() {
+                self.scores[0] = score;
+                self.epochs.iter_mut().for_each(|e| *e = epoch);
+                self.snapshots[0] = Some(model.params().snapshot(|_| true)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn restore(&self, model: &dyn Architecture) -> Result<()> {
+        for snapshot in self.snapshots.iter().flatten() {
+            model.params().restore(snapshot)?;
+        }
+        Ok(())
+    }
+}
+
+/// Predictions of every task on `split`, keyed by task index.
+fn predict_all(
+    model: &dyn Architecture,
+    tasks: &[Task],
+    data: &[GroupData],
+    split: SplitName,
+    batch_size: usize,
+    device: &Device,
+) -> Result<BTreeMap<usize, TaskPredictions>> {
+    let mut out = BTreeMap::new();
+    for gd in data {
+        let ds = gd.group.dataset;
+        let n = ds.split(split).len();
+        let mut scores: Vec<Vec<f32>> = vec![Vec::new(); gd.group.tasks.len()];
+        for start in (0..n).step_by(batch_size) {
+            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+            let x = batch::images(ds.split(split), ds.shape, &idx, device)?;
+            let outputs = model.forward(&x, &gd.group.tasks, false)?;
+            for (k, (&t, output)) in gd.group.tasks.iter().zip(outputs).enumerate() {
+                scores[k].extend(to_scores(&tasks[t], &output)?);
+            }
+        }
+        for (k, &t) in gd.group.tasks.iter().enumerate() {
+            out.insert(
+                t,
+                TaskPredictions {
+                    targets: gd.targets[&(t, split)].clone(),
+                    scores: std::mem::take(&mut scores[k]),
+                    width: tasks[t].kind.outputs(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Head outputs to stored scores: probabilities for classification, values in the target's
+/// unit for regression.
+fn to_scores(task: &Task, output: &Tensor) -> Result<Vec<f32>> {
+    let scores = match task.kind {
+        TaskKind::Binary => candle_nn::ops::sigmoid(output)?,
+        TaskKind::MultiClass { .. } | TaskKind::Ordinal { .. } => candle_nn::ops::softmax(output, D::Minus1)?,
+        TaskKind::Regression => {
+            let (mean, std) = task.target_scale;
+            ((output * std as f64)? + mean as f64)?
+        }
+    };
+    Ok(scores.flatten_all()?.to_vec1::<f32>()?)
+}
