@@ -13,6 +13,7 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod kernels;
 mod error;
 pub mod metrics;
 pub mod model;

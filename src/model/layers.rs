@@ -7,6 +7,7 @@
 use candle_core::{Tensor, Var, D};
 
 use super::params::ParamBuilder;
+use crate::kernels;
 use crate::Result;
 
 /// 2-D convolution, NCHW, PyTorch's default initialisation (uniform, bound 1/sqrt(fan_in)).
@@ -35,7 +36,7 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+        let y = kernels::conv2d(x, &self.weight, self.stride, self.padding)?;
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)?,
             None => y,
@@ -69,29 +70,34 @@ impl BatchNorm2d {
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.apply(x, train, false)
+    }
+
+    /// `relu(bn(x))` in one fused pass where the fused kernels apply.
+    pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.apply(x, train, true)
+    }
+
+    fn apply(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         let c = x.dim(1)?;
-        let (mean, var) = if train {
-            let count = x.elem_count() / c;
-            let mean = x.mean_keepdim((0, 2, 3))?;
-            let centered = x.broadcast_sub(&mean)?;
-            let var = centered.sqr()?.mean_keepdim((0, 2, 3))?;
+        if train {
+            let (y, stats) = kernels::batch_norm_train(x, &self.weight, &self.bias, self.eps, relu)?;
             let m = self.momentum;
-            let unbiased = (var.detach() * (count as f64 / (count.max(2) - 1) as f64))?;
-            let new_mean = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean.detach().flatten_all()? * m)?)?;
-            let new_var = ((self.running_var.as_tensor() * (1.0 - m))? + (unbiased.flatten_all()? * m)?)?;
-            self.running_mean.set(&new_mean)?;
-            self.running_var.set(&new_var)?;
-            (mean, var)
-        } else {
-            (
-                self.running_mean.as_tensor().reshape((1, c, 1, 1))?,
-                self.running_var.as_tensor().reshape((1, c, 1, 1))?,
-            )
-        };
-        let inv_std = (var + self.eps)?.sqrt()?.recip()?;
-        let scale = inv_std.broadcast_mul(&self.weight.reshape((1, c, 1, 1))?)?;
-        let shift = self.bias.reshape((1, c, 1, 1))?.broadcast_sub(&mean.broadcast_mul(&scale)?)?;
-        Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+            let unbiased = stats.count as f64 / (stats.count.max(2) - 1) as f64;
+            let device = x.device();
+            let batch_mean = Tensor::from_vec(stats.mean, c, device)?;
+            let batch_var = (Tensor::from_vec(stats.var, c, device)? * unbiased)?;
+            self.running_mean.set(&((self.running_mean.as_tensor() * (1.0 - m))? + (batch_mean * m)?)?)?;
+            self.running_var.set(&((self.running_var.as_tensor() * (1.0 - m))? + (batch_var * m)?)?)?;
+            return Ok(y);
+        }
+        let inv_std = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
+        let scale = (inv_std * &self.weight)?;
+        let shift = (&self.bias - (self.running_mean.as_tensor() * &scale)?)?;
+        let y = x
+            .broadcast_mul(&scale.reshape((1, c, 1, 1))?)?
+            .broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
+        Ok(if relu { kernels::relu(&y)? } else { y })
     }
 }
 
@@ -116,6 +122,11 @@ impl Linear {
     }
 }
 
+/// ReLU (fused CPU kernel where available).
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    Ok(kernels::relu(x)?)
+}
+
 /// Global average pooling NCHW -> NC.
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     Ok(x.mean(D::Minus1)?.mean(D::Minus1)?)
@@ -123,7 +134,7 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
 
 /// 2x2 max pooling with stride 2 (the only max pooling candle can train: kernel == stride).
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
-    Ok(x.max_pool2d(2)?)
+    Ok(kernels::max_pool2(x)?)
 }
 
 #[cfg(test)]

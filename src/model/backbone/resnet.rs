@@ -6,7 +6,7 @@
 use candle_core::Tensor;
 
 use super::Backbone;
-use crate::model::layers::{global_avg_pool, BatchNorm2d, Conv2d};
+use crate::model::layers::{global_avg_pool, relu, BatchNorm2d, Conv2d};
 use crate::model::params::ParamBuilder;
 use crate::Result;
 
@@ -36,13 +36,13 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.bn1.forward(&self.conv1.forward(x)?, train)?.relu()?;
+        let h = self.bn1.forward_relu(&self.conv1.forward(x)?, train)?;
         let h = self.bn2.forward(&self.conv2.forward(&h)?, train)?;
         let skip = match &self.shortcut {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
             None => x.clone(),
         };
-        Ok((h + skip)?.relu()?)
+        relu(&(h + skip)?)
     }
 }
 
@@ -74,7 +74,7 @@ impl ResNet18 {
 
 impl Backbone for ResNet18 {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut h = self.stem.1.forward(&self.stem.0.forward(x)?, train)?.relu()?;
+        let mut h = self.stem.1.forward_relu(&self.stem.0.forward(x)?, train)?;
         for block in &self.blocks {
             h = block.forward(&h, train)?;
         }

@@ -37,7 +37,7 @@ impl Backbone for SmallCnn {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut h = x.clone();
         for (i, (conv, bn)) in self.blocks.iter().enumerate() {
-            h = bn.forward(&conv.forward(&h)?, train)?.relu()?;
+            h = bn.forward_relu(&conv.forward(&h)?, train)?;
             if i == 1 || i == 3 {
                 h = max_pool2(&h)?;
             }
