@@ -3,6 +3,7 @@
 
 mod plan;
 mod runner;
+pub mod speed;
 
 pub use plan::{plan, RunSpec};
 pub use runner::{load_dataset, run_suite, BenchOptions, Skipped, SuiteOutcome, SKIPPED_FILE as SKIPPED_FILE_NAME};

@@ -87,11 +87,14 @@ fn im2col(x: &[f32], g: &Geometry, col: &mut [f32]) {
                     }
                     let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
                     if g.stride == 1 {
-                        // Contiguous run, with zeros where the window leaves the image.
+                        // A contiguous run of the input row, zero-padded at the edges.
+                        let (lo, hi) = valid_range(j, g);
                         let shift = j as isize - g.pad as isize;
-                        for (ox, o) in out.iter_mut().enumerate() {
-                            let ix = ox as isize + shift;
-                            *o = if ix >= 0 && ix < g.w as isize { src[ix as usize] } else { 0.0 };
+                        out[..lo].fill(0.0);
+                        out[hi..].fill(0.0);
+                        if lo < hi {
+                            let from = (lo as isize + shift) as usize;
+                            out[lo..hi].copy_from_slice(&src[from..from + hi - lo]);
                         }
                     } else {
                         for (ox, o) in out.iter_mut().enumerate() {
@@ -120,6 +123,16 @@ fn col2im_add(col: &[f32], g: &Geometry, dx: &mut [f32]) {
                     }
                     let dst = &mut plane[iy as usize * g.w..(iy as usize + 1) * g.w];
                     let src = &row[oy * wo..(oy + 1) * wo];
+                    if g.stride == 1 {
+                        let (lo, hi) = valid_range(j, g);
+                        if lo < hi {
+                            let from = (lo as isize + j as isize - g.pad as isize) as usize;
+                            for (d, &v) in dst[from..from + hi - lo].iter_mut().zip(&src[lo..hi]) {
+                                *d += v;
+                            }
+                        }
+                        continue;
+                    }
                     for (ox, &v) in src.iter().enumerate() {
                         let ix = (ox * g.stride + j) as isize - g.pad as isize;
                         if ix >= 0 && ix < g.w as isize {
@@ -130,6 +143,15 @@ fn col2im_add(col: &[f32], g: &Geometry, dx: &mut [f32]) {
             }
         }
     }
+}
+
+/// For stride 1 and kernel column `j`: the output columns `lo..hi` whose input column
+/// `ox + j - pad` lies inside the image.
+fn valid_range(j: usize, g: &Geometry) -> (usize, usize) {
+    let shift = j as isize - g.pad as isize;
+    let lo = (-shift).max(0) as usize;
+    let hi = ((g.w as isize - shift).max(0) as usize).min(g.wo);
+    (lo.min(hi), hi)
 }
 
 /// GEMM threads per image: when the batch is smaller than the pool, parallelise inside

@@ -27,9 +27,31 @@ pub use pool::max_pool2;
 pub use relu::relu;
 pub use upsample::upsample_nearest2;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use candle_core::{DType, Tensor};
 
-/// True when `t` can go through the fused CPU kernels (f32 on the CPU).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Switches the fused kernels on or off for the whole process (off = candle's own ops), so
+/// that speed comparisons can measure both in one run. `MEDMTL_KERNELS=candle` in the
+/// environment starts with them off.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether the fused kernels are in use (see [`set_enabled`]).
+pub fn enabled() -> bool {
+    static FROM_ENV: std::sync::Once = std::sync::Once::new();
+    FROM_ENV.call_once(|| {
+        if std::env::var("MEDMTL_KERNELS").is_ok_and(|v| v == "candle") {
+            ENABLED.store(false, Ordering::Relaxed);
+        }
+    });
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// True when `t` can go through the fused CPU kernels (f32 on the CPU, kernels enabled).
 fn use_cpu_kernel(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32
+    t.device().is_cpu() && t.dtype() == DType::F32 && enabled()
 }

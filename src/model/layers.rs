@@ -6,7 +6,7 @@
 
 use candle_core::{Tensor, Var, D};
 
-use super::params::ParamBuilder;
+use super::params::{live, ParamBuilder};
 use crate::kernels;
 use crate::Result;
 
@@ -36,9 +36,9 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = kernels::conv2d(x, &self.weight, self.stride, self.padding)?;
+        let y = kernels::conv2d(x, &live(&self.weight), self.stride, self.padding)?;
         Ok(match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?)?,
+            Some(b) => y.broadcast_add(&live(b).reshape((1, b.dim(0)?, 1, 1))?)?,
             None => y,
         })
     }
@@ -81,7 +81,7 @@ impl BatchNorm2d {
     fn apply(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         let c = x.dim(1)?;
         if train {
-            let (y, stats) = kernels::batch_norm_train(x, &self.weight, &self.bias, self.eps, relu)?;
+            let (y, stats) = kernels::batch_norm_train(x, &live(&self.weight), &live(&self.bias), self.eps, relu)?;
             let m = self.momentum;
             let unbiased = stats.count as f64 / (stats.count.max(2) - 1) as f64;
             let device = x.device();
@@ -91,9 +91,9 @@ impl BatchNorm2d {
             self.running_var.set(&((self.running_var.as_tensor() * (1.0 - m))? + (batch_var * m)?)?)?;
             return Ok(y);
         }
-        let inv_std = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
-        let scale = (inv_std * &self.weight)?;
-        let shift = (&self.bias - (self.running_mean.as_tensor() * &scale)?)?;
+        let inv_std = (live(self.running_var.as_tensor()) + self.eps)?.sqrt()?.recip()?;
+        let scale = (inv_std * live(&self.weight))?;
+        let shift = (live(&self.bias) - (live(self.running_mean.as_tensor()) * &scale)?)?;
         let y = x
             .broadcast_mul(&scale.reshape((1, c, 1, 1))?)?
             .broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
@@ -118,7 +118,7 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+        Ok(x.matmul(&live(&self.weight).t()?)?.broadcast_add(&live(&self.bias))?)
     }
 }
 

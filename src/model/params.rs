@@ -6,6 +6,7 @@
 //! parameter records whether it is trainable and which task owns it (`Shared` for the parts
 //! gradient-weighting methods operate on, `Task(t)` for heads and single-task columns).
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -13,6 +14,33 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::Result;
+
+thread_local! {
+    static NO_GRAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// While alive, layers use detached parameters, so no operation is recorded for
+/// backpropagation and every activation is freed as soon as it is consumed (candle has no
+/// `no_grad` mode of its own: any op touching a `Var` keeps its inputs alive).
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+/// Starts a no-gradient region on this thread (evaluation, inference timing).
+pub fn no_grad() -> NoGradGuard {
+    NoGradGuard { previous: NO_GRAD.with(|f| f.replace(true)) }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        NO_GRAD.with(|f| f.set(self.previous));
+    }
+}
+
+/// A parameter as the current region should use it: detached inside [`no_grad`].
+pub fn live(param: &Tensor) -> Tensor {
+    if NO_GRAD.with(Cell::get) { param.detach() } else { param.clone() }
+}
 
 /// Which part of a multi-task model a parameter belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -284,6 +284,7 @@ fn predict_all(
     batch_size: usize,
     device: &Device,
 ) -> Result<BTreeMap<usize, TaskPredictions>> {
+    let _no_grad = crate::model::params::no_grad();
     let mut out = BTreeMap::new();
     for gd in data {
         let ds = gd.group.dataset;

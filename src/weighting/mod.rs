@@ -3,6 +3,7 @@
 //! gradients the optimiser applies.
 
 mod ew;
+pub mod gradients;
 
 pub use ew::EqualWeighting;
 

@@ -1,0 +1,108 @@
+//! `medmtl`: tools around benchmark results (reports, speed measurements, ...).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use medmtl::bench::speed::{measure, SpeedMode, SpeedModel};
+
+/// Tools for medmtl results: render reports from results tables, measure training speed.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render reports/<suite>/report.md from a results folder (no retraining).
+    Report {
+        /// A suite's results folder, e.g. results/retina.
+        results: PathBuf,
+        /// Root folder for reports.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
+    /// Time one training or inference workload and print one JSON line (used by
+    /// benchmarks/peers/run_peers.py to compare with PyTorch).
+    Speed {
+        #[arg(long, value_enum, default_value = "small-cnn")]
+        model: ModelArg,
+        #[arg(long, value_enum, default_value = "train")]
+        mode: ModeArg,
+        /// Images per step (default 128 for training, 256 for inference).
+        #[arg(long)]
+        batch: Option<usize>,
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// CPU threads (default: all physical cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Use candle's own ops instead of medmtl's fused CPU kernels (the "before" column).
+        #[arg(long)]
+        candle_ops: bool,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ModelArg {
+    SmallCnn,
+    Resnet18,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ModeArg {
+    Train,
+    TrainPerTask,
+    Infer,
+}
+
+// mimalloc keeps freed tensor buffers for reuse; glibc returns large ones to the OS and
+// page-faults them back in on every training step (about 15% of a step in profiles).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Report { results, reports } => {
+            let table = medmtl::report::collect_suite_table(&results)
+                .with_context(|| format!("reading {}", results.display()))?;
+            let name = results.file_name().context("the results folder has no name")?;
+            let path = medmtl::report::write_report(&results, &reports.join(name), &table)?;
+            eprintln!("wrote {}", path.display());
+        }
+        Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops } => {
+            if let Some(n) = threads {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
+            }
+            medmtl::kernels::set_enabled(!candle_ops);
+            let model = match model {
+                ModelArg::SmallCnn => SpeedModel::SmallCnn,
+                ModelArg::Resnet18 => SpeedModel::Resnet18,
+            };
+            let mode = match mode {
+                ModeArg::Train => SpeedMode::Train,
+                ModeArg::TrainPerTask => SpeedMode::TrainPerTask,
+                ModeArg::Infer => SpeedMode::Infer,
+            };
+            let batch = batch.unwrap_or(if mode == SpeedMode::Infer { 256 } else { 128 });
+            let result = measure(model, mode, batch, steps, warmup, &candle_core::Device::Cpu)?;
+            println!("{}", serde_json::to_string(&result)?);
+        }
+    }
+    Ok(())
+}
