@@ -1,38 +1,29 @@
 //! Training behaviour on small synthetic problems: determinism, best-checkpoint restore,
 //! STL independence.
 
+mod common;
+
 use candle_core::Device;
-use medmtl::data::phantoms::{generate, PhantomConfig};
 use medmtl::data::SplitName;
 use medmtl::metrics;
-use medmtl::model::arch::{build, Design, ModelSpec};
+use medmtl::model::arch::{build, Design};
 use medmtl::model::backbone::BackboneKind;
-use medmtl::task::{Task, TaskKindName, TaskSpec};
-use medmtl::train::{train, Schedule, TaskGroup, TrainConfig, TrainOutcome, OptimizerKind};
+use medmtl::task::Task;
+use medmtl::train::{train, OptimizerKind, Schedule, TaskGroup, TrainConfig, TrainOutcome};
 use medmtl::weighting::WeightingKind;
 
 fn data() -> medmtl::data::Dataset {
-    generate(&PhantomConfig { size: 12, train: 96, val: 48, test: 48, seed: 3, noise: 0.2 }).unwrap()
+    common::phantoms(12, 96, 3)
 }
 
 fn tasks(d: &medmtl::data::Dataset) -> Vec<Task> {
-    let specs = [
-        TaskSpec { name: "shape".into(), kind: TaskKindName::Multiclass, source: "shape".into(), positive_at_least: None },
-        TaskSpec { name: "large".into(), kind: TaskKindName::Binary, source: "area".into(), positive_at_least: Some(0.1) },
-        TaskSpec { name: "area".into(), kind: TaskKindName::Regression, source: "area".into(), positive_at_least: None },
-    ];
-    specs.iter().map(|s| Task::resolve(s, d).unwrap()).collect()
+    common::three_tasks(d)
 }
 
 fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
     let d = data();
     let tasks = tasks(&d);
-    let spec = ModelSpec {
-        backbone: BackboneKind::SmallCnn,
-        width: 4,
-        in_channels: 1,
-        task_outputs: tasks.iter().map(|t| t.kind.outputs()).collect(),
-    };
+    let spec = common::model_spec(BackboneKind::SmallCnn, 4, &d, &tasks);
     let model = build(design, &spec, seed, &Device::Cpu).unwrap();
     let config = TrainConfig {
         epochs,

@@ -16,6 +16,7 @@ use crate::data::fetch::DataSources;
 use crate::data::{medmnist, phantoms, Dataset, SplitName};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::{self, ModelSpec};
+use crate::model::head::HeadSpec;
 use crate::results::{self, MetricRow, RunFiles, RunMeta, TaskMeta, SCHEMA_VERSION};
 use crate::task::Task;
 use crate::train::{self, TaskGroup};
@@ -125,11 +126,24 @@ fn execute_run(
     options: &BenchOptions,
     multi: &MultiProgress,
 ) -> Result<()> {
+    let min = run.model.backbone.min_input_size();
+    if dataset.shape.height < min || dataset.shape.width < min {
+        return Err(Error::Invalid(format!(
+            "experiment '{}': backbone {} needs images of at least {min}x{min}, dataset {} has {}x{}",
+            run.experiment.name,
+            run.model.backbone.as_str(),
+            dataset.name,
+            dataset.shape.height,
+            dataset.shape.width
+        )));
+    }
     let spec = ModelSpec {
         backbone: run.model.backbone,
         width: run.model.width(),
         in_channels: dataset.shape.channels,
-        task_outputs: tasks.iter().map(|t| t.kind.outputs()).collect(),
+        input_size: (dataset.shape.height, dataset.shape.width),
+        heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+        experts: run.model.experts,
     };
     let model = arch::build(run.design, &spec, run.seed, &options.device)?;
     let mut weighting = run.weighting.unwrap_or(crate::weighting::WeightingKind::Ew).build(tasks.len());

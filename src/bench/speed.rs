@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::arch::{self, Architecture, Design, ModelSpec};
 use crate::model::backbone::BackboneKind;
+use crate::model::head::HeadSpec;
 use crate::task::{task_loss, TaskKind};
 use crate::weighting::gradients;
 use crate::{Error, Result};
@@ -74,7 +75,9 @@ fn workload(model: SpeedModel, batch: usize, seed: u64, device: &Device) -> Resu
         backbone,
         width,
         in_channels: channels,
-        task_outputs: kinds.iter().map(TaskKind::outputs).collect(),
+        input_size: (28, 28),
+        heads: kinds.iter().map(HeadSpec::of).collect(),
+        experts: Default::default(),
     };
     let model = arch::build(Design::Hps, &spec, seed, device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

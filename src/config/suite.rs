@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Catalog;
 use crate::data::phantoms::PhantomConfig;
-use crate::model::arch::Design;
+use crate::model::arch::{Design, ExpertConfig};
 use crate::model::backbone::BackboneKind;
 use crate::task::TaskSpec;
 use crate::train::TrainConfig;
@@ -55,11 +55,14 @@ pub struct ModelConfig {
     /// Base channel width; the backbone's default when absent.
     #[serde(default)]
     pub width: Option<usize>,
+    /// Expert counts of MMoE / CGC / PLE.
+    #[serde(default)]
+    pub experts: ExpertConfig,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { backbone: BackboneKind::SmallCnn, width: None }
+        ModelConfig { backbone: BackboneKind::SmallCnn, width: None, experts: ExpertConfig::default() }
     }
 }
 

@@ -78,6 +78,7 @@ impl SourceValues {
 pub struct Split {
     images: Vec<f32>,
     n: usize,
+    shape: ImageShape,
     sources: BTreeMap<String, SourceValues>,
 }
 
@@ -104,7 +105,7 @@ impl Split {
                 )));
             }
         }
-        Ok(Split { images, n, sources })
+        Ok(Split { images, n, shape, sources })
     }
 
     pub fn len(&self) -> usize {
@@ -117,6 +118,10 @@ impl Split {
 
     pub fn images(&self) -> &[f32] {
         &self.images
+    }
+
+    pub fn shape(&self) -> ImageShape {
+        self.shape
     }
 
     pub fn source(&self, name: &str) -> Option<&SourceValues> {

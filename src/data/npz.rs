@@ -69,6 +69,14 @@ impl<R: Read + Seek> NpzArchive<R> {
         })
     }
 
+    /// Reads a `float32` array (stored predictions).
+    pub fn read_f32(&mut self, key: &str) -> Result<Array<f32>> {
+        self.read_with(key, |npy, path, key| {
+            npy.into_vec::<f32>()
+                .map_err(|e| member_error(path, key, format!("cannot read as float32: {e}")))
+        })
+    }
+
     /// Reads an integer array of any common integer dtype as `i64` (label arrays saved by
     /// other tools are often int64).
     pub fn read_int(&mut self, key: &str) -> Result<Array<i64>> {

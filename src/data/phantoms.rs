@@ -6,7 +6,11 @@
 //! suite and the tests see the same pixels everywhere. Target sources:
 //! - `shape`: lesion class (0 ellipse, 1 rectangle, 2 triangle),
 //! - `area`: lesion area as a fraction of the image (regression),
-//! - `mask`: the lesion's pixel mask (segmentation).
+//! - `mask`: the lesion's pixel mask (binary segmentation),
+//! - `shape_mask`: the lesion's pixels labelled with its shape class + 1 (4-class
+//!   segmentation),
+//! - `attributes`: three binary findings per image (multi-label): large (area >= 10% of
+//!   the image), high contrast, elongated (short/long axis < 0.75).
 
 use std::collections::BTreeMap;
 
@@ -95,10 +99,14 @@ pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
             citation: "medmtl synthetic lesion phantoms (generated, no external data)".into(),
             license: "generated".into(),
         },
-        class_names: BTreeMap::from([(
-            "shape".to_owned(),
-            SHAPE_NAMES.iter().map(|s| s.to_string()).collect(),
-        )]),
+        class_names: BTreeMap::from([
+            ("shape".to_owned(), SHAPE_NAMES.iter().map(|s| s.to_string()).collect()),
+            (
+                "shape_mask".to_owned(),
+                std::iter::once("background").chain(SHAPE_NAMES).map(str::to_owned).collect(),
+            ),
+            ("attributes".to_owned(), ["large", "high contrast", "elongated"].map(str::to_owned).to_vec()),
+        ]),
     })
 }
 
@@ -106,8 +114,10 @@ fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) ->
     let s = config.size;
     let mut images = Vec::with_capacity(count * s * s);
     let mut masks = Vec::with_capacity(count * s * s);
+    let mut shape_masks = Vec::with_capacity(count * s * s);
     let mut shapes = Vec::with_capacity(count);
     let mut areas = Vec::with_capacity(count);
+    let mut attributes = Vec::with_capacity(count * 3);
     for _ in 0..count {
         let class = rng.random_range(0..3u32);
         let lesion = Lesion::random(rng, class, s as f32);
@@ -127,18 +137,20 @@ fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) ->
                 }
                 images.push(value.clamp(-1.0, 1.0));
                 masks.push(in_lesion as u8);
+                shape_masks.push(if in_lesion { class as u8 + 1 } else { 0 });
             }
         }
+        let area = inside as f32 / (s * s) as f32;
         shapes.push(class);
-        areas.push(inside as f32 / (s * s) as f32);
+        areas.push(area);
+        attributes.extend([(area >= 0.1) as u8, (contrast >= 0.7) as u8, (lesion.b / lesion.a < 0.75) as u8]);
     }
     let mut sources = BTreeMap::new();
     sources.insert("shape".to_owned(), SourceValues::Labels(shapes));
     sources.insert("area".to_owned(), SourceValues::Values(areas));
-    sources.insert(
-        "mask".to_owned(),
-        SourceValues::Masks { height: s, width: s, values: masks },
-    );
+    sources.insert("mask".to_owned(), SourceValues::Masks { height: s, width: s, values: masks });
+    sources.insert("shape_mask".to_owned(), SourceValues::Masks { height: s, width: s, values: shape_masks });
+    sources.insert("attributes".to_owned(), SourceValues::MultiLabels { width: 3, values: attributes });
     Split::new(images, ImageShape { channels: 1, height: s, width: s }, sources)
 }
 

@@ -115,3 +115,22 @@ pub fn macro_f1(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
         .sum();
     total / present.len() as f64
 }
+
+/// Multi-label ACC and AUC as MedMNIST's evaluator computes them for ChestMNIST: per label,
+/// accuracy at `score > 0.5` and binary AUROC, each averaged over labels (labels whose AUROC
+/// is undefined are left out of the AUC mean).
+pub fn multilabel_acc_auc(targets: &[u8], scores: &[f32], labels: usize) -> (f64, f64) {
+    let n = targets.len() / labels.max(1);
+    let (mut acc, mut auc, mut defined) = (0.0, 0.0, 0);
+    for l in 0..labels {
+        let t: Vec<u32> = (0..n).map(|i| targets[i * labels + l] as u32).collect();
+        let s: Vec<f32> = (0..n).map(|i| scores[i * labels + l]).collect();
+        acc += accuracy(&t, &binary_predictions(&s));
+        if let Some(a) = binary_auc(&t, &s) {
+            auc += a;
+            defined += 1;
+        }
+    }
+    let auc = if defined > 0 { auc / defined as f64 } else { f64::NAN };
+    (acc / labels.max(1) as f64, auc)
+}

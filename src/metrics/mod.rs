@@ -2,6 +2,7 @@
 //! measured by the same code and any metric can be recomputed without retraining.
 
 pub mod classification;
+pub mod overlap;
 pub mod regression;
 
 use serde::{Deserialize, Serialize};
@@ -26,14 +27,19 @@ pub struct MetricValue {
 
 /// Whether larger values of the named metric are better (used by delta_m, ranks, checks).
 pub fn higher_is_better(metric: &str) -> bool {
-    !matches!(metric, "mae" | "rmse")
+    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier")
 }
 
-/// The metric a task's model selection and summary use: AUC for classification (as
-/// MedMNIST selects), R^2 for regression. Both are "higher is better" and roughly on [0, 1],
-/// so their mean over tasks is a usable multi-task selection score.
+/// The metric a task's model selection and summary use. All are "higher is better" and
+/// roughly on [0, 1], so their mean over tasks is a usable multi-task selection score:
+/// AUC for classification (as MedMNIST selects), R^2 for regression and reconstruction
+/// (scale-free, 1 = perfect), Dice for segmentation.
 pub fn primary_metric(kind: &TaskKind) -> &'static str {
-    if kind.is_classification() { "auc" } else { "r2" }
+    match kind {
+        k if k.is_classification() => "auc",
+        TaskKind::Segmentation { .. } => "dice",
+        _ => "r2",
+    }
 }
 
 /// Every metric of a task kind, from its predictions.
@@ -53,10 +59,35 @@ pub fn evaluate(kind: &TaskKind, p: &TaskPredictions) -> Vec<MetricValue> {
             push("auc", classification::ovr_macro_auc(t, &p.scores, *classes).0.unwrap_or(f64::NAN));
             push("f1_macro", classification::macro_f1(t, &predicted, *classes));
         }
+        (TaskKind::MultiLabel { labels }, Targets::MultiLabels { values, .. }) => {
+            let (acc, auc) = classification::multilabel_acc_auc(values, &p.scores, *labels);
+            push("acc", acc);
+            push("auc", auc);
+        }
+        (TaskKind::OrdinalRegression { classes }, Targets::Values(t)) => {
+            let truth: Vec<u32> = t.iter().map(|&v| v.round() as u32).collect();
+            let graded: Vec<u32> = p.scores.iter().map(|&v| v.round().clamp(0.0, (*classes - 1) as f32) as u32).collect();
+            push("acc", classification::accuracy(&truth, &graded));
+            push("mae", regression::mae(t, &p.scores));
+            push("rmse", regression::rmse(t, &p.scores));
+            push("r2", regression::r2(t, &p.scores));
+        }
         (TaskKind::Regression, Targets::Values(t)) => {
             push("mae", regression::mae(t, &p.scores));
             push("rmse", regression::rmse(t, &p.scores));
             push("r2", regression::r2(t, &p.scores));
+        }
+        (TaskKind::Segmentation { classes }, Targets::Masks { values, .. }) => {
+            let (dice, iou) = overlap::mean_dice_iou(values, &p.scores, p.width, *classes);
+            push("dice", dice);
+            push("iou", iou);
+        }
+        (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
+            let mse = regression::mse(values, &p.scores);
+            push("mse", mse);
+            // Images are normalised to [-1, 1], a data range of 2.
+            push("psnr", 10.0 * (4.0 / mse).log10());
+            push("r2", regression::r2(values, &p.scores));
         }
         _ => {}
     }

@@ -5,6 +5,11 @@ pub fn mae(targets: &[f32], predicted: &[f32]) -> f64 {
     mean(targets.iter().zip(predicted).map(|(&t, &p)| (t as f64 - p as f64).abs()), targets.len())
 }
 
+/// Mean squared error.
+pub fn mse(targets: &[f32], predicted: &[f32]) -> f64 {
+    mean(targets.iter().zip(predicted).map(|(&t, &p)| (t as f64 - p as f64).powi(2)), targets.len())
+}
+
 /// Root mean squared error.
 pub fn rmse(targets: &[f32], predicted: &[f32]) -> f64 {
     mean(targets.iter().zip(predicted).map(|(&t, &p)| (t as f64 - p as f64).powi(2)), targets.len()).sqrt()

@@ -1,22 +1,52 @@
-//! Task heads: a linear map from shared or task-specific features to a task's outputs
-//! (logits for classification, a normalised value for regression).
+//! Task heads: a linear map from globally pooled features for vector tasks
+//! (classification, regression), a U-Net decoder for dense tasks (segmentation,
+//! reconstruction).
 
 use candle_core::Tensor;
 
-use super::layers::Linear;
+use super::decoder::Decoder;
+use super::layers::{global_avg_pool, Linear};
 use super::params::ParamBuilder;
 use crate::Result;
 
-pub struct LinearHead {
-    linear: Linear,
+/// What a head needs to know about its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadSpec {
+    pub outputs: usize,
+    pub dense: bool,
 }
 
-impl LinearHead {
-    pub fn new(pb: &ParamBuilder, features: usize, outputs: usize) -> Result<Self> {
-        Ok(LinearHead { linear: Linear::new(pb, features, outputs)? })
+impl HeadSpec {
+    pub fn of(kind: &crate::task::TaskKind) -> Self {
+        HeadSpec { outputs: kind.outputs(), dense: kind.is_dense() }
+    }
+}
+
+pub enum Head {
+    /// Global average pooling of the deepest level, then a linear layer.
+    Vector(Linear),
+    /// A decoder over all levels.
+    Dense(Decoder),
+}
+
+impl Head {
+    pub fn new(pb: &ParamBuilder, spec: HeadSpec, channels: &[usize]) -> Result<Self> {
+        Ok(if spec.dense {
+            Head::Dense(Decoder::new(&pb.sub("decoder"), channels, spec.outputs)?)
+        } else {
+            Head::Vector(Linear::new(pb, channels[channels.len() - 1], spec.outputs)?)
+        })
     }
 
-    pub fn forward(&self, features: &Tensor) -> Result<Tensor> {
-        self.linear.forward(features)
+    /// The task's output from its multi-scale features (shallowest level first).
+    pub fn forward(&self, levels: &[Tensor], train: bool) -> Result<Tensor> {
+        match self {
+            Head::Vector(linear) => linear.forward(&global_avg_pool(&levels[levels.len() - 1])?),
+            Head::Dense(decoder) => decoder.forward(levels, train),
+        }
+    }
+
+    pub fn is_dense(&self) -> bool {
+        matches!(self, Head::Dense(_))
     }
 }

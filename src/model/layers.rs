@@ -101,6 +101,31 @@ impl BatchNorm2d {
     }
 }
 
+/// Convolution (no bias) + BatchNorm + ReLU, the block every backbone repeats.
+#[derive(Debug, Clone)]
+pub struct ConvBnRelu {
+    conv: Conv2d,
+    bn: BatchNorm2d,
+}
+
+impl ConvBnRelu {
+    /// A `kernel x kernel` convolution with stride 1 and the given padding.
+    pub fn new(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, padding: usize) -> Result<Self> {
+        Self::with_stride(pb, c_in, c_out, kernel, 1, padding)
+    }
+
+    pub fn with_stride(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: usize) -> Result<Self> {
+        Ok(ConvBnRelu {
+            conv: Conv2d::new(pb, c_in, c_out, kernel, stride, padding, false)?,
+            bn: BatchNorm2d::new(&pb.sub("bn"), c_out)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn.forward_relu(&self.conv.forward(x)?, train)
+    }
+}
+
 /// Fully connected layer, PyTorch's default initialisation.
 #[derive(Debug, Clone)]
 pub struct Linear {

@@ -2,6 +2,7 @@
 
 pub mod arch;
 pub mod backbone;
+pub mod decoder;
 pub mod head;
 pub mod layers;
 pub mod params;

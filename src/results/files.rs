@@ -11,6 +11,7 @@ use super::schema::{MetricRow, RunMeta, SCHEMA_VERSION};
 use super::table::{metrics_frame, predictions_frame, write_frame};
 use crate::data::SplitName;
 use crate::metrics::TaskPredictions;
+use crate::task::Targets;
 use crate::train::EpochRecord;
 use crate::{Error, Result};
 
@@ -56,8 +57,10 @@ impl RunFiles {
     pub fn history(&self) -> PathBuf {
         self.dir.join("history.csv")
     }
-    pub fn predictions(&self, task: &str) -> PathBuf {
-        self.dir.join("predictions").join(format!("{task}.parquet"))
+    /// Where a task's predictions go: `.npz` for dense tasks, `.parquet` otherwise.
+    pub fn predictions(&self, task: &str, dense: bool) -> PathBuf {
+        let ext = if dense { "npz" } else { "parquet" };
+        self.dir.join("predictions").join(format!("{task}.{ext}"))
     }
 }
 
@@ -69,9 +72,15 @@ pub fn write_run(
     history: &[EpochRecord],
     predictions: &[(String, Vec<(SplitName, &TaskPredictions)>)],
 ) -> Result<()> {
-    for (task, per_split) in predictions {
-        let mut df = predictions_frame(per_split)?;
-        write_frame(&mut df, None, Some(&files.predictions(task)))?;
+    for ((task, per_split), meta_task) in predictions.iter().zip(&meta.tasks) {
+        let dense = per_split.first().is_some_and(|(_, p)| matches!(p.targets, Targets::Masks { .. } | Targets::Images { .. }));
+        debug_assert_eq!(task, &meta_task.name);
+        if dense {
+            super::dense::write_dense(&files.predictions(task, true), per_split)?;
+        } else {
+            let mut df = predictions_frame(per_split)?;
+            write_frame(&mut df, None, Some(&files.predictions(task, false)))?;
+        }
     }
     let mut df = metrics_frame(rows)?;
     write_frame(&mut df, Some(&files.metrics_csv()), Some(&files.metrics_parquet()))?;

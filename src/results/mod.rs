@@ -10,12 +10,15 @@
 //!     metrics.csv, metrics.parquet    this run's rows
 //!     history.csv                     per-epoch training loss and validation metric
 //!     predictions/<task>.parquet      per-sample targets and scores, val and test
+//!     predictions/<task>.npz          dense tasks: truth and predicted masks / images
 //! ```
 
+mod dense;
 mod files;
 mod schema;
 mod table;
 
+pub use dense::{read_dense, write_dense};
 pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
 pub use schema::{MetricRow, RunMeta, TaskMeta, SCHEMA_VERSION};
 pub use table::{metrics_frame, read_metrics, read_predictions, rows_from_frame, write_frame};

@@ -129,69 +129,69 @@ fn read_frame(path: &Path) -> Result<DataFrame> {
     }
 }
 
-/// The predictions table of one task: `split`, `sample`, `target`, `score_0..score_{w-1}`.
+/// The predictions table of a vector task: `split`, `sample`, `target_0..`, `score_0..`.
 pub fn predictions_frame(per_split: &[(SplitName, &TaskPredictions)]) -> Result<DataFrame> {
     let width = per_split.first().map(|(_, p)| p.width).unwrap_or(0);
+    let target_width = per_split.first().map(|(_, p)| p.targets.per_sample()).unwrap_or(0);
     let mut split = Vec::new();
     let mut sample = Vec::new();
-    let mut target = Vec::new();
+    let mut targets: Vec<Vec<f64>> = vec![Vec::new(); target_width];
     let mut scores: Vec<Vec<f32>> = vec![Vec::new(); width];
     for (name, p) in per_split {
         let n = p.targets.len();
         split.extend(std::iter::repeat_n(name.as_str().to_owned(), n));
         sample.extend((0..n).map(|i| i as i64));
-        match &p.targets {
-            Targets::Classes(t) => target.extend(t.iter().map(|&v| v as f64)),
-            Targets::Values(t) => target.extend(t.iter().map(|&v| v as f64)),
+        for i in 0..n {
+            for (k, v) in p.targets.sample_values(i).into_iter().enumerate() {
+                targets[k].push(v);
+            }
         }
-        for (i, row) in p.scores.chunks(p.width).enumerate() {
-            debug_assert!(i < n);
+        for row in p.scores.chunks(p.width.max(1)) {
             for (k, &v) in row.iter().enumerate() {
                 scores[k].push(v);
             }
         }
     }
     let height = split.len();
-    let mut columns = vec![
-        Column::new("split".into(), split),
-        Column::new("sample".into(), sample),
-        Column::new("target".into(), target),
-    ];
+    let mut columns = vec![Column::new("split".into(), split), Column::new("sample".into(), sample)];
+    for (k, t) in targets.into_iter().enumerate() {
+        columns.push(Column::new(format!("target_{k}").into(), t));
+    }
     for (k, s) in scores.into_iter().enumerate() {
         columns.push(Column::new(format!("score_{k}").into(), s));
     }
     Ok(DataFrame::new(height, columns)?)
 }
 
-/// Reads a task's predictions table back, per split.
+/// Reads a vector task's predictions table back, per split.
 pub fn read_predictions(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, TaskPredictions>> {
     let df = read_frame(path)?;
     let bad = |msg: String| Error::format(path, msg);
+    let column = |name: &str| -> Result<Vec<f64>> {
+        let col = df.column(name).map_err(|_| bad(format!("has no '{name}' column for a {} task", kind.name())))?;
+        Ok(col.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
     let splits = df.column("split").map_err(|_| bad("has no 'split' column".into()))?.cast(&DataType::String)?;
-    let target = df.column("target").map_err(|_| bad("has no 'target' column".into()))?.cast(&DataType::Float64)?;
-    let width = kind.outputs();
-    let mut score_cols = Vec::with_capacity(width);
-    for k in 0..width {
-        let col = df
-            .column(&format!("score_{k}"))
-            .map_err(|_| bad(format!("has no 'score_{k}' column for a {}-output task", width)))?
-            .cast(&DataType::Float32)?;
-        score_cols.push(col.f32()?.iter().map(|v| v.unwrap_or(f32::NAN)).collect::<Vec<f32>>());
-    }
     let split_names: Vec<String> = splits.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
-    let targets: Vec<f64> = target.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let width = kind.outputs();
+    let target_width = if let TaskKind::MultiLabel { labels } = kind { *labels } else { 1 };
+    let score_cols = (0..width).map(|k| column(&format!("score_{k}"))).collect::<Result<Vec<_>>>()?;
+    let target_cols = (0..target_width).map(|k| column(&format!("target_{k}"))).collect::<Result<Vec<_>>>()?;
     let mut out = BTreeMap::new();
     for split in SplitName::ALL {
         let rows: Vec<usize> = (0..df.height()).filter(|&i| split_names[i] == split.as_str()).collect();
         if rows.is_empty() {
             continue;
         }
-        let targets = if kind.is_classification() {
-            Targets::Classes(rows.iter().map(|&i| targets[i] as u32).collect())
-        } else {
-            Targets::Values(rows.iter().map(|&i| targets[i] as f32).collect())
+        let targets = match kind {
+            TaskKind::MultiLabel { labels } => Targets::MultiLabels {
+                width: *labels,
+                values: rows.iter().flat_map(|&i| target_cols.iter().map(move |c| c[i] as u8)).collect(),
+            },
+            k if k.is_classification() => Targets::Classes(rows.iter().map(|&i| target_cols[0][i] as u32).collect()),
+            _ => Targets::Values(rows.iter().map(|&i| target_cols[0][i] as f32).collect()),
         };
-        let scores = rows.iter().flat_map(|&i| score_cols.iter().map(move |c| c[i])).collect();
+        let scores = rows.iter().flat_map(|&i| score_cols.iter().map(move |c| c[i] as f32)).collect();
         out.insert(split, TaskPredictions { targets, scores, width });
     }
     Ok(out)

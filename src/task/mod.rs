@@ -5,26 +5,38 @@
 
 mod loss;
 
-pub use loss::{bce_with_logits, task_loss};
+pub use loss::{bce_with_logits, cross_entropy, soft_dice_loss, task_loss};
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, SourceValues, Split, SplitName};
 use crate::{Error, Result};
 
-/// The kinds of task medmtl trains.
+/// The kinds of task a suite can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TaskKindName {
     Binary,
     Multiclass,
-    /// Ordered grades, trained as classification (MedMNIST's convention for RetinaMNIST).
+    /// Several independent binary labels per image (ChestMNIST).
+    Multilabel,
+    /// Ordered grades trained as classification (MedMNIST's convention for RetinaMNIST).
     Ordinal,
+    /// Ordered grades trained as regression on the grade number; predictions are rounded
+    /// and clipped to the grade range for the classification metrics.
+    OrdinalRegression,
     Regression,
+    /// Pixel masks: binary (1 logit map, BCE + soft Dice) or multi-class (CE + soft Dice).
+    Segmentation,
+    /// Reproduce the input image (auxiliary "generative" task; MSE).
+    Reconstruction,
 }
 
 impl TaskKindName {
-    pub const NAMES: [&'static str; 4] = ["binary", "multiclass", "ordinal", "regression"];
+    pub const NAMES: [&'static str; 8] = [
+        "binary", "multiclass", "multilabel", "ordinal", "ordinal-regression", "regression",
+        "segmentation", "reconstruction",
+    ];
 }
 
 /// A task as a suite writes it.
@@ -34,6 +46,7 @@ pub struct TaskSpec {
     pub name: String,
     pub kind: TaskKindName,
     /// The dataset's target source (MedMNIST: `label`; phantoms: `shape`, `area`, `mask`).
+    /// Ignored by reconstruction, whose target is the image itself.
     #[serde(default = "default_source")]
     pub source: String,
     /// Makes a binary task from a graded or real-valued source: positive when the source
@@ -51,8 +64,13 @@ fn default_source() -> String {
 pub enum TaskKind {
     Binary,
     MultiClass { classes: usize },
+    MultiLabel { labels: usize },
     Ordinal { classes: usize },
+    OrdinalRegression { classes: usize },
     Regression,
+    /// `classes` counts the background: 2 for a binary mask.
+    Segmentation { classes: usize },
+    Reconstruction { channels: usize },
 }
 
 impl TaskKind {
@@ -60,21 +78,34 @@ impl TaskKind {
         match self {
             TaskKind::Binary => "binary",
             TaskKind::MultiClass { .. } => "multiclass",
+            TaskKind::MultiLabel { .. } => "multilabel",
             TaskKind::Ordinal { .. } => "ordinal",
+            TaskKind::OrdinalRegression { .. } => "ordinal-regression",
             TaskKind::Regression => "regression",
+            TaskKind::Segmentation { .. } => "segmentation",
+            TaskKind::Reconstruction { .. } => "reconstruction",
         }
     }
 
-    /// Number of outputs of the task's head.
+    /// Output channels of the task's head (per image for vector tasks, per pixel for dense).
     pub fn outputs(&self) -> usize {
         match self {
-            TaskKind::Binary | TaskKind::Regression => 1,
+            TaskKind::Binary | TaskKind::Regression | TaskKind::OrdinalRegression { .. } => 1,
             TaskKind::MultiClass { classes } | TaskKind::Ordinal { classes } => *classes,
+            TaskKind::MultiLabel { labels } => *labels,
+            TaskKind::Segmentation { classes } => if *classes == 2 { 1 } else { *classes },
+            TaskKind::Reconstruction { channels } => *channels,
         }
     }
 
+    /// Classification tasks scored by AUC on probabilities.
     pub fn is_classification(&self) -> bool {
-        !matches!(self, TaskKind::Regression)
+        matches!(self, TaskKind::Binary | TaskKind::MultiClass { .. } | TaskKind::MultiLabel { .. } | TaskKind::Ordinal { .. })
+    }
+
+    /// Tasks whose output is an image (a decoder head) rather than a vector.
+    pub fn is_dense(&self) -> bool {
+        matches!(self, TaskKind::Segmentation { .. } | TaskKind::Reconstruction { .. })
     }
 }
 
@@ -82,19 +113,51 @@ impl TaskKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
     Classes(Vec<u32>),
+    /// `width` 0/1 labels per sample.
+    MultiLabels { width: usize, values: Vec<u8> },
     Values(Vec<f32>),
+    /// One class map per sample.
+    Masks { height: usize, width: usize, values: Vec<u8> },
+    /// The images themselves (reconstruction), NCHW.
+    Images { channels: usize, height: usize, width: usize, values: Vec<f32> },
 }
 
 impl Targets {
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes(v) => v.len(),
+            Targets::MultiLabels { width, values } => values.len() / (*width).max(1),
             Targets::Values(v) => v.len(),
+            Targets::Masks { height, width, values } => values.len() / (height * width).max(1),
+            Targets::Images { channels, height, width, values } => values.len() / (channels * height * width).max(1),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Values per sample (1 for scalars, pixels for masks and images).
+    pub fn per_sample(&self) -> usize {
+        match self {
+            Targets::Classes(_) | Targets::Values(_) => 1,
+            Targets::MultiLabels { width, .. } => *width,
+            Targets::Masks { height, width, .. } => height * width,
+            Targets::Images { channels, height, width, .. } => channels * height * width,
+        }
+    }
+
+    /// Each sample's target as f64 values (for storage in a predictions table).
+    pub fn sample_values(&self, i: usize) -> Vec<f64> {
+        let per = self.per_sample();
+        match self {
+            Targets::Classes(v) => vec![v[i] as f64],
+            Targets::Values(v) => vec![v[i] as f64],
+            Targets::MultiLabels { values, .. } | Targets::Masks { values, .. } => {
+                values[i * per..(i + 1) * per].iter().map(|&x| x as f64).collect()
+            }
+            Targets::Images { values, .. } => values[i * per..(i + 1) * per].iter().map(|&x| x as f64).collect(),
+        }
     }
 }
 
@@ -113,6 +176,18 @@ pub struct Task {
 impl Task {
     pub fn resolve(spec: &TaskSpec, dataset: &Dataset) -> Result<Task> {
         let bad = |msg: String| Error::Invalid(format!("task '{}': {msg}", spec.name));
+        if spec.kind == TaskKindName::Reconstruction {
+            if spec.positive_at_least.is_some() {
+                return Err(bad("positive_at_least only applies to binary tasks".into()));
+            }
+            return Ok(Task {
+                name: spec.name.clone(),
+                kind: TaskKind::Reconstruction { channels: dataset.shape.channels },
+                spec: spec.clone(),
+                class_names: vec![],
+                target_scale: (0.0, 1.0),
+            });
+        }
         let source = dataset.train.source(&spec.source).ok_or_else(|| {
             let names: Vec<&str> = dataset.train.source_names().collect();
             bad(format!(
@@ -123,56 +198,58 @@ impl Task {
             ))
         })?;
         let names = dataset.class_names.get(&spec.source).cloned().unwrap_or_default();
+        let max = max_label(dataset, &spec.source);
+        let classes = names.len().max(max as usize + 1);
+        let numbered = |n: usize| (0..n).map(|c| c.to_string()).collect::<Vec<_>>();
         let (kind, class_names) = match (spec.kind, source, spec.positive_at_least) {
             (TaskKindName::Binary, SourceValues::Labels(_) | SourceValues::Values(_), Some(t)) => {
                 (TaskKind::Binary, vec![format!("< {t}"), format!(">= {t}")])
             }
             (TaskKindName::Binary, SourceValues::Labels(_), None) => {
-                let max = max_label(dataset, &spec.source);
                 if max > 1 {
                     return Err(bad(format!(
                         "source '{}' has labels up to {max}; set positive_at_least to make it binary",
                         spec.source
                     )));
                 }
-                (TaskKind::Binary, if names.len() == 2 { names } else { vec!["0".into(), "1".into()] })
+                (TaskKind::Binary, if names.len() == 2 { names } else { numbered(2) })
             }
-            (TaskKindName::Multiclass | TaskKindName::Ordinal, SourceValues::Labels(_), None) => {
-                let classes = names.len().max(max_label(dataset, &spec.source) as usize + 1);
-                let names = if names.len() == classes {
-                    names
-                } else {
-                    (0..classes).map(|c| c.to_string()).collect()
-                };
-                let kind = if spec.kind == TaskKindName::Ordinal {
-                    TaskKind::Ordinal { classes }
-                } else {
-                    TaskKind::MultiClass { classes }
+            (TaskKindName::Multiclass | TaskKindName::Ordinal | TaskKindName::OrdinalRegression, SourceValues::Labels(_), None) => {
+                let names = if names.len() == classes { names } else { numbered(classes) };
+                let kind = match spec.kind {
+                    TaskKindName::Ordinal => TaskKind::Ordinal { classes },
+                    TaskKindName::OrdinalRegression => TaskKind::OrdinalRegression { classes },
+                    _ => TaskKind::MultiClass { classes },
                 };
                 (kind, names)
+            }
+            (TaskKindName::Multilabel, SourceValues::MultiLabels { width, .. }, None) => {
+                let names = if names.len() == *width { names } else { numbered(*width) };
+                (TaskKind::MultiLabel { labels: *width }, names)
             }
             (TaskKindName::Regression, SourceValues::Values(_) | SourceValues::Labels(_), None) => {
                 (TaskKind::Regression, vec![])
             }
-            (_, _, Some(_)) => {
-                return Err(bad("positive_at_least only applies to binary tasks".into()))
+            (TaskKindName::Segmentation, SourceValues::Masks { height, width, .. }, None) => {
+                if (*height, *width) != (dataset.shape.height, dataset.shape.width) {
+                    return Err(bad(format!(
+                        "masks are {height}x{width} but images are {}x{}",
+                        dataset.shape.height, dataset.shape.width
+                    )));
+                }
+                let classes = classes.max(2);
+                (TaskKind::Segmentation { classes }, if names.len() == classes { names } else { numbered(classes) })
             }
+            (_, _, Some(_)) => return Err(bad("positive_at_least only applies to binary tasks".into())),
             (kind, _, None) => {
-                return Err(bad(format!(
-                    "source '{}' cannot feed a {kind:?} task",
-                    spec.source
-                )))
+                return Err(bad(format!("source '{}' cannot feed a {kind:?} task", spec.source)))
             }
         };
-        let mut task = Task {
-            name: spec.name.clone(),
-            kind,
-            spec: spec.clone(),
-            class_names,
-            target_scale: (0.0, 1.0),
-        };
-        if task.kind == TaskKind::Regression {
-            let Targets::Values(train) = task.targets(&dataset.train)? else { unreachable!() };
+        let mut task = Task { name: spec.name.clone(), kind, spec: spec.clone(), class_names, target_scale: (0.0, 1.0) };
+        if matches!(task.kind, TaskKind::Regression | TaskKind::OrdinalRegression { .. }) {
+            let Targets::Values(train) = task.targets(&dataset.train)? else {
+                return Err(bad("regression targets are not values".into()));
+            };
             task.target_scale = mean_std(&train);
         }
         for split in SplitName::ALL {
@@ -183,6 +260,15 @@ impl Task {
 
     /// The task's targets on one split.
     pub fn targets(&self, split: &Split) -> Result<Targets> {
+        if let TaskKind::Reconstruction { .. } = self.kind {
+            let shape = split.shape();
+            return Ok(Targets::Images {
+                channels: shape.channels,
+                height: shape.height,
+                width: shape.width,
+                values: split.images().to_vec(),
+            });
+        }
         let source = split.source(&self.spec.source).ok_or_else(|| {
             Error::Invalid(format!("task '{}': source '{}' missing", self.name, self.spec.source))
         })?;
@@ -195,8 +281,9 @@ impl Task {
                 let t = self.spec.positive_at_least.unwrap_or(0.5);
                 Targets::Classes(v.iter().map(|&x| (x as f64 >= t) as u32).collect())
             }
-            (TaskKind::MultiClass { .. } | TaskKind::Ordinal { .. }, SourceValues::Labels(l)) => {
-                Targets::Classes(l.clone())
+            (TaskKind::MultiClass { .. } | TaskKind::Ordinal { .. }, SourceValues::Labels(l)) => Targets::Classes(l.clone()),
+            (TaskKind::MultiLabel { .. }, SourceValues::MultiLabels { width, values }) => {
+                Targets::MultiLabels { width: *width, values: values.clone() }
             }
             (TaskKind::Regression, SourceValues::Values(v)) => {
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
@@ -207,8 +294,17 @@ impl Task {
                 }
                 Targets::Values(v.clone())
             }
-            (TaskKind::Regression, SourceValues::Labels(l)) => {
+            (TaskKind::Regression | TaskKind::OrdinalRegression { .. }, SourceValues::Labels(l)) => {
                 Targets::Values(l.iter().map(|&v| v as f32).collect())
+            }
+            (TaskKind::Segmentation { classes }, SourceValues::Masks { height, width, values }) => {
+                if let Some(v) = values.iter().find(|&&v| v as usize >= *classes) {
+                    return Err(Error::Invalid(format!(
+                        "task '{}': mask value {v} outside the {classes} classes",
+                        self.name
+                    )));
+                }
+                Targets::Masks { height: *height, width: *width, values: values.clone() }
             }
             _ => {
                 return Err(Error::Invalid(format!(
@@ -227,6 +323,7 @@ fn max_label(dataset: &Dataset, source: &str) -> u32 {
         .iter()
         .filter_map(|&s| match dataset.split(s).source(source) {
             Some(SourceValues::Labels(l)) => l.iter().copied().max(),
+            Some(SourceValues::Masks { values, .. }) => values.iter().copied().max().map(u32::from),
             _ => None,
         })
         .max()

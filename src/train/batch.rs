@@ -19,22 +19,34 @@ pub fn images(split: &Split, shape: ImageShape, idx: &[usize], device: &Device) 
     Ok(Tensor::from_vec(buf, (idx.len(), shape.channels, shape.height, shape.width), device)?)
 }
 
-/// The loss's target tensor for one task: `N x 1` floats (binary; regression normalised
-/// with the training mean and std) or `N` class indices.
+/// The loss's target tensor for one task (see [`crate::task::task_loss`] for the layouts).
 pub fn targets(task: &Task, targets: &Targets, idx: &[usize], device: &Device) -> Result<Tensor> {
+    let n = idx.len();
+    let gather = |per: usize, values: &dyn Fn(usize) -> f32| -> Vec<f32> {
+        idx.iter().flat_map(|&i| (0..per).map(move |k| values(i * per + k))).collect()
+    };
     Ok(match (&task.kind, targets) {
         (TaskKind::Binary, Targets::Classes(t)) => {
-            let v: Vec<f32> = idx.iter().map(|&i| t[i] as f32).collect();
-            Tensor::from_vec(v, (idx.len(), 1), device)?
+            Tensor::from_vec(idx.iter().map(|&i| t[i] as f32).collect::<Vec<_>>(), (n, 1), device)?
         }
-        (_, Targets::Classes(t)) => {
-            let v: Vec<u32> = idx.iter().map(|&i| t[i]).collect();
-            Tensor::from_vec(v, idx.len(), device)?
+        (_, Targets::Classes(t)) => Tensor::from_vec(idx.iter().map(|&i| t[i]).collect::<Vec<_>>(), n, device)?,
+        (_, Targets::MultiLabels { width, values }) => {
+            Tensor::from_vec(gather(*width, &|k| values[k] as f32), (n, *width), device)?
         }
         (_, Targets::Values(t)) => {
             let (mean, std) = task.target_scale;
-            let v: Vec<f32> = idx.iter().map(|&i| (t[i] - mean) / std).collect();
-            Tensor::from_vec(v, (idx.len(), 1), device)?
+            Tensor::from_vec(idx.iter().map(|&i| (t[i] - mean) / std).collect::<Vec<_>>(), (n, 1), device)?
+        }
+        (TaskKind::Segmentation { classes: 2 }, Targets::Masks { height, width, values }) => {
+            Tensor::from_vec(gather(height * width, &|k| values[k] as f32), (n, 1, *height, *width), device)?
+        }
+        (_, Targets::Masks { height, width, values }) => {
+            let per = height * width;
+            let v: Vec<u32> = idx.iter().flat_map(|&i| values[i * per..(i + 1) * per].iter().map(|&x| x as u32)).collect();
+            Tensor::from_vec(v, (n, *height, *width), device)?
+        }
+        (_, Targets::Images { channels, height, width, values }) => {
+            Tensor::from_vec(gather(channels * height * width, &|k| values[k]), (n, *channels, *height, *width), device)?
         }
     })
 }

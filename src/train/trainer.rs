@@ -304,7 +304,7 @@ fn predict_all(
                 TaskPredictions {
                     targets: gd.targets[&(t, split)].clone(),
                     scores: std::mem::take(&mut scores[k]),
-                    width: tasks[t].kind.outputs(),
+                    width: if tasks[t].kind.is_dense() { gd.targets[&(t, split)].per_sample() } else { tasks[t].kind.outputs() },
                 },
             );
         }
@@ -312,16 +312,20 @@ fn predict_all(
     Ok(out)
 }
 
-/// Head outputs to stored scores: probabilities for classification, values in the target's
-/// unit for regression.
+/// Head outputs to stored scores, `kind.outputs()`-wide per sample for vector tasks:
+/// probabilities for classification, values in the target's unit for regression; per pixel
+/// for dense tasks: the predicted class (segmentation) or the reconstructed value.
 fn to_scores(task: &Task, output: &Tensor) -> Result<Vec<f32>> {
     let scores = match task.kind {
-        TaskKind::Binary => candle_nn::ops::sigmoid(output)?,
+        TaskKind::Binary | TaskKind::MultiLabel { .. } => candle_nn::ops::sigmoid(output)?,
         TaskKind::MultiClass { .. } | TaskKind::Ordinal { .. } => candle_nn::ops::softmax(output, D::Minus1)?,
-        TaskKind::Regression => {
+        TaskKind::Regression | TaskKind::OrdinalRegression { .. } => {
             let (mean, std) = task.target_scale;
             ((output * std as f64)? + mean as f64)?
         }
+        TaskKind::Segmentation { classes: 2 } => output.ge(0.0)?.to_dtype(candle_core::DType::F32)?,
+        TaskKind::Segmentation { .. } => output.argmax(1)?.to_dtype(candle_core::DType::F32)?,
+        TaskKind::Reconstruction { .. } => output.clone(),
     };
     Ok(scores.flatten_all()?.to_vec1::<f32>()?)
 }

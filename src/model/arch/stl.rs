@@ -3,27 +3,26 @@
 
 use candle_core::Tensor;
 
-use super::{Architecture, ModelSpec};
+use super::{task_heads, Architecture, ModelSpec};
 use crate::model::backbone::Backbone;
-use crate::model::head::LinearHead;
+use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
 use crate::Result;
 
 pub struct Stl {
-    columns: Vec<(Box<dyn Backbone>, LinearHead)>,
+    columns: Vec<Box<dyn Backbone>>,
+    heads: Vec<Head>,
     params: ParamStore,
 }
 
 impl Stl {
     pub fn new(pb: &ParamBuilder, spec: &ModelSpec) -> Result<Self> {
-        let mut columns = Vec::with_capacity(spec.task_outputs.len());
-        for (t, &outputs) in spec.task_outputs.iter().enumerate() {
-            let col = pb.sub(&format!("task{t}")).owned_by(Owner::Task(t));
-            let backbone = spec.backbone.build(&col.sub("backbone"), spec.in_channels, spec.width)?;
-            let head = LinearHead::new(&col.sub("head"), backbone.out_features(), outputs)?;
-            columns.push((backbone, head));
-        }
-        Ok(Stl { columns, params: pb.finish() })
+        let columns = (0..spec.tasks())
+            .map(|t| spec.backbone.build(&pb.sub(&format!("task{t}")).owned_by(Owner::Task(t)), spec.in_channels, spec.width))
+            .collect::<Result<Vec<_>>>()?;
+        let channels = columns[0].stage_channels().to_vec();
+        let heads = task_heads(pb, spec, &channels)?;
+        Ok(Stl { columns, heads, params: pb.finish() })
     }
 }
 
@@ -31,10 +30,7 @@ impl Architecture for Stl {
     fn forward(&self, x: &Tensor, tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
         tasks
             .iter()
-            .map(|&t| {
-                let (backbone, head) = &self.columns[t];
-                head.forward(&backbone.forward(x, train)?)
-            })
+            .map(|&t| self.heads[t].forward(&self.columns[t].forward_levels(x, train)?, train))
             .collect()
     }
 

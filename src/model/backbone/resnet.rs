@@ -6,13 +6,12 @@
 use candle_core::Tensor;
 
 use super::Backbone;
-use crate::model::layers::{global_avg_pool, relu, BatchNorm2d, Conv2d};
+use crate::model::layers::{relu, BatchNorm2d, Conv2d, ConvBnRelu};
 use crate::model::params::ParamBuilder;
 use crate::Result;
 
 struct BasicBlock {
-    conv1: Conv2d,
-    bn1: BatchNorm2d,
+    first: ConvBnRelu,
     conv2: Conv2d,
     bn2: BatchNorm2d,
     shortcut: Option<(Conv2d, BatchNorm2d)>,
@@ -27,8 +26,7 @@ impl BasicBlock {
             None
         };
         Ok(BasicBlock {
-            conv1: Conv2d::new(&pb.sub("conv1"), c_in, c_out, 3, stride, 1, false)?,
-            bn1: BatchNorm2d::new(&pb.sub("bn1"), c_out)?,
+            first: ConvBnRelu::with_stride(&pb.sub("conv1"), c_in, c_out, 3, stride, 1)?,
             conv2: Conv2d::new(&pb.sub("conv2"), c_out, c_out, 3, 1, 1, false)?,
             bn2: BatchNorm2d::new(&pb.sub("bn2"), c_out)?,
             shortcut,
@@ -36,7 +34,7 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.bn1.forward_relu(&self.conv1.forward(x)?, train)?;
+        let h = self.first.forward(x, train)?;
         let h = self.bn2.forward(&self.conv2.forward(&h)?, train)?;
         let skip = match &self.shortcut {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
@@ -47,41 +45,38 @@ impl BasicBlock {
 }
 
 pub struct ResNet18 {
-    stem: (Conv2d, BatchNorm2d),
-    blocks: Vec<BasicBlock>,
-    out_features: usize,
+    stem: ConvBnRelu,
+    stages: Vec<[BasicBlock; 2]>,
+    channels: Vec<usize>,
 }
 
 impl ResNet18 {
     pub fn new(pb: &ParamBuilder, in_channels: usize, width: usize) -> Result<Self> {
-        let stem = (
-            Conv2d::new(&pb.sub("conv1"), in_channels, width, 3, 1, 1, false)?,
-            BatchNorm2d::new(&pb.sub("bn1"), width)?,
-        );
-        let mut blocks = Vec::with_capacity(8);
+        let stem = ConvBnRelu::new(&pb.sub("conv1"), in_channels, width, 3, 1)?;
+        let mut stages = Vec::with_capacity(4);
+        let mut channels = Vec::with_capacity(4);
         let mut c_in = width;
         for (stage, (mult, stride)) in [(1, 1), (2, 2), (4, 2), (8, 2)].into_iter().enumerate() {
             let c_out = width * mult;
-            for b in 0..2 {
-                let pbb = pb.sub(&format!("layer{}.{b}", stage + 1));
-                blocks.push(BasicBlock::new(&pbb, c_in, c_out, if b == 0 { stride } else { 1 })?);
-                c_in = c_out;
-            }
+            let s = pb.sub(&format!("layer{}", stage + 1));
+            stages.push([BasicBlock::new(&s.sub("0"), c_in, c_out, stride)?, BasicBlock::new(&s.sub("1"), c_out, c_out, 1)?]);
+            channels.push(c_out);
+            c_in = c_out;
         }
-        Ok(ResNet18 { stem, blocks, out_features: c_in })
+        Ok(ResNet18 { stem, stages, channels })
     }
 }
 
 impl Backbone for ResNet18 {
-    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut h = self.stem.1.forward_relu(&self.stem.0.forward(x)?, train)?;
-        for block in &self.blocks {
-            h = block.forward(&h, train)?;
-        }
-        global_avg_pool(&h)
+    fn stage_channels(&self) -> &[usize] {
+        &self.channels
     }
 
-    fn out_features(&self) -> usize {
-        self.out_features
+    fn forward_stage(&self, i: usize, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut h = if i == 0 { self.stem.forward(x, train)? } else { x.clone() };
+        for block in &self.stages[i] {
+            h = block.forward(&h, train)?;
+        }
+        Ok(h)
     }
 }
