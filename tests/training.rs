@@ -35,7 +35,7 @@ fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
         eval_batch_size: 64,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
-    let mut weighting = WeightingKind::Ew.build(3);
+    let mut weighting = WeightingKind::Ew.build(3, seed, &Device::Cpu).unwrap();
     train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, seed, &Device::Cpu, None).unwrap()
 }
 

@@ -146,7 +146,7 @@ fn execute_run(
         experts: run.model.experts,
     };
     let model = arch::build(run.design, &spec, run.seed, &options.device)?;
-    let mut weighting = run.weighting.unwrap_or(crate::weighting::WeightingKind::Ew).build(tasks.len());
+    let mut weighting = run.weighting.unwrap_or(crate::weighting::WeightingKind::Ew).build(tasks.len(), run.seed, &options.device)?;
     let groups = [TaskGroup { dataset, tasks: (0..tasks.len()).collect() }];
     let steps = run.train.epochs as u64 * dataset.train.len().div_ceil(run.train.batch_size) as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));

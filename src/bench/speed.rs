@@ -27,6 +27,9 @@ pub enum SpeedModel {
     SmallCnn,
     /// ResNet-18 (28) on 3x28x28, heads: 5-class and binary.
     Resnet18,
+    /// U-Net (width 16) on 1x64x64, heads: binary segmentation (decoder), 2-class and
+    /// regression (bottleneck).
+    Unet,
 }
 
 /// What is timed.
@@ -66,26 +69,52 @@ struct Workload {
 }
 
 fn workload(model: SpeedModel, batch: usize, seed: u64, device: &Device) -> Result<Workload> {
-    let (backbone, width, channels) = match model {
-        SpeedModel::SmallCnn => (BackboneKind::SmallCnn, 32, 1),
-        SpeedModel::Resnet18 => (BackboneKind::Resnet18, 64, 3),
+    let (backbone, width, channels, side, kinds) = match model {
+        SpeedModel::SmallCnn => (BackboneKind::SmallCnn, 32, 1, 28, vec![TaskKind::MultiClass { classes: 5 }, TaskKind::Binary]),
+        SpeedModel::Resnet18 => (BackboneKind::Resnet18, 64, 3, 28, vec![TaskKind::MultiClass { classes: 5 }, TaskKind::Binary]),
+        SpeedModel::Unet => (
+            BackboneKind::Unet,
+            16,
+            1,
+            64,
+            vec![TaskKind::Segmentation { classes: 2 }, TaskKind::MultiClass { classes: 2 }, TaskKind::Regression],
+        ),
     };
-    let kinds = vec![TaskKind::MultiClass { classes: 5 }, TaskKind::Binary];
     let spec = ModelSpec {
         backbone,
         width,
         in_channels: channels,
-        input_size: (28, 28),
+        input_size: (side, side),
         heads: kinds.iter().map(HeadSpec::of).collect(),
         experts: Default::default(),
     };
     let model = arch::build(Design::Hps, &spec, seed, device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let pixels: Vec<f32> = (0..batch * channels * 28 * 28).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let x = Tensor::from_vec(pixels, (batch, channels, 28, 28), device)?;
-    let classes: Vec<u32> = (0..batch).map(|_| rng.random_range(0..5)).collect();
-    let binary: Vec<f32> = (0..batch).map(|_| rng.random_range(0..2) as f32).collect();
-    let targets = vec![Tensor::from_vec(classes, batch, device)?, Tensor::from_vec(binary, (batch, 1), device)?];
+    let pixels: Vec<f32> = (0..batch * channels * side * side).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let x = Tensor::from_vec(pixels, (batch, channels, side, side), device)?;
+    let targets = kinds
+        .iter()
+        .map(|k| -> Result<Tensor> {
+            Ok(match k {
+                TaskKind::MultiClass { classes } => {
+                    let v: Vec<u32> = (0..batch).map(|_| rng.random_range(0..*classes as u32)).collect();
+                    Tensor::from_vec(v, batch, device)?
+                }
+                TaskKind::Binary => {
+                    let v: Vec<f32> = (0..batch).map(|_| rng.random_range(0..2) as f32).collect();
+                    Tensor::from_vec(v, (batch, 1), device)?
+                }
+                TaskKind::Segmentation { .. } => {
+                    let v: Vec<f32> = (0..batch * side * side).map(|_| rng.random_range(0..2) as f32).collect();
+                    Tensor::from_vec(v, (batch, 1, side, side), device)?
+                }
+                _ => {
+                    let v: Vec<f32> = (0..batch).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    Tensor::from_vec(v, (batch, 1), device)?
+                }
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Workload { model, kinds, x, targets })
 }
 
@@ -116,11 +145,14 @@ pub fn measure(model: SpeedModel, mode: SpeedMode, batch: usize, steps: usize, w
                     .map(|((o, k), t)| task_loss(k, o, t))
                     .collect::<Result<Vec<_>>>()?;
                 let grads = if mode == SpeedMode::Train {
-                    let total = (&losses[0] + &losses[1])?;
+                    let mut total = losses[0].clone();
+                    for l in &losses[1..] {
+                        total = (total + l)?;
+                    }
                     total.backward()?
                 } else {
                     let stores = gradients::task_gradients(&losses)?;
-                    gradients::weighted_sum(&stores, &[1.0, 1.0], &vars)?
+                    gradients::weighted_sum(&stores, &vec![1.0; losses.len()], &vars)?
                 };
                 opt.step(&grads)?;
             }

@@ -32,7 +32,7 @@ enum Command {
         model: ModelArg,
         #[arg(long, value_enum, default_value = "train")]
         mode: ModeArg,
-        /// Images per step (default 128 for training, 256 for inference).
+        /// Images per step (default 128 for training, 256 for inference; for the U-Net 32 and 64).
         #[arg(long)]
         batch: Option<usize>,
         #[arg(long, default_value_t = 20)]
@@ -52,6 +52,7 @@ enum Command {
 enum ModelArg {
     SmallCnn,
     Resnet18,
+    Unet,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -93,13 +94,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let model = match model {
                 ModelArg::SmallCnn => SpeedModel::SmallCnn,
                 ModelArg::Resnet18 => SpeedModel::Resnet18,
+                ModelArg::Unet => SpeedModel::Unet,
             };
             let mode = match mode {
                 ModeArg::Train => SpeedMode::Train,
                 ModeArg::TrainPerTask => SpeedMode::TrainPerTask,
                 ModeArg::Infer => SpeedMode::Infer,
             };
-            let batch = batch.unwrap_or(if mode == SpeedMode::Infer { 256 } else { 128 });
+            let infer = mode == SpeedMode::Infer;
+            let batch = batch.unwrap_or(match (model, infer) {
+                (SpeedModel::Unet, false) => 32,
+                (SpeedModel::Unet, true) => 64,
+                (_, false) => 128,
+                (_, true) => 256,
+            });
             let result = measure(model, mode, batch, steps, warmup, &candle_core::Device::Cpu)?;
             println!("{}", serde_json::to_string(&result)?);
         }

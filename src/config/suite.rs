@@ -23,6 +23,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("retina", include_str!("../../benchmarks/suites/retina.toml")),
     ("retina-full", include_str!("../../benchmarks/suites/retina-full.toml")),
     ("default", include_str!("../../benchmarks/suites/default.toml")),
+    ("hetero", include_str!("../../benchmarks/suites/hetero.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.

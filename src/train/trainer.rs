@@ -102,8 +102,10 @@ pub fn train(
         return Err(Error::Invalid("the training split is empty".into()));
     }
 
+    let mut vars = model.params().trainable_vars();
+    vars.extend(weighting.extra_vars());
     let mut optimizer = AdamW::new(
-        model.params().trainable_vars(),
+        vars,
         ParamsAdamW {
             lr: config.lr,
             weight_decay: match config.optimizer {
@@ -128,23 +130,9 @@ pub fn train(
         let mut loss_sum = vec![0.0; tasks.len()];
         let mut loss_count = vec![0usize; tasks.len()];
         for _ in 0..steps_per_epoch {
-            let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
-            for gd in data.iter_mut() {
-                let idx = gd.next_batch(config.batch_size, &mut rng);
-                let ds = gd.group.dataset;
-                let x = batch::images(&ds.train, ds.shape, &idx, device)?;
-                let outputs = model.forward(&x, &gd.group.tasks, true)?;
-                for (&t, output) in gd.group.tasks.iter().zip(outputs) {
-                    let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], &idx, device)?;
-                    losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);
-                }
-                train_images += idx.len();
-            }
-            let losses: Vec<Tensor> = losses
-                .into_iter()
-                .enumerate()
-                .map(|(t, l)| l.ok_or_else(|| Error::Invalid(format!("task '{}' has no data group", tasks[t].name))))
-                .collect::<Result<_>>()?;
+            let batches: Vec<Vec<usize>> = data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect();
+            let losses = batch_losses(model, tasks, &data, &batches, true, device)?;
+            train_images += batches.iter().map(Vec::len).sum::<usize>();
             for (t, loss) in losses.iter().enumerate() {
                 let value = loss.to_scalar::<f32>()? as f64;
                 if !value.is_finite() {
@@ -161,10 +149,18 @@ pub fn train(
             }
             let grads = weighting.backward(&losses, model.params())?;
             optimizer.step(&grads)?;
+            if weighting.wants_losses_after_step() {
+                let _no_grad = crate::model::params::no_grad();
+                let after = batch_losses(model, tasks, &data, &batches, true, device)?;
+                let values = after.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect::<Result<Vec<_>>>()?;
+                weighting.after_step(&values);
+            }
             if let Some(bar) = progress {
                 bar.inc(1);
             }
         }
+        let mean_losses: Vec<f64> = loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect();
+        weighting.end_epoch(&mean_losses);
         train_seconds += epoch_start.elapsed().as_secs_f64();
 
         let val = predict_all(model, tasks, &data, SplitName::Val, config.eval_batch_size, device)?;
@@ -173,7 +169,7 @@ pub fn train(
         history.push(EpochRecord {
             epoch: epoch + 1,
             lr,
-            train_loss: loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect(),
+            train_loss: mean_losses,
             val_primary,
             seconds: epoch_start.elapsed().as_secs_f64(),
         });
@@ -200,6 +196,32 @@ pub fn train(
         inference_images_per_sec: test_images as f64 / test_seconds.max(1e-9),
         peak_rss_bytes: memory::peak_rss_bytes(),
     })
+}
+
+/// Every task's loss on one batch per group (`batches[g]` indexes group g's training split).
+fn batch_losses(
+    model: &dyn Architecture,
+    tasks: &[Task],
+    data: &[GroupData],
+    batches: &[Vec<usize>],
+    train: bool,
+    device: &Device,
+) -> Result<Vec<Tensor>> {
+    let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
+    for (gd, idx) in data.iter().zip(batches) {
+        let ds = gd.group.dataset;
+        let x = batch::images(&ds.train, ds.shape, idx, device)?;
+        let outputs = model.forward(&x, &gd.group.tasks, train)?;
+        for (&t, output) in gd.group.tasks.iter().zip(outputs) {
+            let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], idx, device)?;
+            losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);
+        }
+    }
+    losses
+        .into_iter()
+        .enumerate()
+        .map(|(t, l)| l.ok_or_else(|| Error::Invalid(format!("task '{}' has no data group", tasks[t].name))))
+        .collect()
 }
 
 impl GroupData<'_> {

@@ -2,12 +2,13 @@
 //!
 //! candle's `Tensor::backward` walks the graph afresh and returns a new `GradStore` on each
 //! call (there is no retain-graph flag to forget), so gradient-based MTL methods take one
-//! store per task and combine the shared parameters' gradients into one store for the
-//! optimiser.
+//! store per task, flatten the shared parameters' gradients into a `T x D` matrix, combine
+//! its rows, and write the result back into one store for the optimiser.
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 
+use crate::model::params::{Owner, ParamStore};
 use crate::Result;
 
 /// One gradient store per task loss.
@@ -35,6 +36,98 @@ pub fn weighted_sum(stores: &[GradStore], weights: &[f64], vars: &[Var]) -> Resu
         }
     }
     Ok(out)
+}
+
+/// The shared parameters' per-task gradients as a dense `T x D` matrix, plus each task's
+/// full store for the task-specific parameters.
+pub struct TaskGradients {
+    shared: Vec<Var>,
+    task_specific: Vec<Var>,
+    stores: Vec<GradStore>,
+    /// Row t: task t's gradient on all shared parameters, flattened in `shared` order.
+    pub rows: Vec<Vec<f32>>,
+}
+
+impl TaskGradients {
+    /// One backward pass per task loss.
+    pub fn compute(losses: &[Tensor], params: &ParamStore) -> Result<Self> {
+        let shared = params.trainable_owned_by(Owner::Shared);
+        let task_specific: Vec<Var> = params
+            .iter()
+            .filter(|p| p.trainable && p.owner != Owner::Shared)
+            .map(|p| p.var.clone())
+            .collect();
+        let stores = task_gradients(losses)?;
+        let dim: usize = shared.iter().map(|v| v.elem_count()).sum();
+        let rows = stores
+            .iter()
+            .map(|store| {
+                let mut row = Vec::with_capacity(dim);
+                for var in &shared {
+                    match store.get(var.as_tensor()) {
+                        Some(g) => row.extend(g.flatten_all()?.to_vec1::<f32>()?),
+                        None => row.extend(std::iter::repeat_n(0.0, var.elem_count())),
+                    }
+                }
+                Ok(row)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TaskGradients { shared, task_specific, stores, rows })
+    }
+
+    pub fn tasks(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The Gram matrix `G G^T` in f64.
+    pub fn gram(&self) -> Vec<Vec<f64>> {
+        let t = self.rows.len();
+        let mut m = vec![vec![0.0; t]; t];
+        for i in 0..t {
+            for j in i..t {
+                let v = dot(&self.rows[i], &self.rows[j]);
+                m[i][j] = v;
+                m[j][i] = v;
+            }
+        }
+        m
+    }
+
+    /// `sum_t w_t g_t` over the shared parameters.
+    pub fn combine(&self, weights: &[f64]) -> Vec<f32> {
+        let dim = self.rows.first().map_or(0, Vec::len);
+        let mut out = vec![0f64; dim];
+        for (row, &w) in self.rows.iter().zip(weights) {
+            for (o, &g) in out.iter_mut().zip(row) {
+                *o += w * g as f64;
+            }
+        }
+        out.into_iter().map(|v| v as f32).collect()
+    }
+
+    /// The optimiser's store: `shared_grad` for the shared parameters; for task-specific
+    /// parameters the sum of their tasks' gradients, scaled by `task_weights` when given
+    /// (otherwise unscaled, as LibMTL leaves them for gradient-manipulation methods).
+    pub fn into_store(self, shared_grad: &[f32], task_weights: Option<&[f64]>) -> Result<GradStore> {
+        let ones = vec![1.0; self.stores.len()];
+        let mut out = weighted_sum(&self.stores, task_weights.unwrap_or(&ones), &self.task_specific)?;
+        let mut offset = 0;
+        for var in &self.shared {
+            let n = var.elem_count();
+            let g = Tensor::from_slice(&shared_grad[offset..offset + n], var.shape(), var.device())?;
+            out.insert(var.as_tensor(), g);
+            offset += n;
+        }
+        Ok(out)
+    }
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+}
+
+pub fn norm(a: &[f32]) -> f64 {
+    dot(a, a).sqrt()
 }
 
 #[cfg(test)]
