@@ -55,8 +55,8 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    #[error("training diverged: {0}")]
-    Diverged(String),
+    #[error("training diverged at epoch {epoch}: task '{task}' loss is {loss} (last finite value {last_finite})")]
+    Diverged { epoch: usize, task: String, loss: f64, last_finite: f64 },
 
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),

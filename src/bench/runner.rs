@@ -1,8 +1,13 @@
 //! Executing a suite: data are loaded once per experiment, runs are trained one after the
 //! other, each run's files are written as soon as it finishes, then the suite table and the
 //! report are rebuilt from what is on disk.
+//!
+//! Crash safety: every file is written atomically and a run's `run.json` is written last,
+//! so a run is complete exactly when its `run.json` exists. A restarted suite skips the
+//! runs whose `run.json` carries the same config hash and redoes the others (a killed
+//! process costs at most the run in progress).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Device;
@@ -10,6 +15,7 @@ use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{plan, RunSpec};
+use super::shard::Shard;
 use crate::config::{DatasetRef, Experiment, Suite};
 use crate::data::catalog::Catalog;
 use crate::data::fetch::DataSources;
@@ -17,9 +23,9 @@ use crate::data::{medmnist, phantoms, Dataset, SplitName};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::{self, ModelSpec};
 use crate::model::head::HeadSpec;
-use crate::results::{self, MetricRow, RunFiles, RunMeta, TaskMeta, SCHEMA_VERSION};
+use crate::results::{self, MetricRow, RunFiles, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
 use crate::task::Task;
-use crate::train::{self, TaskGroup};
+use crate::train::{self, TaskGroup, TrainOutcome};
 use crate::{Error, Result};
 
 /// How to run a suite.
@@ -32,6 +38,10 @@ pub struct BenchOptions {
     pub reports_root: PathBuf,
     /// Fail instead of skipping an experiment whose data cannot be had.
     pub strict: bool,
+    /// Re-run runs whose results are already complete.
+    pub force: bool,
+    /// Run only this shard of the grid.
+    pub shard: Option<Shard>,
     pub device: Device,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
@@ -51,6 +61,8 @@ pub struct SuiteOutcome {
     pub results_dir: PathBuf,
     pub report_path: PathBuf,
     pub runs_completed: usize,
+    pub runs_reused: usize,
+    pub runs_diverged: Vec<String>,
     pub skipped: Vec<Skipped>,
     pub seconds: f64,
 }
@@ -58,53 +70,95 @@ pub struct SuiteOutcome {
 /// File in a suite's results folder listing skipped experiments (read by the report).
 pub const SKIPPED_FILE: &str = "skipped.json";
 
-/// Runs every run of `suite` and writes results and the report.
-pub fn run_suite(suite: &Suite, suite_label: &str, options: &BenchOptions) -> Result<SuiteOutcome> {
+/// Runs every run of `suite` (or of one shard of it) and writes results and the report.
+/// `suite_text` is the suite file's content, hashed into every run record.
+pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &BenchOptions) -> Result<SuiteOutcome> {
     let start = Instant::now();
     let catalog = Catalog::embedded()?;
-    suite.validate(&catalog, std::path::Path::new(suite_label))?;
+    suite.validate(&catalog, Path::new(suite_label))?;
+    let suite_hash = crate::data::fetch::hex(&<sha2::Sha256 as sha2::Digest>::digest(suite_text.as_bytes()));
     let results_dir = options.results_root.join(&suite.name);
-    let runs = plan(suite);
+    let runs: Vec<RunSpec> = plan(suite)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i)))
+        .map(|(_, r)| r)
+        .collect();
     let multi = MultiProgress::new();
     if !options.progress {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    let reference = super::speed::reference_images_per_sec(&options.device).ok();
     let overall = multi.add(crate::progress::items_bar(runs.len() as u64, "runs"));
-    let mut skipped = Vec::new();
-    let mut completed = 0;
+    let mut outcome = SuiteOutcome {
+        results_dir: results_dir.clone(),
+        report_path: PathBuf::new(),
+        runs_completed: 0,
+        runs_reused: 0,
+        runs_diverged: Vec::new(),
+        skipped: Vec::new(),
+        seconds: 0.0,
+    };
     for exp in &suite.experiments {
-        let exp_runs: Vec<&RunSpec> = runs.iter().filter(|r| r.experiment.name == exp.name).collect();
+        let mut todo = Vec::new();
+        for run in runs.iter().filter(|r| r.experiment.name == exp.name) {
+            let files = RunFiles::new(results_dir.join("runs").join(run.run_id()));
+            if !options.force && is_complete(&files, run) {
+                outcome.runs_reused += 1;
+                overall.inc(1);
+            } else {
+                todo.push((run, files));
+            }
+        }
+        if todo.is_empty() {
+            continue;
+        }
         let dataset = match load_dataset(exp, &catalog, &options.sources) {
             Ok(d) => d,
             Err(e @ (Error::DataUnavailable { .. } | Error::Checksum { .. })) if !options.strict => {
                 let _ = multi.println(format!("skipping experiment '{}': {e}", exp.name));
-                skipped.push(Skipped { experiment: exp.name.clone(), dataset: exp.dataset.clone(), reason: e.to_string() });
-                overall.inc(exp_runs.len() as u64);
+                outcome.skipped.push(Skipped { experiment: exp.name.clone(), dataset: exp.dataset.clone(), reason: e.to_string() });
+                overall.inc(todo.len() as u64);
                 continue;
             }
             Err(e) => return Err(e),
         };
         let tasks = exp.tasks.iter().map(|t| Task::resolve(t, &dataset)).collect::<Result<Vec<_>>>()?;
-        for run in exp_runs {
+        for (run, files) in todo {
             overall.set_message(run.run_id());
-            execute_run(run, &dataset, &tasks, &results_dir, options, &multi)?;
-            completed += 1;
+            // A partial folder from an interrupted run is never mixed with new files.
+            if files.dir.exists() {
+                std::fs::remove_dir_all(&files.dir).map_err(|e| Error::io(&files.dir, e))?;
+            }
+            let context = RunContext { suite_hash: &suite_hash, reference, dataset: &dataset, tasks: &tasks };
+            match execute_run(run, &context, &files, options, &multi) {
+                Ok(()) => outcome.runs_completed += 1,
+                Err(Error::Diverged { epoch, task, loss, last_finite }) => {
+                    let _ = multi.println(format!("run {} diverged at epoch {epoch} (task '{task}', loss {loss})", run.run_id()));
+                    let status = RunStatus::Diverged { epoch, task, last_finite_loss: last_finite };
+                    let meta = run_meta(run, &context, None, 0, status, options);
+                    results::write_run(&files, &meta, &[], &[], &[])?;
+                    outcome.runs_diverged.push(run.run_id());
+                }
+                Err(e) => return Err(e),
+            }
             overall.inc(1);
         }
     }
     overall.finish_and_clear();
     results::atomic_write(&results_dir.join(SKIPPED_FILE), |out| {
-        serde_json::to_writer_pretty(out, &skipped).map_err(|e| Error::format(results_dir.join(SKIPPED_FILE), e.to_string()))
+        serde_json::to_writer_pretty(out, &outcome.skipped).map_err(|e| Error::format(results_dir.join(SKIPPED_FILE), e.to_string()))
     })?;
     let table = crate::report::collect_suite_table(&results_dir)?;
-    let report_path = crate::report::write_report(&results_dir, &options.reports_root.join(&suite.name), &table)?;
-    Ok(SuiteOutcome {
-        results_dir,
-        report_path,
-        runs_completed: completed,
-        skipped,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    outcome.report_path = crate::report::write_report(&results_dir, &options.reports_root.join(&suite.name), &table)?;
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// A run is complete when its `run.json` exists, is readable, and was written for the same
+/// settings (config hash).
+fn is_complete(files: &RunFiles, run: &RunSpec) -> bool {
+    files.meta().is_file() && results::read_run_meta(&files.meta()).is_ok_and(|m| m.config_hash == run.config_hash())
 }
 
 /// Loads the data of one experiment.
@@ -118,14 +172,16 @@ pub fn load_dataset(exp: &Experiment, catalog: &Catalog, sources: &DataSources) 
     }
 }
 
-fn execute_run(
-    run: &RunSpec,
-    dataset: &Dataset,
-    tasks: &[Task],
-    results_dir: &std::path::Path,
-    options: &BenchOptions,
-    multi: &MultiProgress,
-) -> Result<()> {
+/// What every run of an experiment shares.
+struct RunContext<'a> {
+    suite_hash: &'a str,
+    reference: Option<f64>,
+    dataset: &'a Dataset,
+    tasks: &'a [Task],
+}
+
+fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &BenchOptions, multi: &MultiProgress) -> Result<()> {
+    let (dataset, tasks) = (ctx.dataset, ctx.tasks);
     let min = run.model.backbone.min_input_size();
     if dataset.shape.height < min || dataset.shape.width < min {
         return Err(Error::Invalid(format!(
@@ -150,18 +206,10 @@ fn execute_run(
     let groups = [TaskGroup { dataset, tasks: (0..tasks.len()).collect() }];
     let steps = run.train.epochs as u64 * dataset.train.len().div_ceil(run.train.batch_size) as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));
-    let outcome = train::train(
-        model.as_ref(),
-        tasks,
-        &groups,
-        weighting.as_mut(),
-        &run.train,
-        run.seed,
-        &options.device,
-        Some(&bar),
-    )?;
+    let trained = train::train(model.as_ref(), tasks, &groups, weighting.as_mut(), &run.train, run.seed, &options.device, Some(&bar));
     bar.finish_and_clear();
     multi.remove(&bar);
+    let outcome = trained?;
 
     let mut rows = Vec::new();
     let mut preds: Vec<(String, Vec<(SplitName, &TaskPredictions)>)> = Vec::new();
@@ -190,37 +238,44 @@ fn execute_run(
         }
         preds.push((task.name.clone(), per_split));
     }
-    let meta = RunMeta {
+    let meta = run_meta(run, ctx, Some(&outcome), model.params().trainable_count(), RunStatus::Complete, options);
+    results::write_run(files, &meta, &rows, &outcome.history, &preds)
+}
+
+fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, params: usize, status: RunStatus, options: &BenchOptions) -> RunMeta {
+    RunMeta {
         schema_version: SCHEMA_VERSION,
         run_id: run.run_id(),
         suite: run.suite.clone(),
         experiment: run.experiment.name.clone(),
-        datasets: dataset.name.clone(),
+        datasets: ctx.dataset.name.clone(),
         design: run.design.to_string(),
         weighting: run.weighting_name().to_owned(),
         backbone: run.model.backbone.as_str().to_owned(),
         width: run.model.width(),
         seed: run.seed,
-        tasks: tasks
+        tasks: ctx
+            .tasks
             .iter()
             .map(|t| TaskMeta { name: t.name.clone(), kind: t.kind.name().to_owned(), outputs: t.kind.outputs() })
             .collect(),
-        epochs_run: outcome.history.len(),
-        selected_epoch: outcome.selected_epoch.clone(),
-        train_seconds: outcome.train_seconds,
-        train_images_per_sec: outcome.train_images_per_sec,
-        inference_images_per_sec: outcome.inference_images_per_sec,
-        peak_rss_bytes: outcome.peak_rss_bytes,
-        param_count: model.params().trainable_count(),
+        epochs_run: outcome.map_or(0, |o| o.history.len()),
+        selected_epoch: outcome.map_or_else(Vec::new, |o| o.selected_epoch.clone()),
+        train_seconds: outcome.map_or(0.0, |o| o.train_seconds),
+        train_images_per_sec: outcome.map_or(0.0, |o| o.train_images_per_sec),
+        inference_images_per_sec: outcome.map_or(0.0, |o| o.inference_images_per_sec),
+        peak_rss_bytes: outcome.and_then(|o| o.peak_rss_bytes),
+        param_count: params,
         medmtl_version: env!("CARGO_PKG_VERSION").to_owned(),
         git_revision: crate::provenance::git_revision(),
         config_hash: run.config_hash(),
         timestamp: crate::provenance::timestamp(),
-        data_verified: dataset.provenance.verified,
-        data_files: dataset.provenance.files.clone(),
+        data_verified: ctx.dataset.provenance.verified,
+        data_files: ctx.dataset.provenance.files.clone(),
         threads: rayon::current_num_threads(),
         device: format!("{:?}", options.device.location()),
-    };
-    let files = RunFiles::new(results_dir.join("runs").join(run.run_id()));
-    results::write_run(&files, &meta, &rows, &outcome.history, &preds)
+        status,
+        suite_hash: ctx.suite_hash.to_owned(),
+        reference_images_per_sec: ctx.reference,
+    }
 }

@@ -16,7 +16,7 @@ use crate::model::arch::{self, Architecture, Design, ModelSpec};
 use crate::model::backbone::BackboneKind;
 use crate::model::head::HeadSpec;
 use crate::task::{task_loss, TaskKind};
-use crate::weighting::gradients;
+use crate::weighting::{gradients, WeightingKind};
 use crate::{Error, Result};
 
 /// A model of the speed comparison.
@@ -59,6 +59,9 @@ pub struct SpeedResult {
     pub peak_rss_mib: Option<f64>,
     /// Whether medmtl's fused CPU kernels were on.
     pub kernels: bool,
+    /// The weighting method of a `train` measurement (EW when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighting: Option<WeightingKind>,
 }
 
 struct Workload {
@@ -119,7 +122,16 @@ fn workload(model: SpeedModel, batch: usize, seed: u64, device: &Device) -> Resu
 }
 
 /// Times `steps` iterations of `mode` after `warmup` untimed ones.
-pub fn measure(model: SpeedModel, mode: SpeedMode, batch: usize, steps: usize, warmup: usize, device: &Device) -> Result<SpeedResult> {
+/// `weighting` replaces the plain sum of a `train` step by that method's backward.
+pub fn measure(
+    model: SpeedModel,
+    mode: SpeedMode,
+    weighting: Option<WeightingKind>,
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    device: &Device,
+) -> Result<SpeedResult> {
     if batch == 0 || steps == 0 {
         return Err(Error::Invalid("batch and steps must be at least 1".into()));
     }
@@ -127,7 +139,12 @@ pub fn measure(model: SpeedModel, mode: SpeedMode, batch: usize, steps: usize, w
     let w = workload(model, batch, 0, device)?;
     let tasks: Vec<usize> = (0..w.kinds.len()).collect();
     let vars = w.model.params().trainable_vars();
-    let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() })?;
+    let mut method = weighting.map(|k| k.build(w.kinds.len(), 0, device)).transpose()?;
+    let mut all_vars = vars.clone();
+    if let Some(m) = &method {
+        all_vars.extend(m.extra_vars());
+    }
+    let mut opt = AdamW::new(all_vars, ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() })?;
     let mut step = || -> Result<()> {
         match mode {
             SpeedMode::Infer => {
@@ -144,7 +161,9 @@ pub fn measure(model: SpeedModel, mode: SpeedMode, batch: usize, steps: usize, w
                     .zip(&w.targets)
                     .map(|((o, k), t)| task_loss(k, o, t))
                     .collect::<Result<Vec<_>>>()?;
-                let grads = if mode == SpeedMode::Train {
+                let grads = if let Some(m) = method.as_mut() {
+                    m.backward(&losses, w.model.params())?
+                } else if mode == SpeedMode::Train {
                     let mut total = losses[0].clone();
                     for l in &losses[1..] {
                         total = (total + l)?;
@@ -178,5 +197,13 @@ pub fn measure(model: SpeedModel, mode: SpeedMode, batch: usize, steps: usize, w
         images_per_sec: (batch * steps) as f64 / secs,
         peak_rss_mib: crate::train::peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
         kernels: crate::kernels::enabled(),
+        weighting,
     })
+}
+
+/// Images/s of a small fixed training workload (small CNN, batch 32, 6 steps after 2
+/// warm-up steps), timed alongside a suite so that CI can compare throughput as a ratio to
+/// it rather than in absolute seconds across machines.
+pub fn reference_images_per_sec(device: &Device) -> Result<f64> {
+    Ok(measure(SpeedModel::SmallCnn, SpeedMode::Train, None, 32, 6, 2, device)?.images_per_sec)
 }

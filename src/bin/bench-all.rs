@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use medmtl::bench::{run_suite, BenchOptions};
+use medmtl::bench::{run_suite, BenchOptions, Shard};
 use medmtl::config::Suite;
 use medmtl::data::fetch::DataSources;
 
@@ -45,6 +45,15 @@ struct Args {
     /// CPU threads (default: all physical cores, or $RAYON_NUM_THREADS).
     #[arg(long)]
     threads: Option<usize>,
+    /// Re-run runs whose results are already complete (by default a restarted suite skips
+    /// them and redoes only missing or interrupted runs).
+    #[arg(long)]
+    force: bool,
+    /// Run only shard I of N of the run grid (0 <= I < N), e.g. one Slurm array task;
+    /// defaults to $SLURM_ARRAY_TASK_ID / $SLURM_ARRAY_TASK_COUNT when set. Merge shard
+    /// results with `medmtl merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
     /// List the built-in suites and exit.
     #[arg(long)]
     list: bool,
@@ -76,7 +85,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
     }
-    let (suite, source, _) = Suite::find(&args.suite)?;
+    let (suite, source, text) = Suite::find(&args.suite)?;
+    let shard = match &args.shard {
+        Some(s) => Some(Shard::parse(s)?),
+        None => Shard::from_slurm(|k| std::env::var(k).ok())?,
+    };
     let mut sources = DataSources::from_env(args.data_dir.clone());
     sources.allow_unverified = args.allow_unverified;
     sources.download &= !args.offline;
@@ -85,19 +98,28 @@ fn run(args: Args) -> anyhow::Result<()> {
         results_root: args.out.clone(),
         reports_root: args.reports.clone(),
         strict: args.strict,
+        force: args.force,
+        shard,
         device: medmtl::device::parse_device(&args.device)?,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let label = source.label().display().to_string();
     eprintln!("running suite '{}' ({label}) on {} thread(s)", suite.name, rayon::current_num_threads());
-    let outcome = run_suite(&suite, &label, &options).with_context(|| format!("suite '{}'", suite.name))?;
+    if let Some(s) = shard {
+        eprintln!("shard {}/{} of the run grid", s.index, s.count);
+    }
+    let outcome = run_suite(&suite, &label, &text, &options).with_context(|| format!("suite '{}'", suite.name))?;
     eprintln!(
-        "done: {} run(s) in {:.1} s; results in {}, report {}",
+        "done: {} run(s) trained, {} already complete, in {:.1} s; results in {}, report {}",
         outcome.runs_completed,
+        outcome.runs_reused,
         outcome.seconds,
         outcome.results_dir.display(),
         outcome.report_path.display()
     );
+    for id in &outcome.runs_diverged {
+        eprintln!("run {id} diverged (loss NaN or infinite); it is listed as failed in the report");
+    }
     for s in &outcome.skipped {
         eprintln!("skipped experiment '{}' (dataset {}): see the report", s.experiment, s.dataset);
     }

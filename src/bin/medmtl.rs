@@ -45,6 +45,10 @@ enum Command {
         /// Use candle's own ops instead of medmtl's fused CPU kernels (the "before" column).
         #[arg(long)]
         candle_ops: bool,
+        /// Time a `train` step with this weighting method (ew, uw, dwa, rlw, gls, famo,
+        /// gradnorm, mgda, pcgrad, cagrad, imtl-g, gradvac, aligned-mtl, nash-mtl, upgrad).
+        #[arg(long)]
+        weighting: Option<String>,
     },
 }
 
@@ -86,7 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let path = medmtl::report::write_report(&results, &reports.join(name), &table)?;
             eprintln!("wrote {}", path.display());
         }
-        Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops } => {
+        Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops, weighting } => {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
             }
@@ -108,7 +112,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (_, false) => 128,
                 (_, true) => 256,
             });
-            let result = measure(model, mode, batch, steps, warmup, &candle_core::Device::Cpu)?;
+            let weighting = weighting
+                .map(|name| {
+                    serde_json::from_value::<medmtl::weighting::WeightingKind>(serde_json::Value::String(name.clone())).map_err(|_| {
+                        let names: Vec<&str> = medmtl::weighting::WeightingKind::ALL.iter().map(|k| k.as_str()).collect();
+                        anyhow::anyhow!("unknown weighting '{name}'; allowed: {}", names.join(", "))
+                    })
+                })
+                .transpose()?;
+            let result = measure(model, mode, weighting, batch, steps, warmup, &candle_core::Device::Cpu)?;
             println!("{}", serde_json::to_string(&result)?);
         }
     }

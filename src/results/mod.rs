@@ -20,5 +20,5 @@ mod table;
 
 pub use dense::{read_dense, write_dense};
 pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
-pub use schema::{MetricRow, RunMeta, TaskMeta, SCHEMA_VERSION};
+pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
 pub use table::{metrics_frame, read_metrics, read_predictions, rows_from_frame, write_frame};

@@ -31,6 +31,15 @@ pub struct TaskMeta {
     pub outputs: usize,
 }
 
+/// How a run ended. Diverged runs have no metric rows; reports list them as failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum RunStatus {
+    Complete,
+    /// The loss became NaN or infinite.
+    Diverged { epoch: usize, task: String, last_finite_loss: f64 },
+}
+
 /// Everything about a run except its metric values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
@@ -64,4 +73,11 @@ pub struct RunMeta {
     pub data_files: Vec<(String, String)>,
     pub threads: usize,
     pub device: String,
+    #[serde(flatten)]
+    pub status: RunStatus,
+    /// SHA-256 of the suite file the run belongs to (merging refuses mixed versions).
+    pub suite_hash: String,
+    /// Images/s of the fixed reference workload timed in the same invocation, so CI can
+    /// compare throughput as a ratio across machines.
+    pub reference_images_per_sec: Option<f64>,
 }

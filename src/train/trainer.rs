@@ -136,12 +136,12 @@ pub fn train(
             for (t, loss) in losses.iter().enumerate() {
                 let value = loss.to_scalar::<f32>()? as f64;
                 if !value.is_finite() {
-                    return Err(Error::Diverged(format!(
-                        "epoch {}, task '{}': loss {value} (last finite {})",
-                        epoch + 1,
-                        tasks[t].name,
-                        last_finite[t]
-                    )));
+                    return Err(Error::Diverged {
+                        epoch: epoch + 1,
+                        task: tasks[t].name.clone(),
+                        loss: value,
+                        last_finite: last_finite[t],
+                    });
                 }
                 last_finite[t] = value;
                 loss_sum[t] += value;
