@@ -408,11 +408,10 @@ pub fn brier(targets: &[u32], scores: &[f32], classes: usize) -> f64 {
         return total / n as f64;
     }
     let Some(rows) = probability_rows(scores, n, classes) else { return f64::NAN };
-    let total: f64 = rows
-        .iter()
-        .zip(targets)
-        .map(|(row, &t)| row.iter().enumerate().map(|(c, &p)| (p - (c == t as usize) as u8 as f64).powi(2)).sum::<f64>())
-        .sum();
+    let squared_error = |row: &Vec<f64>, t: u32| -> f64 {
+        row.iter().enumerate().map(|(c, &p)| (p - (c == t as usize) as u8 as f64).powi(2)).sum()
+    };
+    let total: f64 = rows.iter().zip(targets).map(|(row, &t)| squared_error(row, t)).sum();
     total / n as f64
 }
 
