@@ -3,6 +3,7 @@
 
 pub mod classification;
 pub mod regression;
+pub mod segmentation;
 
 use serde::{Deserialize, Serialize};
 
