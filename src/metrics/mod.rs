@@ -2,6 +2,7 @@
 //! measured by the same code and any metric can be recomputed without retraining.
 
 pub mod classification;
+pub mod image;
 pub mod regression;
 pub mod segmentation;
 
