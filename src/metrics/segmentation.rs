@@ -233,19 +233,9 @@ pub fn surface_distances(
     SurfaceDistances::Both { pred_to_ref: sample(&edge_pred, &to_ref), ref_to_pred: sample(&edge_ref, &to_pred) }
 }
 
-/// The `q`-quantile (`q` in [0, 1]) with linear interpolation between order statistics,
-/// `numpy.quantile`'s default and `torch.quantile`'s, which MONAI uses. NaN when empty.
-pub fn quantile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() || !(0.0..=1.0).contains(&q) {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let position = q * (sorted.len() - 1) as f64;
-    let lo = position.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
-}
+/// Percentiles of distances: linear interpolation between order statistics, as
+/// `torch.quantile`, which MONAI uses.
+pub use crate::stats::quantile;
 
 impl SurfaceDistances {
     /// Applies `measured` to the distances, or the edge-case convention.
@@ -478,13 +468,5 @@ mod tests {
         // A full image: everything on the border is boundary (outside counts as background).
         let e = boundary(&[1; 9], 3, 3);
         assert_eq!(e.iter().filter(|&&b| b).count(), 8);
-    }
-
-    #[test]
-    fn quantile_interpolates_linearly_like_numpy() {
-        // numpy.quantile([1, 2, 4, 10], 0.95) = 9.1
-        assert!((quantile(&[4.0, 1.0, 10.0, 2.0], 0.95) - 9.1).abs() < 1e-12);
-        assert_eq!(quantile(&[3.0], 0.95), 3.0);
-        assert!(quantile(&[], 0.5).is_nan());
     }
 }
