@@ -11,9 +11,11 @@
 //! - empty reference, non-empty prediction: Dice and IoU are 0 (MONAI with
 //!   `ignore_empty=True` gives NaN, silently dropping false-positive images from the mean;
 //!   with `ignore_empty=False` it gives 0, as here);
-//! - exactly one mask empty: MONAI's HD and ASSD are `inf`, which makes any mean infinite.
-//!   medmtl returns the physical image diagonal instead, flagged in [`Distance::fallback`]
-//!   so that reports can say how often it happened; NSD is 0, as MONAI.
+//! - exactly one mask empty: MONAI's HD and ASSD are `inf` (its HD95 is NaN, the
+//!   `torch.quantile` of infinities), which makes any mean infinite or silently drops the
+//!   image. medmtl returns the physical image diagonal `sqrt((H·sy)² + (W·sx)²)` instead, larger
+//!   than any measurable distance, flagged in [`Distance::fallback`] so that reports can say
+//!   how often it happened ([`summarize_distances`]); NSD is 0, as MONAI.
 //!
 //! Invalid input (a mask length other than `height * width`, a non-positive or non-finite
 //! spacing) gives NaN rather than a panic.
