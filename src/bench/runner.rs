@@ -217,7 +217,12 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         let mut per_split = Vec::new();
         for split in [SplitName::Val, SplitName::Test] {
             let Some(p) = outcome.predictions.get(&(t, split)) else { continue };
-            for m in metrics::evaluate(&task.kind, p) {
+            let values = match split {
+                SplitName::Test => metrics::evaluate_with_ci(&task.kind, p, metrics::BOOTSTRAP_RESAMPLES, run.seed),
+                _ => metrics::evaluate(&task.kind, p),
+            };
+            for m in values {
+                let (ci_low, ci_high) = m.ci.unwrap_or((f64::NAN, f64::NAN));
                 rows.push(MetricRow {
                     run_id: run.run_id(),
                     suite: run.suite.clone(),
@@ -232,6 +237,8 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
                     split: split.to_string(),
                     metric: m.name,
                     value: m.value,
+                    ci_low,
+                    ci_high,
                 });
             }
             per_split.push((split, p));

@@ -1,33 +1,89 @@
 //! Metrics: pure functions of stored predictions and ground truth, so that every design is
 //! measured by the same code and any metric can be recomputed without retraining.
+//!
+//! [`evaluate`] gives every metric of a task kind; [`evaluate_with_ci`] adds a per-sample
+//! percentile bootstrap 95% CI (seeded, 1000 resamples) to each. The definitions and
+//! edge-case rules live with each function (`classification`, `regression`,
+//! `segmentation`, `image`) and are summarised in every report's method section.
 
 pub mod classification;
-pub mod overlap;
+pub mod image;
 pub mod regression;
+pub mod segmentation;
 
 use serde::{Deserialize, Serialize};
 
 use crate::task::{Targets, TaskKind};
+use classification as cls;
+
+/// Boundary tolerance of the normalised surface Dice, in mm (pixels where the dataset has
+/// no pixel size).
+pub const NSD_TOLERANCE: f64 = 2.0;
+
+/// Resamples of every bootstrap interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
 
 /// One task's predictions on one split: targets plus `width` scores per sample
-/// (probabilities for classification, values in the target's unit for regression).
+/// (probabilities for classification, values in the target's unit for regression, the
+/// predicted class per pixel for segmentation, the reconstructed value per pixel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPredictions {
     pub targets: Targets,
     pub scores: Vec<f32>,
     pub width: usize,
+    /// Pixel size in mm per sample (segmentation distances); pixels when absent.
+    pub spacing: Option<Vec<f32>>,
 }
 
-/// A named metric value.
+impl TaskPredictions {
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The predictions of the samples at `idx` (repeats allowed), for resampling.
+    pub fn subset(&self, idx: &[usize]) -> TaskPredictions {
+        let w = self.width;
+        let scores = idx.iter().flat_map(|&i| self.scores[i * w..(i + 1) * w].iter().copied()).collect();
+        let per = self.targets.per_sample();
+        let pick_u8 = |v: &[u8]| idx.iter().flat_map(|&i| v[i * per..(i + 1) * per].iter().copied()).collect::<Vec<u8>>();
+        let targets = match &self.targets {
+            Targets::Classes(t) => Targets::Classes(idx.iter().map(|&i| t[i]).collect()),
+            Targets::Values(t) => Targets::Values(idx.iter().map(|&i| t[i]).collect()),
+            Targets::MultiLabels { width, values } => Targets::MultiLabels { width: *width, values: pick_u8(values) },
+            Targets::Masks { height, width, values } => Targets::Masks { height: *height, width: *width, values: pick_u8(values) },
+            Targets::Images { channels, height, width, values } => Targets::Images {
+                channels: *channels,
+                height: *height,
+                width: *width,
+                values: idx.iter().flat_map(|&i| values[i * per..(i + 1) * per].iter().copied()).collect(),
+            },
+        };
+        let spacing = self.spacing.as_ref().map(|s| idx.iter().map(|&i| s[i]).collect());
+        TaskPredictions { targets, scores, width: w, spacing }
+    }
+}
+
+/// A named metric value, with its bootstrap interval when computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricValue {
     pub name: String,
     pub value: f64,
+    pub ci: Option<(f64, f64)>,
 }
 
 /// Whether larger values of the named metric are better (used by delta_m, ranks, checks).
 pub fn higher_is_better(metric: &str) -> bool {
-    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier")
+    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier" | "mae_grades")
+}
+
+/// Metrics that count cases (undefined values, fallbacks) rather than measure quality;
+/// reports show them but never rank or compare designs on them.
+pub fn is_count(metric: &str) -> bool {
+    metric.starts_with("n_")
 }
 
 /// The metric a task's model selection and summary use. All are "higher is better" and
@@ -42,54 +98,208 @@ pub fn primary_metric(kind: &TaskKind) -> &'static str {
     }
 }
 
+/// The metrics delta_m averages per task: the usual headline metrics of each kind.
+pub fn delta_m_metrics(kind: &TaskKind) -> &'static [&'static str] {
+    match kind {
+        TaskKind::Binary | TaskKind::MultiClass { .. } | TaskKind::MultiLabel { .. } => &["acc", "auc"],
+        TaskKind::Ordinal { .. } => &["acc", "auc", "kappa_quadratic"],
+        TaskKind::OrdinalRegression { .. } => &["acc", "mae_grades", "kappa_quadratic"],
+        TaskKind::Regression => &["mae", "rmse"],
+        TaskKind::Segmentation { .. } => &["dice", "hd95"],
+        TaskKind::Reconstruction { .. } => &["psnr", "ssim"],
+    }
+}
+
+fn push(out: &mut Vec<MetricValue>, name: &str, value: f64) {
+    out.push(MetricValue { name: name.into(), value, ci: None });
+}
+
 /// Every metric of a task kind, from its predictions.
 pub fn evaluate(kind: &TaskKind, p: &TaskPredictions) -> Vec<MetricValue> {
+    if kind.is_dense() {
+        return DenseTable::new(kind, p).aggregate();
+    }
     let mut out = Vec::new();
-    let mut push = |name: &str, value: f64| out.push(MetricValue { name: name.into(), value });
     match (kind, &p.targets) {
         (TaskKind::Binary, Targets::Classes(t)) => {
-            let predicted = classification::binary_predictions(&p.scores);
-            push("acc", classification::accuracy(t, &predicted));
-            push("auc", classification::binary_auc(t, &p.scores).unwrap_or(f64::NAN));
-            push("f1_macro", classification::macro_f1(t, &predicted, 2));
+            classification_set(&mut out, t, &cls::binary_predictions(&p.scores), &p.scores, 2);
         }
         (TaskKind::MultiClass { classes } | TaskKind::Ordinal { classes }, Targets::Classes(t)) => {
-            let predicted = classification::argmax_predictions(&p.scores, *classes);
-            push("acc", classification::accuracy(t, &predicted));
-            push("auc", classification::ovr_macro_auc(t, &p.scores, *classes).0.unwrap_or(f64::NAN));
-            push("f1_macro", classification::macro_f1(t, &predicted, *classes));
+            let predicted = cls::argmax_predictions(&p.scores, *classes);
+            classification_set(&mut out, t, &predicted, &p.scores, *classes);
+            if matches!(kind, TaskKind::Ordinal { .. }) {
+                push(&mut out, "kappa_quadratic", cls::cohen_kappa(t, &predicted, *classes, cls::KappaWeights::Quadratic));
+                push(&mut out, "mae_grades", cls::grade_mae(t, &predicted));
+            }
         }
         (TaskKind::MultiLabel { labels }, Targets::MultiLabels { values, .. }) => {
-            let (acc, auc) = classification::multilabel_acc_auc(values, &p.scores, *labels);
-            push("acc", acc);
-            push("auc", auc);
+            let t: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            push(&mut out, "acc", cls::multilabel_mean_accuracy(&t, &p.scores, *labels));
+            push(&mut out, "auc", cls::multilabel_mean_auc(&t, &p.scores, *labels).0.unwrap_or(f64::NAN));
         }
         (TaskKind::OrdinalRegression { classes }, Targets::Values(t)) => {
-            let truth: Vec<u32> = t.iter().map(|&v| v.round() as u32).collect();
+            let truth: Vec<u32> = t.iter().map(|&v| v.round().max(0.0) as u32).collect();
             let graded: Vec<u32> = p.scores.iter().map(|&v| v.round().clamp(0.0, (*classes - 1) as f32) as u32).collect();
-            push("acc", classification::accuracy(&truth, &graded));
-            push("mae", regression::mae(t, &p.scores));
-            push("rmse", regression::rmse(t, &p.scores));
-            push("r2", regression::r2(t, &p.scores));
+            push(&mut out, "acc", cls::accuracy(&truth, &graded));
+            push(&mut out, "mae_grades", cls::grade_mae(&truth, &graded));
+            push(&mut out, "kappa_quadratic", cls::cohen_kappa(&truth, &graded, *classes, cls::KappaWeights::Quadratic));
+            push(&mut out, "mae", regression::mae(t, &p.scores));
+            push(&mut out, "rmse", regression::rmse(t, &p.scores));
+            push(&mut out, "r2", regression::r2(t, &p.scores));
         }
         (TaskKind::Regression, Targets::Values(t)) => {
-            push("mae", regression::mae(t, &p.scores));
-            push("rmse", regression::rmse(t, &p.scores));
-            push("r2", regression::r2(t, &p.scores));
-        }
-        (TaskKind::Segmentation { classes }, Targets::Masks { values, .. }) => {
-            let (dice, iou) = overlap::mean_dice_iou(values, &p.scores, p.width, *classes);
-            push("dice", dice);
-            push("iou", iou);
-        }
-        (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
-            let mse = regression::mse(values, &p.scores);
-            push("mse", mse);
-            // Images are normalised to [-1, 1], a data range of 2.
-            push("psnr", 10.0 * (4.0 / mse).log10());
-            push("r2", regression::r2(values, &p.scores));
+            push(&mut out, "mae", regression::mae(t, &p.scores));
+            push(&mut out, "rmse", regression::rmse(t, &p.scores));
+            push(&mut out, "r2", regression::r2(t, &p.scores));
         }
         _ => {}
     }
     out
+}
+
+/// The uniform classification set (binary: `scores` are positive-class probabilities).
+fn classification_set(out: &mut Vec<MetricValue>, t: &[u32], predicted: &[u32], scores: &[f32], classes: usize) {
+    let binary = classes == 2 && scores.len() == t.len();
+    push(out, "acc", cls::accuracy(t, predicted));
+    push(out, "balanced_acc", cls::balanced_accuracy(t, predicted, classes));
+    let (auc, ap) = if binary {
+        (cls::binary_auc(t, scores), cls::binary_average_precision(t, scores))
+    } else {
+        (cls::ovr_macro_auc(t, scores, classes).0, cls::ovr_macro_average_precision(t, scores, classes).0)
+    };
+    push(out, "auc", auc.unwrap_or(f64::NAN));
+    push(out, "ap", ap.unwrap_or(f64::NAN));
+    push(out, "f1_macro", cls::macro_f1(t, predicted, classes));
+    push(out, "sensitivity", cls::sensitivity(t, predicted, classes));
+    push(out, "specificity", cls::specificity(t, predicted, classes));
+    push(out, "mcc", cls::mcc(t, predicted, classes));
+    push(out, "kappa", cls::cohen_kappa(t, predicted, classes, cls::KappaWeights::None));
+    push(out, "ece", cls::ece(t, scores, classes));
+    push(out, "brier", cls::brier(t, scores, classes));
+}
+
+/// Every metric with a per-sample percentile bootstrap 95% CI (`resamples` >= 1000,
+/// seeded). Counts (`n_*`) get no interval.
+pub fn evaluate_with_ci(kind: &TaskKind, p: &TaskPredictions, resamples: usize, seed: u64) -> Vec<MetricValue> {
+    let n = p.len();
+    let dense = kind.is_dense().then(|| DenseTable::new(kind, p));
+    let evaluate_on = |idx: &[usize]| match &dense {
+        Some(table) => table.subset(idx).aggregate(),
+        None => evaluate(kind, &p.subset(idx)),
+    };
+    let mut values = match &dense {
+        Some(table) => table.aggregate(),
+        None => evaluate(kind, p),
+    };
+    let mut draws: Vec<Vec<f64>> = vec![Vec::new(); values.len()];
+    crate::stats::bootstrap_each(n, resamples, seed, |idx| {
+        for (k, m) in evaluate_on(idx).into_iter().enumerate() {
+            draws[k].push(m.value);
+        }
+    });
+    for (m, d) in values.iter_mut().zip(&draws) {
+        m.ci = Some(crate::stats::percentile_interval(d, 0.95));
+    }
+    values.iter_mut().filter(|m| is_count(&m.name)).for_each(|m| m.ci = None);
+    values
+}
+
+/// Per-image metrics of a dense task, computed once so that aggregation and bootstrap
+/// resampling are cheap.
+struct DenseTable {
+    names: Vec<&'static str>,
+    /// `columns[k][i]`: metric k of image i (NaN where undefined).
+    columns: Vec<Vec<f64>>,
+    /// Image i's distance metrics were the one-empty-mask fallback.
+    fallback: Vec<bool>,
+    /// Per-image sufficient statistics of the pooled metric (segmentation: intersection,
+    /// |reference| + |prediction|; reconstruction: SSE, sum y, sum y^2, pixels).
+    pooled: Vec<[f64; 4]>,
+    segmentation: bool,
+}
+
+impl DenseTable {
+    fn new(kind: &TaskKind, p: &TaskPredictions) -> Self {
+        match (kind, &p.targets) {
+            (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
+                Self::segmentation(*classes, *height, *width, values, p)
+            }
+            (TaskKind::Reconstruction { .. }, Targets::Images { channels, height, width, values }) => {
+                Self::reconstruction(*channels, *height, *width, values, p)
+            }
+            _ => DenseTable { names: vec![], columns: vec![], fallback: vec![], pooled: vec![], segmentation: false },
+        }
+    }
+
+    fn segmentation(classes: usize, h: usize, w: usize, truth: &[u8], p: &TaskPredictions) -> Self {
+        let names = vec!["dice", "iou", "hd95", "assd", "nsd"];
+        let mut columns = vec![Vec::new(); names.len()];
+        let (mut fallback, mut pooled) = (Vec::new(), Vec::new());
+        for i in 0..p.len() {
+            let r = &truth[i * h * w..(i + 1) * h * w];
+            let pred: Vec<u8> = p.scores[i * h * w..(i + 1) * h * w].iter().map(|&v| v as u8).collect();
+            let s = p.spacing.as_ref().map_or(1.0, |s| s[i] as f64);
+            let m = segmentation::multiclass_metrics(r, &pred, h, w, (s, s), classes.max(2), NSD_TOLERANCE);
+            for (col, v) in columns.iter_mut().zip([m.dice, m.iou, m.hd95, m.assd, m.nsd]) {
+                col.push(v);
+            }
+            fallback.push(m.distance_fallbacks > 0);
+            let (mut inter, mut total) = (0.0, 0.0);
+            for (&a, &b) in r.iter().zip(&pred) {
+                inter += (a > 0 && a == b) as u8 as f64;
+                total += (a > 0) as u8 as f64 + (b > 0) as u8 as f64;
+            }
+            pooled.push([inter, total, 0.0, 0.0]);
+        }
+        DenseTable { names, columns, fallback, pooled, segmentation: true }
+    }
+
+    fn reconstruction(c: usize, h: usize, w: usize, truth: &[f32], p: &TaskPredictions) -> Self {
+        let names = vec!["mse", "psnr", "ssim"];
+        let per = c * h * w;
+        let mut columns = vec![Vec::new(); names.len()];
+        let mut pooled = Vec::new();
+        for i in 0..p.len() {
+            let (t, q) = (&truth[i * per..(i + 1) * per], &p.scores[i * per..(i + 1) * per]);
+            let mse = regression::mse(t, q);
+            // Images are normalised to [-1, 1]: a data range of 2.
+            columns[0].push(mse);
+            columns[1].push(image::psnr(t, q, 2.0));
+            columns[2].push(image::ssim_channels(t, q, c, h, w, 2.0));
+            let (s, s2) = t.iter().fold((0.0, 0.0), |(a, b), &v| (a + v as f64, b + (v as f64).powi(2)));
+            pooled.push([mse * per as f64, s, s2, per as f64]);
+        }
+        DenseTable { names, columns, fallback: vec![false; p.len()], pooled, segmentation: false }
+    }
+
+    fn subset(&self, idx: &[usize]) -> DenseTable {
+        DenseTable {
+            names: self.names.clone(),
+            columns: self.columns.iter().map(|c| idx.iter().map(|&i| c[i]).collect()).collect(),
+            fallback: idx.iter().map(|&i| self.fallback[i]).collect(),
+            pooled: idx.iter().map(|&i| self.pooled[i]).collect(),
+            segmentation: self.segmentation,
+        }
+    }
+
+    /// Means over images (undefined values left out), the pooled metric, and the counts.
+    fn aggregate(&self) -> Vec<MetricValue> {
+        let mut out = Vec::new();
+        for (name, col) in self.names.iter().zip(&self.columns) {
+            let defined: Vec<f64> = col.iter().copied().filter(|v| v.is_finite()).collect();
+            let mean = if defined.is_empty() { f64::NAN } else { defined.iter().sum::<f64>() / defined.len() as f64 };
+            push(&mut out, name, mean);
+        }
+        let sum = |k: usize| self.pooled.iter().map(|s| s[k]).sum::<f64>();
+        if self.segmentation {
+            push(&mut out, "dice_pooled", if sum(1) > 0.0 { 2.0 * sum(0) / sum(1) } else { f64::NAN });
+            push(&mut out, "n_dice_undefined", self.columns[0].iter().filter(|v| v.is_nan()).count() as f64);
+            push(&mut out, "n_distance_fallbacks", self.fallback.iter().filter(|&&f| f).count() as f64);
+        } else if !self.pooled.is_empty() {
+            let (sse, s, s2, n) = (sum(0), sum(1), sum(2), sum(3));
+            let sst = s2 - s * s / n.max(1.0);
+            push(&mut out, "r2", if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN });
+        }
+        out
+    }
 }

@@ -1,6 +1,7 @@
 //! Predictions of dense tasks (segmentation masks, reconstructed images), stored compactly
 //! as one `.npz` per task: `{split}_truth` and `{split}_predicted`, `uint8` label maps
-//! `(N, H, W)` for segmentation, `float32` images `(N, C, H, W)` for reconstruction.
+//! `(N, H, W)` for segmentation (plus `{split}_spacing`, mm per pixel, when the dataset
+//! gives pixel sizes), `float32` images `(N, C, H, W)` for reconstruction.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,6 +36,9 @@ pub fn write_dense(path: &Path, per_split: &[(SplitName, &TaskPredictions)]) -> 
                 members.push((format!("{split}_truth"), npy(&shape, values, path)?));
                 let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
                 members.push((format!("{split}_predicted"), npy(&shape, &predicted, path)?));
+                if let Some(spacing) = &p.spacing {
+                    members.push((format!("{split}_spacing"), npy(&[n], spacing, path)?));
+                }
             }
             Targets::Images { channels, height, width, values } => {
                 let shape = [n, *channels as u64, *height as u64, *width as u64];
@@ -74,10 +78,13 @@ pub fn read_dense(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, Ta
                 let [_, h, w] = truth.shape[..] else {
                     return Err(Error::format(path, format!("{truth_key} is not (N, H, W)")));
                 };
+                let spacing_key = format!("{split}_spacing");
+                let spacing = if keys.contains(&spacing_key) { Some(archive.read_f32(&spacing_key)?.data) } else { None };
                 TaskPredictions {
                     targets: Targets::Masks { height: h, width: w, values: truth.data },
                     scores: predicted.data.iter().map(|&v| v as f32).collect(),
                     width: h * w,
+                    spacing,
                 }
             }
             TaskKind::Reconstruction { .. } => {
@@ -90,6 +97,7 @@ pub fn read_dense(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, Ta
                     targets: Targets::Images { channels: c, height: h, width: w, values: truth.data },
                     scores: predicted.data,
                     width: c * h * w,
+                    spacing: None,
                 }
             }
             other => return Err(Error::Invalid(format!("{} tasks have no dense predictions", other.name()))),

@@ -21,6 +21,10 @@ pub struct MetricRow {
     pub split: String,
     pub metric: String,
     pub value: f64,
+    /// Per-sample percentile bootstrap 95% interval (NaN where not computed: validation
+    /// split, counts).
+    pub ci_low: f64,
+    pub ci_high: f64,
 }
 
 /// A task as recorded in a run's metadata.

@@ -36,6 +36,8 @@ pub fn metrics_frame(rows: &[MetricRow]) -> Result<DataFrame> {
         Column::new("split".into(), strings(|r| &r.split)),
         Column::new("metric".into(), strings(|r| &r.metric)),
         Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<f64>>()),
+        Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<f64>>()),
+        Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<f64>>()),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
@@ -66,8 +68,11 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
     }
     let seeds = df.column("seed").map_err(|_| missing("seed"))?.cast(&DataType::Int64)?;
     let seeds: Vec<i64> = seeds.i64()?.iter().map(|v| v.unwrap_or(0)).collect();
-    let values = df.column("value").map_err(|_| missing("value"))?.cast(&DataType::Float64)?;
-    let values: Vec<f64> = values.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let floats = |name: &str| -> Result<Vec<f64>> {
+        let col = df.column(name).map_err(|_| missing(name))?.cast(&DataType::Float64)?;
+        Ok(col.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let (values, ci_low, ci_high) = (floats("value")?, floats("ci_low")?, floats("ci_high")?);
     let take = |name: &str, i: usize| text[name][i].clone();
     Ok((0..df.height())
         .map(|i| MetricRow {
@@ -84,6 +89,8 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
             split: take("split", i),
             metric: take("metric", i),
             value: values[i],
+            ci_low: ci_low[i],
+            ci_high: ci_high[i],
         })
         .collect())
 }
@@ -192,7 +199,7 @@ pub fn read_predictions(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitNa
             _ => Targets::Values(rows.iter().map(|&i| target_cols[0][i] as f32).collect()),
         };
         let scores = rows.iter().flat_map(|&i| score_cols.iter().map(move |c| c[i] as f32)).collect();
-        out.insert(split, TaskPredictions { targets, scores, width });
+        out.insert(split, TaskPredictions { targets, scores, width, spacing: None });
     }
     Ok(out)
 }

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{batch, memory, OptimizerKind, TrainConfig};
-use crate::data::{Dataset, SplitName};
+use crate::data::{Dataset, SourceValues, SplitName, PIXEL_SIZE_SOURCE};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::Architecture;
 use crate::model::params::{Owner, Snapshot};
@@ -321,9 +321,14 @@ fn predict_all(
             }
         }
         for (k, &t) in gd.group.tasks.iter().enumerate() {
+            let spacing = match (&tasks[t].kind, ds.split(split).source(PIXEL_SIZE_SOURCE)) {
+                (TaskKind::Segmentation { .. }, Some(SourceValues::Values(v))) => Some(v.clone()),
+                _ => None,
+            };
             out.insert(
                 t,
                 TaskPredictions {
+                    spacing,
                     targets: gd.targets[&(t, split)].clone(),
                     scores: std::mem::take(&mut scores[k]),
                     width: if tasks[t].kind.is_dense() { gd.targets[&(t, split)].per_sample() } else { tasks[t].kind.outputs() },
