@@ -168,6 +168,8 @@ def measure(side, args, model, mode):
             return None, None
         log(f"    {rec['images_per_sec']:.1f} img/s, peak {rec['peak_rss_mib']:.0f} MiB "
             f"({wall:.1f}s wall)")
+        for warning in (l for l in r.stderr.splitlines() if "WARNING" in l):
+            log(f"    !! {warning.strip()}")
         return rec, line
     log(f"    !! no JSON line on stdout; stdout was:\n{r.stdout[-2000:]}")
     return None, None

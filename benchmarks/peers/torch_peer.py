@@ -272,10 +272,21 @@ def main():
     for _ in range(args.warmup):
         step()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     last = None
     for _ in range(args.steps):
         last = step()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+
+    # Contention check: with T busy threads the process should burn ~T CPU
+    # seconds per wall second; much less means another process took the cores.
+    cpu_share = cpu / (elapsed * args.threads)
+    print(f"[torch_peer] CPU time / (wall x threads) = {cpu_share:.2f}", file=sys.stderr)
+    if cpu_share < 0.85:
+        print(f"[torch_peer] WARNING: only {cpu_share:.0%} of {args.threads} thread(s) was "
+              f"CPU time; the machine was probably busy, the timing is unreliable",
+              file=sys.stderr)
 
     if args.mode != "infer":
         print(f"[torch_peer] final loss {float(last):.5f}, {elapsed:.3f}s for "

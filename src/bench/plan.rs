@@ -59,7 +59,7 @@ pub fn plan(suite: &Suite) -> Vec<RunSpec> {
             let weightings: Vec<Option<WeightingKind>> = if design == Design::Stl {
                 vec![None]
             } else {
-                suite.weightings_for(exp).iter().copied().map(Some).collect()
+                suite.weightings_of(exp, design).into_iter().map(Some).collect()
             };
             for weighting in weightings {
                 for &seed in &suite.seeds {

@@ -137,7 +137,7 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
                     let _ = multi.println(format!("run {} diverged at epoch {epoch} (task '{task}', loss {loss})", run.run_id()));
                     let status = RunStatus::Diverged { epoch, task, last_finite_loss: last_finite };
                     let meta = run_meta(run, &context, None, 0, status, options);
-                    results::write_run(&files, &meta, &[], &[], &[])?;
+                    results::write_run(&files, &meta, &[], &[], &[], None)?;
                     outcome.runs_diverged.push(run.run_id());
                 }
                 Err(e) => return Err(e),
@@ -246,7 +246,7 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         preds.push((task.name.clone(), per_split));
     }
     let meta = run_meta(run, ctx, Some(&outcome), model.params().trainable_count(), RunStatus::Complete, options);
-    results::write_run(files, &meta, &rows, &outcome.history, &preds)
+    results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))
 }
 
 fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, params: usize, status: RunStatus, options: &BenchOptions) -> RunMeta {
@@ -264,7 +264,7 @@ fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, par
         tasks: ctx
             .tasks
             .iter()
-            .map(|t| TaskMeta { name: t.name.clone(), kind: t.kind.name().to_owned(), outputs: t.kind.outputs() })
+            .map(|t| TaskMeta::of(&t.name, &t.kind))
             .collect(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),
         selected_epoch: outcome.map_or_else(Vec::new, |o| o.selected_epoch.clone()),

@@ -25,6 +25,16 @@ enum Command {
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
+    /// Recompute every metric of a results folder from its stored predictions and compare
+    /// with the stored values (exit status 1 on any difference); --write replaces the
+    /// stored tables (e.g. after a metric was added), without retraining.
+    Metrics {
+        /// A suite's results folder, e.g. results/retina.
+        results: PathBuf,
+        /// Replace the stored metric tables with the recomputed ones.
+        #[arg(long)]
+        write: bool,
+    },
     /// Time one training or inference workload and print one JSON line (used by
     /// benchmarks/peers/run_peers.py to compare with PyTorch).
     Speed {
@@ -90,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let path = medmtl::report::write_report(&results, &reports.join(name), &table)?;
             eprintln!("wrote {}", path.display());
         }
+        Command::Metrics { results, write } => recompute(&results, write)?,
         Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops, weighting } => {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
@@ -125,4 +136,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn run_dirs(results: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let runs = results.join("runs");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .with_context(|| format!("{} has no runs/ folder; is it a suite's results folder?", results.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("run.json").is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn recompute(results: &std::path::Path, write: bool) -> anyhow::Result<()> {
+    let mut total = 0;
+    let mut mismatches = Vec::new();
+    for dir in run_dirs(results)? {
+        if write {
+            let files = medmtl::results::RunFiles::new(dir.clone());
+            let meta = medmtl::results::read_run_meta(&files.meta())?;
+            let rows = medmtl::results::recompute_run(&files, &meta)?;
+            total += rows.len();
+            let mut df = medmtl::results::metrics_frame(&rows)?;
+            medmtl::results::write_frame(&mut df, Some(&files.metrics_csv()), Some(&files.metrics_parquet()))?;
+        } else {
+            let (n, m) = medmtl::results::compare_run(&dir, 1e-9).with_context(|| format!("run {}", dir.display()))?;
+            total += n;
+            mismatches.extend(m);
+        }
+    }
+    if write {
+        medmtl::report::collect_suite_table(results)?;
+        eprintln!("rewrote {total} metric values from stored predictions");
+        return Ok(());
+    }
+    for m in &mismatches {
+        eprintln!("{} {} {} {}: stored {:?}, recomputed {:?}", m.run_id, m.task, m.split, m.metric, m.stored, m.recomputed);
+    }
+    if mismatches.is_empty() {
+        eprintln!("all {total} metric values recomputed from stored predictions match the stored ones");
+        Ok(())
+    } else {
+        anyhow::bail!("{} of {total} metric values differ from the stored ones", mismatches.len())
+    }
 }

@@ -37,6 +37,10 @@ pub struct Suite {
     pub designs: Vec<Design>,
     #[serde(default = "default_weightings")]
     pub weightings: Vec<WeightingKind>,
+    /// Designs crossed with every weighting; the other designs run with the first
+    /// weighting only (an "axes" grid instead of the full cross). All designs when absent.
+    #[serde(default)]
+    pub weighting_designs: Option<Vec<Design>>,
     pub train: TrainConfig,
     #[serde(default)]
     pub model: ModelConfig,
@@ -180,6 +184,9 @@ impl Suite {
         if self.designs.is_empty() {
             return err("`designs` is empty; allowed: ".to_owned() + &Design::NAMES.join(", "));
         }
+        if self.weightings.is_empty() {
+            return err("`weightings` is empty".into());
+        }
         if self.experiments.is_empty() {
             return err("the suite has no [[experiment]]".into());
         }
@@ -238,6 +245,15 @@ impl Suite {
 
     pub fn weightings_for<'a>(&'a self, exp: &'a Experiment) -> &'a [WeightingKind] {
         exp.weightings.as_deref().unwrap_or(&self.weightings)
+    }
+
+    /// The weightings `design` runs with in `exp`.
+    pub fn weightings_of(&self, exp: &Experiment, design: Design) -> Vec<WeightingKind> {
+        let all = self.weightings_for(exp);
+        match &self.weighting_designs {
+            Some(crossed) if !crossed.contains(&design) => all.iter().take(1).copied().collect(),
+            _ => all.to_vec(),
+        }
     }
 
     pub fn train_for<'a>(&'a self, exp: &'a Experiment) -> &'a TrainConfig {

@@ -11,7 +11,7 @@ use npyz::WriterBuilder;
 
 use super::files::atomic_write;
 use crate::data::npz::NpzArchive;
-use crate::data::SplitName;
+use crate::data::{ImageShape, SplitName};
 use crate::metrics::TaskPredictions;
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
@@ -25,8 +25,10 @@ fn npy<T: npyz::AutoSerialize + Copy>(shape: &[u64], data: &[T], path: &Path) ->
     Ok(buf)
 }
 
-/// Writes one dense task's predictions.
-pub fn write_dense(path: &Path, per_split: &[(SplitName, &TaskPredictions)]) -> Result<()> {
+/// Writes one dense task's predictions. For segmentation, the test images themselves go
+/// along as `test_images` (`uint8` `(N, C, H, W)`, `(x + 1) / 2 * 255` of the normalised
+/// pixels) so reports can draw contours on them without the dataset.
+pub fn write_dense(path: &Path, per_split: &[(SplitName, &TaskPredictions)], test_images: Option<(&[f32], ImageShape)>) -> Result<()> {
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     for (split, p) in per_split {
         let n = p.targets.len() as u64;
@@ -38,6 +40,11 @@ pub fn write_dense(path: &Path, per_split: &[(SplitName, &TaskPredictions)]) -> 
                 members.push((format!("{split}_predicted"), npy(&shape, &predicted, path)?));
                 if let Some(spacing) = &p.spacing {
                     members.push((format!("{split}_spacing"), npy(&[n], spacing, path)?));
+                }
+                if let (SplitName::Test, Some((pixels, shape))) = (split, test_images) {
+                    let bytes: Vec<u8> = pixels.iter().map(|&v| ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8).collect();
+                    let dims = [n, shape.channels as u64, shape.height as u64, shape.width as u64];
+                    members.push(("test_images".to_owned(), npy(&dims, &bytes, path)?));
                 }
             }
             Targets::Images { channels, height, width, values } => {

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::schema::{MetricRow, RunMeta, SCHEMA_VERSION};
 use super::table::{metrics_frame, predictions_frame, write_frame};
-use crate::data::SplitName;
+use crate::data::{ImageShape, SplitName};
 use crate::metrics::TaskPredictions;
 use crate::task::Targets;
 use crate::train::EpochRecord;
@@ -71,12 +71,13 @@ pub fn write_run(
     rows: &[MetricRow],
     history: &[EpochRecord],
     predictions: &[(String, Vec<(SplitName, &TaskPredictions)>)],
+    test_images: Option<(&[f32], ImageShape)>,
 ) -> Result<()> {
     for ((task, per_split), meta_task) in predictions.iter().zip(&meta.tasks) {
         let dense = per_split.first().is_some_and(|(_, p)| matches!(p.targets, Targets::Masks { .. } | Targets::Images { .. }));
         debug_assert_eq!(task, &meta_task.name);
         if dense {
-            super::dense::write_dense(&files.predictions(task, true), per_split)?;
+            super::dense::write_dense(&files.predictions(task, true), per_split, test_images)?;
         } else {
             let mut df = predictions_frame(per_split)?;
             write_frame(&mut df, None, Some(&files.predictions(task, false)))?;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::task::TaskKind;
+
 /// Version of the results layout; readers refuse files of another version.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -33,6 +35,40 @@ pub struct TaskMeta {
     pub name: String,
     pub kind: String,
     pub outputs: usize,
+    /// Classes (grades, labels, mask classes, image channels) where the kind has them.
+    #[serde(default)]
+    pub classes: Option<usize>,
+}
+
+impl TaskMeta {
+    pub fn of(name: &str, kind: &TaskKind) -> Self {
+        let classes = match kind {
+            TaskKind::MultiClass { classes }
+            | TaskKind::Ordinal { classes }
+            | TaskKind::OrdinalRegression { classes }
+            | TaskKind::Segmentation { classes } => Some(*classes),
+            TaskKind::MultiLabel { labels } => Some(*labels),
+            TaskKind::Reconstruction { channels } => Some(*channels),
+            TaskKind::Binary | TaskKind::Regression => None,
+        };
+        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes }
+    }
+
+    /// The task kind this record describes, for re-evaluating stored predictions.
+    pub fn task_kind(&self) -> Option<TaskKind> {
+        let c = self.classes;
+        Some(match self.kind.as_str() {
+            "binary" => TaskKind::Binary,
+            "regression" => TaskKind::Regression,
+            "multiclass" => TaskKind::MultiClass { classes: c? },
+            "ordinal" => TaskKind::Ordinal { classes: c? },
+            "ordinal-regression" => TaskKind::OrdinalRegression { classes: c? },
+            "multilabel" => TaskKind::MultiLabel { labels: c? },
+            "segmentation" => TaskKind::Segmentation { classes: c? },
+            "reconstruction" => TaskKind::Reconstruction { channels: c? },
+            _ => return None,
+        })
+    }
 }
 
 /// How a run ended. Diverged runs have no metric rows; reports list them as failed.

@@ -1,0 +1,102 @@
+//! Recomputing every metric of a results folder from its stored predictions: the check
+//! that results are a pure function of predictions, and the way to add a metric to old
+//! runs without retraining.
+
+use std::path::Path;
+
+use super::files::{read_run_meta, RunFiles};
+use super::schema::{MetricRow, RunMeta, RunStatus};
+use super::table::read_metrics;
+use crate::data::SplitName;
+use crate::metrics::{self, BOOTSTRAP_RESAMPLES};
+use crate::{Error, Result};
+
+/// The metric rows a run's stored predictions give (same bootstrap seed as the run).
+pub fn recompute_run(files: &RunFiles, meta: &RunMeta) -> Result<Vec<MetricRow>> {
+    let mut rows = Vec::new();
+    if meta.status != RunStatus::Complete {
+        return Ok(rows);
+    }
+    for task in &meta.tasks {
+        let kind = task.task_kind().ok_or_else(|| {
+            Error::format(files.meta(), format!("task '{}' has an unknown kind '{}'", task.name, task.kind))
+        })?;
+        let path = files.predictions(&task.name, kind.is_dense());
+        let predictions = if kind.is_dense() { super::read_dense(&path, &kind)? } else { super::read_predictions(&path, &kind)? };
+        for split in [SplitName::Val, SplitName::Test] {
+            let Some(p) = predictions.get(&split) else { continue };
+            let values = match split {
+                SplitName::Test => metrics::evaluate_with_ci(&kind, p, BOOTSTRAP_RESAMPLES, meta.seed),
+                _ => metrics::evaluate(&kind, p),
+            };
+            for m in values {
+                let (ci_low, ci_high) = m.ci.unwrap_or((f64::NAN, f64::NAN));
+                rows.push(MetricRow {
+                    run_id: meta.run_id.clone(),
+                    suite: meta.suite.clone(),
+                    experiment: meta.experiment.clone(),
+                    datasets: meta.datasets.clone(),
+                    design: meta.design.clone(),
+                    weighting: meta.weighting.clone(),
+                    backbone: meta.backbone.clone(),
+                    seed: meta.seed,
+                    task: task.name.clone(),
+                    task_kind: task.kind.clone(),
+                    split: split.to_string(),
+                    metric: m.name,
+                    value: m.value,
+                    ci_low,
+                    ci_high,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// One difference between stored and recomputed metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    pub run_id: String,
+    pub task: String,
+    pub split: String,
+    pub metric: String,
+    pub stored: Option<f64>,
+    pub recomputed: Option<f64>,
+}
+
+/// Compares a run's stored metric rows with the recomputed ones (values and intervals,
+/// NaN equal to NaN, `tolerance` absolute).
+pub fn compare_run(run_dir: &Path, tolerance: f64) -> Result<(usize, Vec<Mismatch>)> {
+    let files = RunFiles::new(run_dir.to_path_buf());
+    let meta = read_run_meta(&files.meta())?;
+    let recomputed = recompute_run(&files, &meta)?;
+    let stored = if meta.status == RunStatus::Complete { read_metrics(&files.metrics_parquet())? } else { Vec::new() };
+    let key = |r: &MetricRow| (r.task.clone(), r.split.clone(), r.metric.clone());
+    let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= tolerance || a == b;
+    let mut mismatches = Vec::new();
+    for r in &recomputed {
+        match stored.iter().find(|s| key(s) == key(r)) {
+            Some(s) if same(s.value, r.value) && same(s.ci_low, r.ci_low) && same(s.ci_high, r.ci_high) => {}
+            other => mismatches.push(Mismatch {
+                run_id: meta.run_id.clone(),
+                task: r.task.clone(),
+                split: r.split.clone(),
+                metric: r.metric.clone(),
+                stored: other.map(|s| s.value),
+                recomputed: Some(r.value),
+            }),
+        }
+    }
+    for s in stored.iter().filter(|s| !recomputed.iter().any(|r| key(r) == key(s))) {
+        mismatches.push(Mismatch {
+            run_id: meta.run_id.clone(),
+            task: s.task.clone(),
+            split: s.split.clone(),
+            metric: s.metric.clone(),
+            stored: Some(s.value),
+            recomputed: None,
+        });
+    }
+    Ok((recomputed.len(), mismatches))
+}
