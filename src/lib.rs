@@ -10,6 +10,7 @@
 //! tables alone. [`bench`] runs a whole suite end to end.
 
 pub mod bench;
+pub mod check;
 pub mod config;
 pub mod data;
 pub mod device;

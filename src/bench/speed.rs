@@ -201,9 +201,14 @@ pub fn measure(
     })
 }
 
-/// Images/s of a small fixed training workload (small CNN, batch 32, 6 steps after 2
-/// warm-up steps), timed alongside a suite so that CI can compare throughput as a ratio to
-/// it rather than in absolute seconds across machines.
+/// Images/s of a small fixed training workload (small CNN, batch 32, 8 steps after 2
+/// warm-up steps; the best of three timings, as the least disturbed by other load), timed
+/// alongside a suite so that CI can compare throughput as a ratio to it rather than in
+/// absolute seconds across machines.
 pub fn reference_images_per_sec(device: &Device) -> Result<f64> {
-    Ok(measure(SpeedModel::SmallCnn, SpeedMode::Train, None, 32, 6, 2, device)?.images_per_sec)
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        best = best.max(measure(SpeedModel::SmallCnn, SpeedMode::Train, None, 32, 8, 2, device)?.images_per_sec);
+    }
+    Ok(best)
 }

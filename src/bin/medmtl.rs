@@ -35,6 +35,41 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Summarise a suite's results as a CI baseline: per experiment, design, weighting, task
+    /// and test metric the mean, std and n over seeds, and each design's training
+    /// throughput relative to the reference workload timed in the same run.
+    Baseline {
+        /// A suite's results folder, e.g. results/smoke.
+        results: PathBuf,
+        /// Where to write the baseline, e.g. results/baselines/smoke.csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare a run with a committed baseline; exit status 1 when a metric falls outside
+    /// its noise band, throughput drops too far, or rows of the baseline are missing.
+    Check {
+        /// The baseline CSV written by `medmtl baseline`.
+        #[arg(long)]
+        baseline: PathBuf,
+        /// The new run's results folder.
+        results: PathBuf,
+        /// Also write the comparison as JSON (for dashboards).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Merge the results folders of shards of one suite (e.g. Slurm array tasks) into one
+    /// and render its report.
+    Merge {
+        /// Results folders of the shards.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The merged results folder, e.g. results/retina.
+        #[arg(long)]
+        out: PathBuf,
+        /// Root folder for reports.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
     /// Time one training or inference workload and print one JSON line (used by
     /// benchmarks/peers/run_peers.py to compare with PyTorch).
     Speed {
@@ -101,6 +136,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("wrote {}", path.display());
         }
         Command::Metrics { results, write } => recompute(&results, write)?,
+        Command::Baseline { results, out } => {
+            let table = medmtl::report::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
+            let rows = medmtl::check::summarize_suite(&table);
+            anyhow::ensure!(!rows.is_empty(), "{} holds no complete runs to summarise", results.display());
+            medmtl::check::write_baseline(&rows, &out)?;
+            eprintln!("wrote {} baseline rows from {} runs to {}", rows.len(), table.runs.len(), out.display());
+        }
+        Command::Check { baseline, results, json } => {
+            let base = medmtl::check::read_baseline(&baseline)?;
+            let table = medmtl::report::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
+            let report = medmtl::check::check(&base, &medmtl::check::summarize_suite(&table));
+            print!("{}", report.to_log());
+            if let Some(path) = json {
+                medmtl::results::atomic_write(&path, |out| {
+                    serde_json::to_writer_pretty(out, &report).map_err(|e| medmtl::Error::format(&path, e.to_string()))
+                })?;
+            }
+            if !report.passed {
+                anyhow::bail!("regression check against {} failed", baseline.display());
+            }
+        }
+        Command::Merge { inputs, out, reports } => {
+            let summary = medmtl::results::merge_results(&inputs, &out)?;
+            let table = medmtl::report::collect_suite_table(&out)?;
+            let name = out.file_name().context("the output folder has no name")?;
+            let path = medmtl::report::write_report(&out, &reports.join(name), &table)?;
+            eprintln!("merged {} run(s) ({} identical duplicates) into {}; report {}", summary.copied, summary.duplicates, out.display(), path.display());
+        }
         Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops, weighting } => {
             if let Some(n) = threads {
                 rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;

@@ -15,11 +15,13 @@
 
 mod dense;
 mod files;
+mod merge;
 mod recompute;
 mod schema;
 mod table;
 
 pub use dense::{read_dense, write_dense};
+pub use merge::{merge_results, MergeSummary};
 pub use recompute::{compare_run, recompute_run, Mismatch};
 pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
 pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};

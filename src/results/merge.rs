@@ -1,0 +1,102 @@
+//! Merging the results folders of shards (or machines) of one suite into one.
+
+use std::path::{Path, PathBuf};
+
+use super::files::{read_run_meta, RunFiles};
+use super::table::read_metrics;
+use crate::{Error, Result};
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeSummary {
+    pub copied: usize,
+    /// Runs present in several inputs with identical results (kept once).
+    pub duplicates: usize,
+}
+
+/// Copies every complete run of each `inputs` results folder into `out`, refusing mixed
+/// suite versions (different suite-file hashes) and duplicate run keys whose values differ.
+pub fn merge_results(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
+    let mut summary = MergeSummary { copied: 0, duplicates: 0 };
+    let mut suite_hash: Option<(String, PathBuf)> = None;
+    for input in inputs {
+        let runs = input.join("runs");
+        let entries = std::fs::read_dir(&runs).map_err(|e| Error::io(&runs, e))?;
+        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("run.json").is_file()).collect();
+        dirs.sort();
+        for dir in dirs {
+            let meta = read_run_meta(&dir.join("run.json"))?;
+            match &suite_hash {
+                Some((hash, first)) if *hash != meta.suite_hash => {
+                    return Err(Error::Invalid(format!(
+                        "{} was run with another version of the suite than {} (suite file hash {} vs {}); \
+                         merge only shards of the same suite file",
+                        dir.display(),
+                        first.display(),
+                        &meta.suite_hash[..12.min(meta.suite_hash.len())],
+                        &hash[..12.min(hash.len())]
+                    )))
+                }
+                None => suite_hash = Some((meta.suite_hash.clone(), dir.clone())),
+                _ => {}
+            }
+            let target = out.join("runs").join(dir.file_name().unwrap_or_default());
+            if target.join("run.json").is_file() {
+                if same_results(&dir, &target)? {
+                    summary.duplicates += 1;
+                    continue;
+                }
+                return Err(Error::Invalid(format!(
+                    "run {} appears in several inputs with different results ({} and {}); \
+                     re-run it in one place or remove one copy",
+                    meta.run_id,
+                    dir.display(),
+                    target.display()
+                )));
+            }
+            copy_dir(&dir, &target)?;
+            summary.copied += 1;
+        }
+    }
+    Ok(summary)
+}
+
+/// Two copies of a run agree when their config hash and every metric value agree.
+fn same_results(a: &Path, b: &Path) -> Result<bool> {
+    let (ma, mb) = (read_run_meta(&a.join("run.json"))?, read_run_meta(&b.join("run.json"))?);
+    if ma.config_hash != mb.config_hash || ma.status != mb.status {
+        return Ok(false);
+    }
+    let (fa, fb) = (RunFiles::new(a.to_path_buf()), RunFiles::new(b.to_path_buf()));
+    if !fa.metrics_parquet().is_file() && !fb.metrics_parquet().is_file() {
+        return Ok(true);
+    }
+    let (ra, rb) = (read_metrics(&fa.metrics_parquet())?, read_metrics(&fb.metrics_parquet())?);
+    Ok(ra.len() == rb.len()
+        && ra.iter().zip(&rb).all(|(x, y)| {
+            x.task == y.task && x.metric == y.metric && x.split == y.split && (x.value == y.value || (x.value.is_nan() && y.value.is_nan()))
+        }))
+}
+
+/// Copies a run folder; `run.json` last, so an interrupted merge leaves no run that looks
+/// complete.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    let mut meta_file = None;
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Invalid(format!("reading {}: {e}", from.display())))?;
+        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+        } else if rel == Path::new("run.json") {
+            meta_file = Some((entry.path().to_path_buf(), dest));
+        } else {
+            std::fs::copy(entry.path(), &dest).map_err(|e| Error::io(&dest, e))?;
+        }
+    }
+    if let Some((src, dest)) = meta_file {
+        let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
+        super::files::atomic_write(&dest, |out| std::io::Write::write_all(out, &bytes).map_err(|e| Error::io(&dest, e)))?;
+    }
+    Ok(())
+}

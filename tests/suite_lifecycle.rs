@@ -1,0 +1,206 @@
+//! A suite's life on disk: regression checks against baselines, resuming after SIGKILL,
+//! sharding and merging. Drives the real `bench-all` and `medmtl` binaries.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn bin(name: &str) -> Command {
+    Command::new(match name {
+        "bench-all" => env!("CARGO_BIN_EXE_bench-all"),
+        _ => env!("CARGO_BIN_EXE_medmtl"),
+    })
+}
+
+fn suite(dir: &Path, name: &str, epochs: usize, designs: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"{name}\"\nseeds = [0, 1]\ndesigns = [{designs}]\nweightings = [\"ew\"]\n\
+             [train]\nepochs = {epochs}\nbatch_size = 32\nlr = 0.005\n[model]\nbackbone = \"small-cnn\"\nwidth = 4\n\
+             [[experiment]]\nname = \"ph\"\ndataset = \"phantoms\"\n\
+             tasks = [{{ name = \"large\", kind = \"binary\", source = \"area\", positive_at_least = 0.1 }}, {{ name = \"area\", kind = \"regression\", source = \"area\" }}]\n\
+             [experiment.phantoms]\nsize = 16\ntrain = 256\nval = 128\ntest = 128\nseed = 3\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn run_suite(suite: &Path, out: &Path, extra: &[&str]) -> Output {
+    let out = bin("bench-all")
+        .arg("--suite")
+        .arg(suite)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bench-all failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn medmtl(args: &[&str]) -> Output {
+    bin("medmtl").args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn metrics_csv(results: &Path) -> Vec<String> {
+    // Every value column, ordered, without the volatile nothing: metrics.csv holds only
+    // deterministic values (timings live in run.json).
+    let mut lines: Vec<String> = std::fs::read_to_string(results.join("metrics.csv")).unwrap().lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn regression_check_catches_degraded_runs_and_lost_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = suite(dir.path(), "reg", 6, "\"stl\", \"hps\"");
+    run_suite(&good, &dir.path().join("good"), &[]);
+    let results = dir.path().join("good/results/reg");
+    let baseline = dir.path().join("baseline.csv");
+    let b = medmtl(&["baseline", results.to_str().unwrap(), "--out", baseline.to_str().unwrap()]);
+    assert!(b.status.success(), "{}", text(&b));
+
+    // The baseline passes its own check.
+    let json = dir.path().join("check.json");
+    let c = medmtl(&["check", "--baseline", baseline.to_str().unwrap(), results.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    assert!(c.status.success(), "{}", text(&c));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(summary["passed"], true);
+
+    // One epoch instead of six: quality falls outside the band, named in the message.
+    let degraded = suite(dir.path(), "reg", 1, "\"stl\", \"hps\"");
+    run_suite(&degraded, &dir.path().join("bad"), &[]);
+    let c = medmtl(&["check", "--baseline", baseline.to_str().unwrap(), dir.path().join("bad/results/reg").to_str().unwrap()]);
+    assert!(!c.status.success());
+    let log = text(&c);
+    assert!(log.contains("WORSE") && log.contains("ph/") && log.contains("FAILED"), "{log}");
+
+    // A faster run (throughput doubled) passes.
+    let fast = dir.path().join("fast");
+    copy_tree(&results, &fast);
+    for run in std::fs::read_dir(fast.join("runs")).unwrap() {
+        let path = run.unwrap().path().join("run.json");
+        let mut meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let ips = meta["train_images_per_sec"].as_f64().unwrap();
+        meta["train_images_per_sec"] = serde_json::json!(ips * 2.0);
+        std::fs::write(&path, serde_json::to_string(&meta).unwrap()).unwrap();
+    }
+    let c = medmtl(&["check", "--baseline", baseline.to_str().unwrap(), fast.to_str().unwrap()]);
+    assert!(c.status.success(), "{}", text(&c));
+    assert!(text(&c).contains("better"));
+
+    // A missing design is lost coverage.
+    for run in std::fs::read_dir(fast.join("runs")).unwrap() {
+        let path = run.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().contains("__hps-") {
+            std::fs::remove_dir_all(&path).unwrap();
+        }
+    }
+    let c = medmtl(&["check", "--baseline", baseline.to_str().unwrap(), fast.to_str().unwrap()]);
+    assert!(!c.status.success());
+    assert!(text(&c).contains("LOST COVERAGE") && text(&c).contains("ph/hps/ew"), "{}", text(&c));
+
+    // A baseline of another schema version is refused, naming the file.
+    let other = dir.path().join("other.csv");
+    let content = std::fs::read_to_string(&baseline).unwrap().replace("\n1,", "\n99,");
+    std::fs::write(&other, content).unwrap();
+    let c = medmtl(&["check", "--baseline", other.to_str().unwrap(), results.to_str().unwrap()]);
+    assert!(!c.status.success());
+    assert!(text(&c).contains("other.csv") && text(&c).contains("schema version 99"), "{}", text(&c));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A suite killed with SIGKILL in the middle of a run and restarted finishes with the same
+/// results as an uninterrupted one and redoes only what was not complete.
+#[test]
+fn a_killed_suite_resumes_to_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), "res", 25, "\"stl\", \"hps\"");
+    run_suite(&s, &dir.path().join("whole"), &[]);
+
+    let out = dir.path().join("killed");
+    let mut child = bin("bench-all")
+        .arg("--suite")
+        .arg(&s)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = out.join("results/res/runs");
+    let complete = || std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("run.json").is_file()).count()).unwrap_or(0);
+    let start = Instant::now();
+    while complete() < 1 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done_before = complete();
+    assert!((1..4).contains(&done_before), "kill landed after {done_before} runs");
+
+    let resumed = run_suite(&s, &out, &[]);
+    let log = text(&resumed);
+    assert!(log.contains(&format!("{} already complete", done_before)), "{log}");
+    assert!(log.contains(&format!("{} run(s) trained", 4 - done_before)), "{log}");
+    assert_eq!(metrics_csv(&out.join("results/res")), metrics_csv(&dir.path().join("whole/results/res")));
+}
+
+/// Two shards run separately and merged give exactly the table of an unsharded run;
+/// merging mixed suite versions is refused.
+#[test]
+fn merged_shards_equal_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), "sh", 2, "\"stl\", \"hps\"");
+    run_suite(&s, &dir.path().join("whole"), &[]);
+    run_suite(&s, &dir.path().join("a"), &["--shard", "0/2"]);
+    run_suite(&s, &dir.path().join("b"), &["--shard", "1/2"]);
+    let merged = dir.path().join("merged/sh");
+    let m = medmtl(&[
+        "merge",
+        dir.path().join("a/results/sh").to_str().unwrap(),
+        dir.path().join("b/results/sh").to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "--reports",
+        dir.path().join("merged-reports").to_str().unwrap(),
+    ]);
+    assert!(m.status.success(), "{}", text(&m));
+    assert_eq!(metrics_csv(&merged), metrics_csv(&dir.path().join("whole/results/sh")));
+    assert!(dir.path().join("merged-reports/sh/report.md").is_file());
+
+    // A shard of a changed suite file is refused.
+    let changed = suite(dir.path(), "sh", 3, "\"stl\", \"hps\"");
+    run_suite(&changed, &dir.path().join("c"), &["--shard", "1/2"]);
+    let m = medmtl(&[
+        "merge",
+        dir.path().join("a/results/sh").to_str().unwrap(),
+        dir.path().join("c/results/sh").to_str().unwrap(),
+        "--out",
+        dir.path().join("bad/sh").to_str().unwrap(),
+    ]);
+    assert!(!m.status.success());
+    assert!(text(&m).contains("another version of the suite"), "{}", text(&m));
+}
