@@ -103,6 +103,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         device: medmtl::device::parse_device(&args.device)?,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
+    let results = args.out.join(&suite.name);
+    // Every file is written atomically and a run is complete only once its run.json exists,
+    // so stopping here loses at most the run in progress.
+    let _ = ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: completed runs are kept in {}; run the same command again to resume",
+            results.display()
+        );
+        std::process::exit(130);
+    });
     let label = source.label().display().to_string();
     eprintln!("running suite '{}' ({label}) on {} thread(s)", suite.name, rayon::current_num_threads());
     if let Some(s) = shard {
