@@ -5,6 +5,7 @@ pub mod catalog;
 mod dataset;
 pub mod ellipse;
 pub mod fetch;
+pub mod folder;
 pub mod medmnist;
 pub mod npz;
 pub mod phantoms;
