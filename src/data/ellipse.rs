@@ -8,11 +8,12 @@
 //! heads, and 4e-4 at worst, for a flat line), far below pixel effects.
 //!
 //! Boundary convention: a mask's boundary points are the midpoints between each foreground
-//! pixel and each of its 4-neighbours that is background (or outside the image). For a mask
+//! pixel and each of its 4-neighbours that is background (none at the image border). For a mask
 //! rasterised as "pixel centre inside the ellipse" these points lie on the ellipse without
-//! bias. For HC18's filled annotations, whose outline pixels are *centred* on the drawn
-//! ellipse, they lie half a pixel outside it (+pi pixels of circumference, about +0.3 mm at
-//! HC18's typical 0.1 mm pixels).
+//! bias. HC18's outlines are about 2.5 pixels wide and centred on the drawn ellipse, so on
+//! a mask filled with [`fill_outline`] (outline included) they lie about 1.25 pixels
+//! outside it: about +8 pixels of circumference, +1.0 mm on average on the staged HC18
+//! images. [`fill_fitted_ellipse`] puts the mask edge on the drawn ellipse instead.
 
 /// An ellipse: centre, semi-axes (`a >= b`) and the angle of the `a` axis to the x axis
 /// (radians, in (-pi/2, pi/2]). Units are those of the points it was fitted to.
