@@ -85,6 +85,31 @@ impl DataSources {
         }
     }
 
+    /// Finds the folder of a folder dataset (images, masks and tables rather than one file):
+    /// the first `DIR/<dataset>/` in the lookup order that holds `probe` (a path relative to
+    /// the dataset folder), else the first `DIR/` that holds it directly. Such datasets have no
+    /// single-file URL, so nothing is downloaded; the error says where to get them (`url`)
+    /// and what to do by hand (`steps`).
+    pub fn locate_folder(&self, dataset: &str, probe: &str, url: &str, steps: Option<&str>) -> Result<PathBuf> {
+        let found = self
+            .dirs
+            .iter()
+            .chain(std::iter::once(&self.cache))
+            .flat_map(|dir| [dir.join(dataset), dir.clone()])
+            .find(|root| root.join(probe).exists());
+        if let Some(root) = found {
+            return Ok(root);
+        }
+        let mut reason = format!(
+            "it is in none of the data folders (looked for {dataset}/{probe}); this dataset is a folder of files \
+             with no single-file download, so it is never downloaded automatically"
+        );
+        if let Some(steps) = steps {
+            reason.push_str(&format!(". By hand: {steps}"));
+        }
+        Err(self.unavailable(&format!("{dataset}/{probe}"), url, reason))
+    }
+
     fn verify(&self, path: PathBuf, expected: &str) -> Result<LocatedFile> {
         let actual = md5_file(&path)?;
         let verified = actual.eq_ignore_ascii_case(expected);

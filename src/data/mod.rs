@@ -1,11 +1,15 @@
-//! Data: the dataset catalog, finding and verifying files, loaders and synthetic phantoms.
+//! Data: the dataset catalog, finding and verifying files, loaders (MedMNIST `.npz`, folders of
+//! PNG images, masks and CSV tables) and synthetic phantoms.
 
 pub mod catalog;
 mod dataset;
+pub mod ellipse;
 pub mod fetch;
+pub mod folder;
 pub mod medmnist;
 pub mod npz;
 pub mod phantoms;
+pub mod png_io;
 
 pub use dataset::{Dataset, ImageShape, Provenance, SourceValues, Split, SplitName};
 
