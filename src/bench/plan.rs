@@ -36,6 +36,7 @@ impl RunSpec {
     pub fn config_hash(&self) -> String {
         let json = serde_json::to_string(&(
             &self.experiment.dataset,
+            &self.experiment.spec,
             self.experiment.size,
             &self.experiment.tasks,
             &self.experiment.phantoms,

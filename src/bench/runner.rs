@@ -19,7 +19,7 @@ use super::shard::Shard;
 use crate::config::{DatasetRef, Experiment, Suite};
 use crate::data::catalog::Catalog;
 use crate::data::fetch::DataSources;
-use crate::data::{medmnist, phantoms, Dataset, SplitName};
+use crate::data::{folder, medmnist, phantoms, Dataset, SplitName};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::{self, ModelSpec};
 use crate::model::head::HeadSpec;
@@ -163,8 +163,9 @@ fn is_complete(files: &RunFiles, run: &RunSpec) -> bool {
 
 /// Loads the data of one experiment.
 pub fn load_dataset(exp: &Experiment, catalog: &Catalog, sources: &DataSources) -> Result<Dataset> {
-    match exp.dataset_ref() {
+    match exp.dataset_ref()? {
         DatasetRef::Phantoms(config) => phantoms::generate(&config),
+        DatasetRef::Folder { spec, size } => folder::load_folder_dataset(&spec, size, sources, &folder::default_cache_dir(sources)),
         DatasetRef::Catalog { name, size } => {
             let entry = catalog.get(&name).ok_or_else(|| Error::unknown("dataset", &name, &catalog.names()))?;
             medmnist::load(entry, size, sources)

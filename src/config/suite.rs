@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Catalog;
+use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
 use crate::data::phantoms::PhantomConfig;
 use crate::model::arch::{Design, ExpertConfig};
 use crate::model::backbone::BackboneKind;
@@ -24,6 +25,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("retina-full", include_str!("../../benchmarks/suites/retina-full.toml")),
     ("default", include_str!("../../benchmarks/suites/default.toml")),
     ("hetero", include_str!("../../benchmarks/suites/hetero.toml")),
+    ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),
+    ("hc18", include_str!("../../benchmarks/suites/hc18.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.
@@ -82,8 +85,13 @@ impl ModelConfig {
 #[serde(deny_unknown_fields)]
 pub struct Experiment {
     pub name: String,
-    /// A catalog dataset (e.g. `retinamnist`) or `phantoms`.
+    /// A catalog dataset (e.g. `retinamnist`), a built-in folder dataset (`busbra`, `hc18`)
+    /// or `phantoms`; with `spec`, the name of your own folder dataset.
     pub dataset: String,
+    /// A folder-dataset spec (TOML, see `datasets/busbra.toml`) for bring-your-own data;
+    /// relative paths are resolved from the current folder.
+    #[serde(default)]
+    pub spec: Option<std::path::PathBuf>,
     /// Image size for catalog datasets with several sizes (MedMNIST: 28, 64, 128, 224).
     #[serde(default = "default_size")]
     pub size: u32,
@@ -106,19 +114,26 @@ fn default_size() -> u32 {
 }
 
 /// How an experiment's data are obtained.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum DatasetRef {
     Catalog { name: String, size: u32 },
+    Folder { spec: Box<FolderSpec>, size: u32 },
     Phantoms(PhantomConfig),
 }
 
 impl Experiment {
-    pub fn dataset_ref(&self) -> DatasetRef {
-        if self.dataset == "phantoms" {
-            DatasetRef::Phantoms(self.phantoms.clone().unwrap_or_default())
-        } else {
-            DatasetRef::Catalog { name: self.dataset.clone(), size: self.size }
+    /// Where the experiment's data come from (reads a bring-your-own spec file).
+    pub fn dataset_ref(&self) -> Result<DatasetRef> {
+        if let Some(path) = &self.spec {
+            return Ok(DatasetRef::Folder { spec: Box::new(read_spec(path)?), size: self.size });
         }
+        if self.dataset == "phantoms" {
+            return Ok(DatasetRef::Phantoms(self.phantoms.clone().unwrap_or_default()));
+        }
+        if embedded_names().contains(&self.dataset.as_str()) {
+            return Ok(DatasetRef::Folder { spec: Box::new(embedded_spec(&self.dataset)?), size: self.size });
+        }
+        Ok(DatasetRef::Catalog { name: self.dataset.clone(), size: self.size })
     }
 }
 
@@ -219,19 +234,31 @@ impl Suite {
             if matches!(&exp.designs, Some(d) if d.is_empty()) {
                 return err(format!("{at}: `designs` is empty"));
             }
-            match exp.dataset_ref() {
+            if exp.phantoms.is_some() && exp.dataset != "phantoms" {
+                return err(format!("{at}: [phantoms] settings only apply to dataset = \"phantoms\""));
+            }
+            match exp.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))? {
                 DatasetRef::Phantoms(_) => {}
+                DatasetRef::Folder { spec, size } => {
+                    if spec.dataset.name != exp.dataset {
+                        return err(format!("{at}: dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
+                    }
+                    if !crate::data::folder::SIZE_RANGE.contains(&size) {
+                        return err(format!("{at}: size {size} is outside 4..=2048"));
+                    }
+                }
                 DatasetRef::Catalog { name, size } => {
                     let Some(entry) = catalog.get(&name) else {
                         let mut allowed = catalog.names();
+                        allowed.extend(embedded_names());
                         allowed.push("phantoms");
-                        return err(format!("{at}: unknown dataset '{name}'; allowed: {}", allowed.join(", ")));
+                        return err(format!(
+                            "{at}: unknown dataset '{name}'; allowed: {} (or your own with `spec = \"path/to/spec.toml\"`)",
+                            allowed.join(", ")
+                        ));
                     };
                     if let Err(e) = entry.file(size) {
                         return err(format!("{at}: {e}"));
-                    }
-                    if exp.phantoms.is_some() {
-                        return err(format!("{at}: [phantoms] settings only apply to dataset = \"phantoms\""));
                     }
                 }
             }

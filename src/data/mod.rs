@@ -15,4 +15,4 @@ pub use dataset::{Dataset, ImageShape, Provenance, SourceValues, Split, SplitNam
 
 /// The per-sample target source holding the pixel size in mm (after any resizing), which
 /// segmentation distances (HD95, ASSD, NSD) honour.
-pub const PIXEL_SIZE_SOURCE: &str = "pixel_size_mm";
+pub use folder::PIXEL_SIZE_SOURCE;

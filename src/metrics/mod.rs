@@ -77,7 +77,7 @@ pub struct MetricValue {
 
 /// Whether larger values of the named metric are better (used by delta_m, ranks, checks).
 pub fn higher_is_better(metric: &str) -> bool {
-    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier" | "mae_grades")
+    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier" | "mae_grades" | "circumference_mae_mm")
 }
 
 /// Metrics that count cases (undefined values, fallbacks) rather than measure quality;
@@ -232,7 +232,13 @@ impl DenseTable {
     }
 
     fn segmentation(classes: usize, h: usize, w: usize, truth: &[u8], p: &TaskPredictions) -> Self {
-        let names = vec!["dice", "iou", "hd95", "assd", "nsd"];
+        // With pixel sizes (HC18), binary masks are also measured the way the HC18 challenge
+        // measures heads: the circumference of the ellipse fitted to the mask, in mm.
+        let circumference = classes <= 2 && p.spacing.is_some();
+        let mut names = vec!["dice", "iou", "hd95", "assd", "nsd"];
+        if circumference {
+            names.push("circumference_mae_mm");
+        }
         let mut columns = vec![Vec::new(); names.len()];
         let (mut fallback, mut pooled) = (Vec::new(), Vec::new());
         for i in 0..p.len() {
@@ -242,6 +248,16 @@ impl DenseTable {
             let m = segmentation::multiclass_metrics(r, &pred, h, w, (s, s), classes.max(2), NSD_TOLERANCE);
             for (col, v) in columns.iter_mut().zip([m.dice, m.iou, m.hd95, m.assd, m.nsd]) {
                 col.push(v);
+            }
+            if circumference {
+                let fit = |mask: &[u8]| crate::data::ellipse::head_circumference_mm(mask, w, h, s);
+                let error = match (fit(r), fit(&pred)) {
+                    (Some(a), Some(b)) => (a - b).abs(),
+                    // No ellipse in the prediction: undefined, left out of the mean (and
+                    // visible as a low Dice / fallback distance).
+                    _ => f64::NAN,
+                };
+                columns[5].push(error);
             }
             fallback.push(m.distance_fallbacks > 0);
             let (mut inter, mut total) = (0.0, 0.0);
