@@ -258,7 +258,7 @@ def main(argv=None):
                   f"| {fmt(peak(model, mode, 'pytorch'), 0)} |")
     print()
     print("img/s: median over rounds; peak MiB: largest ru_maxrss over rounds "
-          "(PyTorch's includes the ~700 MiB that `import torch` of the CUDA wheel maps in).")
+          "(PyTorch's includes the 550-710 MiB that `import torch` of the CUDA wheel maps in).")
     log(f"raw JSON lines: {args.out}")
     for msg in skipped.values():
         log(msg)

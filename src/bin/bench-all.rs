@@ -82,9 +82,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
-    }
+    medmtl::device::init_cpu_threads(args.threads)?;
     let (suite, source, text) = Suite::find(&args.suite)?;
     let shard = match &args.shard {
         Some(s) => Some(Shard::parse(s)?),

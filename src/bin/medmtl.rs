@@ -127,6 +127,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if !matches!(cli.command, Command::Speed { .. }) {
+        medmtl::device::init_cpu_threads(None)?;
+    }
     match cli.command {
         Command::Report { results, reports } => {
             let table = medmtl::report::collect_suite_table(&results)
@@ -165,9 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("merged {} run(s) ({} identical duplicates) into {}; report {}", summary.copied, summary.duplicates, out.display(), path.display());
         }
         Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops, weighting } => {
-            if let Some(n) = threads {
-                rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
-            }
+            medmtl::device::init_cpu_threads(threads)?;
             medmtl::kernels::set_enabled(!candle_ops);
             let model = match model {
                 ModelArg::SmallCnn => SpeedModel::SmallCnn,

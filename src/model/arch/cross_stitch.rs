@@ -46,11 +46,19 @@ impl CrossStitch {
         let mut levels: Vec<Vec<Tensor>> = vec![Vec::new(); t];
         for (s, unit) in self.units.iter().enumerate() {
             let outs = self.columns.iter().zip(&inputs).map(|(c, h)| c.forward_stage(s, h, train)).collect::<Result<Vec<_>>>()?;
-            let dims = outs[0].dims().to_vec();
-            let stacked = Tensor::stack(&outs, 0)?.reshape((t, ()))?;
-            let mixed = live(unit).matmul(&stacked)?;
+            // x~_i = sum_j a_ij x_j as scalar-times-map sums: elementwise passes only (a
+            // T x T by T x (N C H W) matrix product with k = T is slow on CPU).
+            let unit = live(unit);
             for (i, level) in levels.iter_mut().enumerate() {
-                let m = mixed.get(i)?.reshape(dims.as_slice())?;
+                let mut mixed: Option<Tensor> = None;
+                for (j, out) in outs.iter().enumerate() {
+                    let term = out.broadcast_mul(&unit.get(i)?.get(j)?)?;
+                    mixed = Some(match mixed {
+                        Some(m) => (m + term)?,
+                        None => term,
+                    });
+                }
+                let m = mixed.ok_or_else(|| crate::Error::Invalid("cross-stitch needs at least one task".into()))?;
                 inputs[i] = m.clone();
                 level.push(m);
             }

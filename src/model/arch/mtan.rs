@@ -2,7 +2,8 @@
 //! with attention", CVPR 2019): a shared trunk plus, for every task, a soft attention module
 //! at every stage. At stage s the module sees the trunk's features and the task's attended
 //! features from stage s-1 (projected and pooled to this stage's size), and outputs a mask
-//! in (0, 1) that selects the task's features: `t_s = sigmoid(g_s([f_s, p(t_{s-1})])) * f_s`.
+//! in (0, 1) that selects the task's features: `t_s = sigmoid(g_s([f_s, p(t_{s-1})])) * f_s`,
+//! where `p` pools to this stage's resolution and projects with a 3x3 conv + BN + ReLU.
 //! The masks are task-owned; the trunk is shared.
 
 use candle_core::Tensor;
@@ -38,7 +39,9 @@ impl AttentionModule {
     fn mask(&self, f: &Tensor, previous: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let input = match (previous, &self.project) {
             (Some(prev), Some(project)) => {
-                let p = fit_to(&max_pool2(&project.forward(prev, train)?)?, f)?;
+                // Pool first, then project: the 3x3 convolution runs at the coarser
+                // resolution (4x cheaper), as MTAN's task blocks feed the next scale.
+                let p = fit_to(&project.forward(&max_pool2(prev)?, train)?, f)?;
                 Tensor::cat(&[f, &p], 1)?
             }
             _ => f.clone(),
