@@ -147,3 +147,27 @@ fn fortran_order_and_non_integer_labels_are_refused() {
     let mut archive = NpzArchive::from_reader(Path::new("f.npz"), Cursor::new(bytes)).unwrap();
     assert!(archive.read_int("y").unwrap_err().to_string().contains("not an integer"));
 }
+
+/// A zip member whose header declares far more data than the archive holds (a "zip bomb"
+/// claim) or whose name tries to escape the folder is only ever read by name, bounded by the
+/// array's declared shape: errors, no panic, no extraction.
+#[test]
+fn lying_zip_sizes_and_traversal_names_are_harmless() {
+    let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 2), }";
+    let mut bytes = npz(&[("../../etc/train_images", raw_npy(header, &[1, 2, 3, 4, 5, 6, 7, 8]))]);
+    // Patch the central directory's uncompressed size of the only member to 4 GiB - 1.
+    let cd = bytes.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap();
+    bytes[cd + 24..cd + 28].copy_from_slice(&u32::MAX.to_le_bytes());
+    let path = Path::new("bomb.npz");
+    match NpzArchive::from_reader(path, Cursor::new(bytes)) {
+        Ok(mut archive) => {
+            assert_eq!(archive.keys(), vec!["../../etc/train_images".to_string()]);
+            // Reading by its exact (hostile) name never touches the file system.
+            let _ = archive.read_u8("../../etc/train_images");
+            let msg = archive.read_u8("train_images").unwrap_err().to_string();
+            assert!(msg.contains("bomb.npz") && msg.contains("has no array"), "{msg}");
+        }
+        Err(e) => assert!(e.to_string().contains("bomb.npz")),
+    }
+    assert!(!Path::new("../../etc/train_images.npy").exists());
+}

@@ -204,3 +204,36 @@ fn merged_shards_equal_the_unsharded_run() {
     assert!(!m.status.success());
     assert!(text(&m).contains("another version of the suite"), "{}", text(&m));
 }
+
+/// A run whose loss becomes NaN stops with status `diverged` (epoch, task, last finite loss)
+/// and contributes no numbers to the tables; the other runs are unaffected.
+#[test]
+fn diverged_runs_are_recorded_as_failed_not_as_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("div.toml");
+    // An absurd learning rate makes the regression loss overflow within a few steps.
+    std::fs::write(
+        &path,
+        "name = \"div\"\nseeds = [0]\ndesigns = [\"stl\", \"hps\"]\n[train]\nepochs = 3\nbatch_size = 32\nlr = 1e30\n\
+         [model]\nbackbone = \"small-cnn\"\nwidth = 4\n[[experiment]]\nname = \"ph\"\ndataset = \"phantoms\"\n\
+         tasks = [{ name = \"area\", kind = \"regression\", source = \"area\" }]\n\
+         [experiment.phantoms]\nsize = 12\ntrain = 64\nval = 32\ntest = 32\n",
+    )
+    .unwrap();
+    let out = run_suite(&path, dir.path(), &[]);
+    let log = text(&out);
+    assert!(log.contains("diverged"), "{log}");
+    let runs = dir.path().join("results/div/runs");
+    let mut diverged = 0;
+    for entry in std::fs::read_dir(&runs).unwrap() {
+        let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path().join("run.json")).unwrap()).unwrap();
+        if meta["status"] == "diverged" {
+            diverged += 1;
+            assert!(meta["epoch"].as_u64().unwrap() >= 1);
+            assert_eq!(meta["task"], "area");
+        }
+    }
+    assert!(diverged >= 1, "no run diverged with lr 1e30");
+    let metrics = std::fs::read_to_string(dir.path().join("results/div/metrics.csv")).unwrap();
+    assert!(!metrics.contains("NaN") && !metrics.contains("inf"), "no NaN may reach the tables:\n{metrics}");
+}

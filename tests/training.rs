@@ -116,3 +116,19 @@ fn a_few_epochs_learn_something() {
         assert!(last[t] < first[t], "task {t}: loss {} -> {}", first[t], last[t]);
     }
 }
+
+#[test]
+fn non_finite_regression_targets_are_refused_naming_the_task() {
+    use medmtl::data::SourceValues;
+    use medmtl::task::{TaskKindName, TaskSpec};
+    let mut d = data();
+    let mut sources = std::collections::BTreeMap::new();
+    let n = d.train.len();
+    let mut values = vec![0.5f32; n];
+    values[3] = f32::NAN;
+    sources.insert("area".to_string(), SourceValues::Values(values));
+    d.train = medmtl::data::Split::new(d.train.images().to_vec(), d.shape, sources).unwrap();
+    let spec = TaskSpec { name: "area".into(), kind: TaskKindName::Regression, source: "area".into(), positive_at_least: None };
+    let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
+    assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");
+}
