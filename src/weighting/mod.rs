@@ -16,7 +16,7 @@ mod surgery;
 
 pub use gradnorm::GradNorm;
 pub use loss_based::{DynamicWeightAverage, EqualWeighting, Famo, GeometricLoss, RandomWeighting, Uncertainty};
-pub use surgery::{AlignedMtl, CaGrad, GradVac, ImtlG, Mgda, NashMtl, PcGrad, UpGrad};
+pub use surgery::{AlignedMtl, CaGrad, GradVac, GramWeighting, ImtlG, Mgda, NashMtl, PcGrad, UpGrad};
 
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};

@@ -78,20 +78,31 @@ impl Weighting for PcGrad {
 /// medmtl applies it to the shared parameters' gradients (MGDA proper); the "-UB" shortcut
 /// through one shared representation only exists for hard-sharing designs. No gradient
 /// normalisation (LibMTL's default `mgda_gn = none`).
-pub struct Mgda {
-    last: Vec<f64>,
-}
+pub struct Mgda;
 
 impl Mgda {
-    pub fn new(tasks: usize) -> Self {
-        Mgda { last: vec![1.0 / tasks as f64; tasks] }
+    pub fn new(tasks: usize) -> GramWeighting {
+        GramWeighting::new(tasks, solvers::min_norm_weights)
     }
 }
 
-impl Weighting for Mgda {
+/// A gradient method whose shared update is `sum_t w_t g_t`, with weights computed from the
+/// Gram matrix of the task gradients by `rule` (MGDA, IMTL-G, Aligned-MTL, UPGrad).
+pub struct GramWeighting {
+    rule: fn(&[Vec<f64>]) -> Vec<f64>,
+    last: Vec<f64>,
+}
+
+impl GramWeighting {
+    fn new(tasks: usize, rule: fn(&[Vec<f64>]) -> Vec<f64>) -> Self {
+        GramWeighting { rule, last: vec![1.0 / tasks as f64; tasks] }
+    }
+}
+
+impl Weighting for GramWeighting {
     fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore> {
         let grads = TaskGradients::compute(losses, params)?;
-        self.last = solvers::min_norm_weights(&grads.gram());
+        self.last = (self.rule)(&grads.gram());
         let shared = grads.combine(&self.last);
         grads.into_store(&shared, None)
     }
@@ -158,13 +169,11 @@ impl Weighting for CaGrad {
 /// weights summing to 1 such that the combined gradient has the same projection onto every
 /// task's unit gradient. (LibMTL's `IMTL` also learns loss scales, IMTL-L; medmtl's is the
 /// gradient part the issue asks for.)
-pub struct ImtlG {
-    last: Vec<f64>,
-}
+pub struct ImtlG;
 
 impl ImtlG {
-    pub fn new(tasks: usize) -> Self {
-        ImtlG { last: vec![1.0 / tasks as f64; tasks] }
+    pub fn new(tasks: usize) -> GramWeighting {
+        GramWeighting::new(tasks, Self::weights_from_gram)
     }
 
     /// Weights from the Gram matrix: `alpha_{2..T} = g_1 U^T (D U^T)^-1`, `alpha_1 = 1 - sum`,
@@ -188,23 +197,6 @@ impl ImtlG {
             Some(rest) => std::iter::once(1.0 - rest.iter().sum::<f64>()).chain(rest).collect(),
             None => vec![1.0 / t as f64; t],
         }
-    }
-}
-
-impl Weighting for ImtlG {
-    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore> {
-        let grads = TaskGradients::compute(losses, params)?;
-        self.last = Self::weights_from_gram(&grads.gram());
-        let shared = grads.combine(&self.last);
-        grads.into_store(&shared, None)
-    }
-
-    fn weights(&self) -> Option<Vec<f64>> {
-        Some(self.last.clone())
-    }
-
-    fn needs_task_gradients(&self) -> bool {
-        true
     }
 }
 
@@ -268,13 +260,18 @@ impl Weighting for GradVac {
 /// aligns the gradients (the rows of `B G` are orthogonal with equal norms sqrt(l_min));
 /// the update is `sum_t alpha_t g_t` with `alpha = B 1` (column sums, as the reference
 /// implementation). Directions with eigenvalues below numerical tolerance are dropped.
-pub struct AlignedMtl {
-    last: Vec<f64>,
-}
+pub struct AlignedMtl;
 
 impl AlignedMtl {
-    pub fn new(tasks: usize) -> Self {
-        AlignedMtl { last: vec![1.0; tasks] }
+    pub fn new(tasks: usize) -> GramWeighting {
+        GramWeighting::new(tasks, Self::weights_from_gram)
+    }
+
+    /// `alpha = B 1`, the column sums of the alignment matrix.
+    pub fn weights_from_gram(gram: &[Vec<f64>]) -> Vec<f64> {
+        let b = Self::alignment(gram);
+        let t = b.len();
+        (0..t).map(|j| (0..t).map(|i| b[i][j]).sum()).collect()
     }
 
     /// The alignment matrix `B` for a Gram matrix (exposed for tests).
@@ -294,25 +291,6 @@ impl AlignedMtl {
                     .collect()
             })
             .collect()
-    }
-}
-
-impl Weighting for AlignedMtl {
-    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore> {
-        let grads = TaskGradients::compute(losses, params)?;
-        let b = Self::alignment(&grads.gram());
-        let t = b.len();
-        self.last = (0..t).map(|j| (0..t).map(|i| b[i][j]).sum()).collect();
-        let shared = grads.combine(&self.last);
-        grads.into_store(&shared, None)
-    }
-
-    fn weights(&self) -> Option<Vec<f64>> {
-        Some(self.last.clone())
-    }
-
-    fn needs_task_gradients(&self) -> bool {
-        true
     }
 }
 
@@ -363,20 +341,16 @@ impl Weighting for NashMtl {
 /// the dual cone of all task gradients, so the update never conflicts with any task
 /// (`d . g_t >= 0`) and equals the mean gradient when nothing conflicts. The Gram matrix
 /// is normalised by its trace and regularised with `1e-4 I` (torchjd's defaults).
-pub struct UpGrad {
-    last: Vec<f64>,
-}
+pub struct UpGrad;
 
 impl UpGrad {
-    pub fn new(tasks: usize) -> Self {
-        UpGrad { last: vec![1.0 / tasks as f64; tasks] }
+    pub fn new(tasks: usize) -> GramWeighting {
+        GramWeighting::new(tasks, Self::weights_from_gram)
     }
-}
 
-impl Weighting for UpGrad {
-    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore> {
-        let grads = TaskGradients::compute(losses, params)?;
-        let mut gram = grads.gram();
+    /// The weights from the raw Gram matrix (normalised and regularised here).
+    pub fn weights_from_gram(gram: &[Vec<f64>]) -> Vec<f64> {
+        let mut gram = gram.to_vec();
         let t = gram.len();
         let trace: f64 = (0..t).map(|i| gram[i][i]).sum();
         if trace < 1e-4 {
@@ -385,16 +359,6 @@ impl Weighting for UpGrad {
             gram.iter_mut().flatten().for_each(|v| *v /= trace);
         }
         (0..t).for_each(|i| gram[i][i] += 1e-4);
-        self.last = solvers::upgrad_weights(&gram);
-        let shared = grads.combine(&self.last);
-        grads.into_store(&shared, None)
-    }
-
-    fn weights(&self) -> Option<Vec<f64>> {
-        Some(self.last.clone())
-    }
-
-    fn needs_task_gradients(&self) -> bool {
-        true
+        solvers::upgrad_weights(&gram)
     }
 }
