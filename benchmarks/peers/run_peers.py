@@ -74,6 +74,9 @@ def parse_args(argv=None):
                    help="seconds allowed for one measurement process (default: %(default)s)")
     p.add_argument("--only", choices=("medmtl", "pytorch"), default=None,
                    help="run one side only")
+    p.add_argument("--before", action="store_true",
+                   help="also time medmtl with candle's own ops instead of its fused CPU kernels "
+                        "(`medmtl speed --candle-ops`), the 'before' column")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     a = p.parse_args(argv)
     if a.medmtl is None:
@@ -124,6 +127,9 @@ def command(side, args, model, mode):
               "--steps", str(args.steps), "--warmup", str(args.warmup),
               "--threads", str(args.threads)]
     env = dict(os.environ)
+    if side == "candle":
+        env["RAYON_NUM_THREADS"] = str(args.threads)
+        return [str(args.medmtl), "speed"] + common + ["--candle-ops"], env
     if side == "medmtl":
         # candle sizes its own rayon pool and gemm parallelism from
         # RAYON_NUM_THREADS (candle_core::utils::get_num_threads), not from the
@@ -182,6 +188,8 @@ def fmt(x, digits=1):
 def main(argv=None):
     args = parse_args(argv)
     sides = ["medmtl", "pytorch"] if args.only is None else [args.only]
+    if args.before and "medmtl" in sides:
+        sides.insert(0, "candle")
 
     skipped = {}
     if "pytorch" in sides:
@@ -192,6 +200,7 @@ def main(argv=None):
         msg = check_medmtl(args.medmtl)
         if msg:
             skipped["medmtl"] = msg
+            skipped["candle"] = msg
     for msg in skipped.values():
         log(msg)
     active = [s for s in sides if s not in skipped]
@@ -202,7 +211,7 @@ def main(argv=None):
                 for side in sides:
                     cmd, env = command(side, args, model, mode)
                     pre = ("RAYON_NUM_THREADS=" + env["RAYON_NUM_THREADS"] + " "
-                           if side == "medmtl" else "")
+                           if side in ("medmtl", "candle") else "")
                     print(pre + shlex.join(cmd))
         return 0
     if not active:
@@ -245,15 +254,24 @@ def main(argv=None):
           + (str(args.batch) if args.batch else "128 train / 256 infer")
           + "; " + ", ".join(f"{s} {v}" for s, v in sorted(versions.items())))
     print()
-    print("| model | mode | batch | medmtl img/s | PyTorch img/s | medmtl/PyTorch "
-          "| medmtl peak MiB | PyTorch peak MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    before = "candle" in active
+    head = "| model | mode | batch |"
+    rule = "|---|---|---:|"
+    if before:
+        head += " before (candle ops) img/s | before/PyTorch |"
+        rule += "---:|---:|"
+    print(head + " medmtl img/s | PyTorch img/s | medmtl/PyTorch | medmtl peak MiB | PyTorch peak MiB |")
+    print(rule + "---:|---:|---:|---:|---:|")
     for model in args.models:
         for mode in args.modes:
             m = median_ips(model, mode, "medmtl")
             t = median_ips(model, mode, "pytorch")
+            c = median_ips(model, mode, "candle")
             ratio = f"{m / t:.2f}x" if m is not None and t else "—"
-            print(f"| {model} | {mode} | {batch_for(args, mode)} | {fmt(m)} | {fmt(t)} | {ratio} "
+            row = f"| {model} | {mode} | {batch_for(args, mode)} |"
+            if before:
+                row += f" {fmt(c)} | {f'{c / t:.2f}x' if c is not None and t else '—'} |"
+            print(row + f" {fmt(m)} | {fmt(t)} | {ratio} "
                   f"| {fmt(peak(model, mode, 'medmtl'), 0)} "
                   f"| {fmt(peak(model, mode, 'pytorch'), 0)} |")
     print()
