@@ -1,6 +1,6 @@
 //! LaTeX tables (booktabs) ready to `\input` into a paper: one per task, plus Δm, paired
-//! tests and cost per experiment, and `preview.tex`, a document that inputs them all (it
-//! needs only the `booktabs` package).
+//! tests and cost per experiment, and `preview.tex`, a document that inputs them all (the
+//! tables need the `booktabs` and `graphicx` packages).
 
 use std::fmt::Write;
 
@@ -69,7 +69,7 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
     }
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
-         \\usepackage[margin=1.5cm,landscape]{geometry}\n\\usepackage{booktabs}\n\\begin{document}\n",
+         \\usepackage[margin=1.5cm,landscape]{geometry}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
     );
     for t in &out {
         let _ = writeln!(preview, "\\input{{{}}}", t.file);
@@ -79,14 +79,19 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
     out
 }
 
+/// Opens a table; a table wider than the text is scaled down to fit (graphicx).
 fn begin(text: &mut String, columns: &str) {
-    let _ = write!(text, "\\begin{{table}}[htbp]\n\\centering\n\\small\n\\setlength{{\\tabcolsep}}{{4pt}}\n\\begin{{tabular}}{{{columns}}}\n\\toprule\n");
+    let _ = write!(
+        text,
+        "% Needs \\usepackage{{booktabs}} and \\usepackage{{graphicx}}.\n\\begin{{table}}[htbp]\n\\centering\n\\small\n\\setlength{{\\tabcolsep}}{{4pt}}\n\
+         \\resizebox{{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}}{{!}}{{%\n\\begin{{tabular}}{{{columns}}}\n\\toprule\n"
+    );
 }
 
 fn end(text: &mut String, caption: &str, label_text: &str) {
     let _ = write!(
         text,
-        "\\bottomrule\n\\end{{tabular}}\n\\caption{{{caption}}}\n\\label{{tab:{}}}\n\\end{{table}}\n",
+        "\\bottomrule\n\\end{{tabular}}}}\n\\caption{{{caption}}}\n\\label{{tab:{}}}\n\\end{{table}}\n",
         label(label_text)
     );
 }

@@ -66,16 +66,13 @@ impl SampleStat {
     }
 
     /// Number of test samples.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         match self {
             SampleStat::Vector { predictions, .. } => predictions.len(),
             SampleStat::Dice { per_image, .. } => per_image.len(),
             SampleStat::PooledR2 { per_image } => per_image.len(),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Whether two runs were tested on the same samples (same targets in the same order).
@@ -112,11 +109,6 @@ impl SampleStat {
                 if sst > 0.0 { 1.0 - t[0] / sst } else { f64::NAN }
             }
         }
-    }
-
-    /// The primary metric on every test sample.
-    pub fn on_all(&self) -> f64 {
-        self.on(&(0..self.len()).collect::<Vec<_>>())
     }
 }
 

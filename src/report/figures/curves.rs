@@ -84,7 +84,7 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
         .margin(ctx.upx(10.0))
         .margin_right(ctx.upx(20.0))
         .caption(title, ctx.title())
-        .x_label_area_size(ctx.upx(44.0))
+        .x_label_area_size(ctx.upx(40.0))
         .y_label_area_size(ctx.upx(62.0))
         .build_cartesian_2d(x0..x1, (y0 - yp)..(y1 + yp))
         .map_err(err)?;

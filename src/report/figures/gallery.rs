@@ -113,7 +113,8 @@ impl Figure for GalleryFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {
         let g = &self.gallery;
         let p = self.pixel();
-        let heads = ["image".to_owned(), format!("STL ({})", self.stl_label), self.mtl_label.clone()];
+        let stl = if self.stl_label == "stl" { "STL".to_owned() } else { format!("STL ({})", self.stl_label) };
+        let heads = ["image".to_owned(), stl, self.mtl_label.clone()];
         for (c, head) in heads.iter().enumerate() {
             let (x, _) = self.origin(0, c);
             let style = ctx.title().pos(Pos::new(HPos::Center, VPos::Center));
@@ -149,8 +150,6 @@ impl Figure for GalleryFigure {
                 let text = format!("Dice {}", if dice.is_finite() { format!("{dice:.3}") } else { "undefined".into() });
                 root.draw(&Text::new(text, (ctx.px(x0), ctx.px(y0 - ROW_TITLE + 3.0)), ctx.body())).map_err(err)?;
             }
-            let (x0, y0) = self.origin(r, 0);
-            root.draw(&Text::new(format!("#{}", case.index), (ctx.px(x0), ctx.px(y0 - ROW_TITLE + 3.0)), ctx.text(12.0, palette::GREY))).map_err(err)?;
         }
         // Key.
         let (_, h) = self.size();

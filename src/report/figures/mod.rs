@@ -116,13 +116,19 @@ pub trait Figure {
     }
 }
 
-/// Decimals of tick labels for about `ticks` ticks over `lo..hi`, the same on every tick.
+/// Decimals of tick labels for at most `ticks` ticks over `lo..hi`: the fewest that print
+/// every tick plotters will draw there exactly, so labels are neither repeated nor ragged.
 pub fn tick_decimals(lo: f64, hi: f64, ticks: usize) -> usize {
-    let step = (hi - lo).abs() / ticks.max(1) as f64;
-    if !(step > 0.0) || !step.is_finite() {
-        return 2;
-    }
-    (-(step.log10().floor())).clamp(0.0, 6.0) as usize
+    use plotters::coord::ranged1d::Ranged;
+    let coord: plotters::coord::types::RangedCoordf64 = (lo..hi).into();
+    let keys = coord.key_points(ticks);
+    let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+    (0..=6)
+        .find(|&d| {
+            let f = 10f64.powi(d as i32);
+            keys.iter().all(|v| ((v * f).round() / f - v).abs() <= 1e-9 * scale)
+        })
+        .unwrap_or(6)
 }
 
 /// `chart.backend_coord` is in the backend's pixels; elements drawn on a sub-area take
@@ -311,4 +317,19 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick_decimals;
+
+    #[test]
+    fn tick_labels_print_every_plotters_tick_exactly() {
+        assert_eq!(tick_decimals(0.95, 0.99, 6), 2); // 0.95, 0.96, ...
+        assert_eq!(tick_decimals(0.0, 3.0, 6), 0); // 0, 1, 2, 3
+        assert_eq!(tick_decimals(0.0, 3.0, 8), 1); // 0, 0.5, ...
+        assert_eq!(tick_decimals(0.0, 6.0, 6), 0);
+        assert_eq!(tick_decimals(0.0, 600.0, 6), 0);
+        assert_eq!(tick_decimals(0.56, 0.95, 6), 1);
+    }
 }

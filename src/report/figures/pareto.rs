@@ -124,7 +124,7 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>, 
         .margin(ctx.upx(10.0))
         .margin_right(ctx.upx(22.0))
         .caption(format!("task {}", panel.task), ctx.title())
-        .x_label_area_size(ctx.upx(48.0))
+        .x_label_area_size(ctx.upx(40.0))
         .y_label_area_size(ctx.upx(64.0))
         .build_cartesian_2d((x0 - xp).max(0.0)..(x1 + xp), (y0 - yp)..(y1 + yp))
         .map_err(err)?;
