@@ -152,6 +152,8 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             let mut row: Vec<DocCell> = vec![combo.design.clone().into(), combo.weighting.clone().into(), exp.seeds[c].len().to_string().into()];
             for col in &task.columns {
                 row.push(match &col.cells[c] {
+                    // Counts read as numbers of cases: the mean over seeds alone.
+                    Some(cell) if col.count => DocCell::new(num(cell.summary.mean, col.decimals)),
                     Some(cell) => DocCell {
                         text: mean_std(cell, col.decimals),
                         sub: interval(cell.ci, col.decimals),
@@ -261,11 +263,14 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
                 row.extend(row_values.iter().map(|&v| DocCell::new(num(v, 2))));
                 tau.rows.push(row);
             }
-            out.push(Block::Paragraph(Text::plain(format!(
-                "Kendall's τ-b between the rankings R1–R{} above (– : undefined, e.g. a ranking with all combos tied):",
-                agreement.labels.len()
-            ))));
-            out.push(Block::Table(tau));
+            // The heatmap below shows the same numbers; the table is there to copy from.
+            out.push(Block::Details {
+                summary: format!(
+                    "Kendall's τ-b between the rankings R1–R{} above, as a table (– : undefined, e.g. a ranking with all combos tied)",
+                    agreement.labels.len()
+                ),
+                blocks: vec![Block::Table(tau)],
+            });
         } else {
             out.push(Block::Paragraph(Text::plain(
                 "With two combos, Kendall's τ-b between two rankings is +1 (same winner) or −1 (the other one wins); the \
@@ -413,7 +418,7 @@ fn method(out: &mut Vec<Block>, report: &Report) {
     )));
 
     out.push(Block::Heading { level: 3, text: "Statistics".into(), id: "method-statistics".into() });
-    out.push(Block::List(statistics_text(m.bootstrap_resamples).into_iter().map(Text::plain).collect()));
+    out.push(Block::List(statistics_text(m.bootstrap_resamples, m.paired_resamples).into_iter().map(Text::plain).collect()));
 
     out.push(Block::Heading { level: 3, text: "Environment and provenance".into(), id: "method-environment".into() });
     out.push(Block::List(vec![

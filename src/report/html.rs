@@ -10,7 +10,7 @@ const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; font-size: 15px; line-height: 1.5;
        color: #1a1a1a; background: #fff; margin: 0; }
-main { max-width: 1320px; margin: 0 auto; padding: 24px 28px 64px; }
+main { max-width: 1600px; margin: 0 auto; padding: 24px 20px 64px; }
 p, ul, figcaption { max-width: 1000px; }
 h1 { font-size: 26px; margin: 0.4em 0 0.6em; }
 h2 { font-size: 21px; margin-top: 2.2em; padding-bottom: 4px; border-bottom: 2px solid #d0d0d0; }
@@ -19,8 +19,9 @@ code, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-si
 code { background: #f2f2f2; padding: 1px 4px; border-radius: 3px; }
 pre { background: #f6f6f6; padding: 12px; overflow-x: auto; border: 1px solid #e2e2e2; border-radius: 4px; }
 .table-wrap { overflow-x: auto; margin: 0.8em 0 1.2em; }
-table { border-collapse: collapse; font-size: 12.5px; }
-th, td { padding: 3px 7px; border-bottom: 1px solid #e4e4e4; vertical-align: top; white-space: nowrap; }
+table { border-collapse: collapse; font-size: 12px; }
+table.wide { font-size: 11.5px; }
+th, td { padding: 3px 6px; border-bottom: 1px solid #e4e4e4; vertical-align: top; white-space: nowrap; }
 thead th { background: #f1f1f1; border-bottom: 2px solid #bbb; text-align: left; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) td { background: #fafafa; }
@@ -111,7 +112,8 @@ fn render_block(out: &mut String, block: &Block, images: &BTreeMap<String, Vec<u
             out.push_str("</ul>\n");
         }
         Block::Table(table) => {
-            out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
+            let class = if table.header.len() >= 12 { " class=\"wide\"" } else { "" };
+            let _ = write!(out, "<div class=\"table-wrap\"><table{class}>\n<thead><tr>");
             for (h, &num) in table.header.iter().zip(&table.numeric) {
                 let class = if num { " class=\"num\"" } else { "" };
                 let _ = write!(out, "<th{class}>{}</th>", escape(h));

@@ -121,7 +121,7 @@ fn task_table(exp: &ExperimentReport, task: &TaskTable) -> TexTable {
         for col in &task.columns {
             row.push(match &col.cells[c] {
                 Some(cell) => {
-                    let std = (cell.summary.n > 1).then(|| num(cell.summary.std, col.decimals));
+                    let std = (cell.summary.n > 1 && !col.count).then(|| num(cell.summary.std, col.decimals));
                     math_cell(&num(cell.summary.mean, col.decimals), std.as_deref(), cell.best, cell.mark)
                 }
                 None => "--".into(),

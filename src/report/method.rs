@@ -126,6 +126,7 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
         task_kinds: kinds,
         unverified_runs: runs.iter().filter(|r| !r.data_verified).map(|r| r.run_id.clone()).collect(),
         bootstrap_resamples: crate::metrics::BOOTSTRAP_RESAMPLES,
+        paired_resamples: super::stats::PAIRED_RESAMPLES,
     }
 }
 
@@ -187,7 +188,7 @@ pub fn metric_definitions(kind: &str) -> Vec<(&'static str, &'static str)> {
 /// The Δm conventions, as printed (formula lines).
 pub const DELTA_M_FORMULA: &str = "Δm = 100 · (1/T) Σ_t (1/K_t) Σ_k s_tk · (M_tk − B_tk) / |B_tk|";
 
-pub const DELTA_M_TEXT: &str = "T tasks; K_t metrics of task t (the headline metrics of its kind, listed below); M the \
+pub const DELTA_M_TEXT: &str = "T tasks; K_t metrics of task t (the headline metrics of its kind, listed under each experiment's Δm table); M the \
     multi-task model's metric, B the STL baseline (mean over the STL seeds); s = +1 where higher is better, −1 where \
     lower is better. In percent, positive = better than STL; each task weighs the same however many metrics it has. \
     Each seed of a combo gets its own Δm against the same baseline; the table shows their mean (equal to Δm of the \
@@ -200,25 +201,42 @@ pub const DELTA_M_VARIANTS: &str = "For comparison with published tables, comput
     (a flat mean over all metrics of all tasks, signed baseline, in %, positive = worse, as in the Nash-MTL, CAGrad \
     and FAMO tables).";
 
+/// `10000` as `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// How the statistics were made, as printed.
-pub fn statistics_text(resamples: usize) -> Vec<String> {
+pub fn statistics_text(resamples: usize, paired_resamples: usize) -> Vec<String> {
     vec![
         "Cells: mean ± sample standard deviation (n − 1) over the training seeds with a finite value, and in brackets \
          the 95% CI: the mean over those seeds of each run's per-sample percentile bootstrap 95% interval (test samples \
          resampled with replacement, "
             .to_owned()
-            + &resamples.to_string()
+            + &thousands(resamples)
             + " resamples, seeded by the run's seed). It reflects test-set sampling noise of one trained model, not seed noise.",
         "Significance: for each task's primary metric, every design × weighting is compared with STL by a paired \
          bootstrap on the same test samples: on each of "
             .to_owned()
-            + &resamples.to_string()
+            + &thousands(paired_resamples)
             + " resamples of the test-sample indices (one seeded stream shared by all comparisons), the metric is computed \
                for every run of the two models on the same indices and averaged over the seeds both models have; the \
                difference of the two averages gives a percentile 95% CI and the two-sided p-value \
                p = min(1, 2 · min(1 + #{d* ≤ 0}, 1 + #{d* ≥ 0}) / (B + 1)). p-values are Holm-corrected over the \
-               design × weighting combos compared on one task of one experiment. Marks: * adjusted p < 0.05, \
-               ** adjusted p < 0.01 (better or worse: compare the means).",
+               design × weighting combos compared on one task of one experiment (the smallest attainable p is \
+               2 / (B + 1), so with m combos the adjusted p can go down to 2m / (B + 1)). Marks: * adjusted \
+               p < 0.05, ** adjusted p < 0.01 (better or worse: compare the means). The test conditions on the trained \
+               models: it asks whether these models differ on this test set beyond test-sampling noise, not whether \
+               the designs differ across training randomness (with few seeds, read it together with the spread \
+               over seeds and the Δm interval).",
         "Rank agreement: per experiment, combos are ranked by their seed-mean under every (task, metric) — counts \
          (n_*) excluded — and by Δm (rank 1 = best, ties share their mean rank). Kendall's τ-b compares two rankings \
          over the combos both rank (1 = same order, −1 = reversed)."

@@ -249,6 +249,7 @@ pub struct Method {
     pub task_kinds: Vec<String>,
     pub unverified_runs: Vec<String>,
     pub bootstrap_resamples: usize,
+    pub paired_resamples: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -90,10 +90,7 @@ impl SampleStat {
     /// The primary metric on the samples `idx` (repeats allowed).
     pub fn on(&self, idx: &[usize]) -> f64 {
         match self {
-            SampleStat::Vector { kind, metric, predictions } => metrics::evaluate(kind, &predictions.subset(idx))
-                .into_iter()
-                .find(|m| &m.name == metric)
-                .map_or(f64::NAN, |m| m.value),
+            SampleStat::Vector { kind, metric, predictions } => primary_value(kind, metric, &predictions.subset(idx)),
             SampleStat::Dice { per_image, .. } => {
                 let (sum, n) = idx.iter().map(|&i| per_image[i]).filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
                 if n == 0 { f64::NAN } else { sum / n as f64 }
@@ -112,7 +109,61 @@ impl SampleStat {
     }
 }
 
+/// The primary metric of a vector task, computed alone (the paired bootstrap evaluates it
+/// on 10,000 resamples per run): the same functions [`metrics::evaluate`] calls, which the
+/// tests check; any other metric goes through `evaluate` itself.
+pub fn primary_value(kind: &TaskKind, metric: &str, p: &TaskPredictions) -> f64 {
+    use metrics::classification as cls;
+    match (kind, &p.targets, metric) {
+        (TaskKind::Binary, Targets::Classes(t), "auc") => cls::binary_auc(t, &p.scores).unwrap_or(f64::NAN),
+        (TaskKind::MultiClass { classes } | TaskKind::Ordinal { classes }, Targets::Classes(t), "auc") => {
+            cls::ovr_macro_auc(t, &p.scores, *classes).0.unwrap_or(f64::NAN)
+        }
+        (TaskKind::MultiLabel { labels }, Targets::MultiLabels { values, .. }, "auc") => {
+            let t: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            cls::multilabel_mean_auc(&t, &p.scores, *labels).0.unwrap_or(f64::NAN)
+        }
+        (TaskKind::Regression | TaskKind::OrdinalRegression { .. }, Targets::Values(t), "r2") => metrics::regression::r2(t, &p.scores),
+        _ => metrics::evaluate(kind, p).into_iter().find(|m| m.name == metric).map_or(f64::NAN, |m| m.value),
+    }
+}
+
 /// Test images of a segmentation run (`C x H x W` each, 0..255) and their shape.
 pub fn test_images(run_dir: &Path, task: &str) -> Result<Option<(Vec<u8>, [usize; 4])>> {
     read_test_images(&RunFiles::new(run_dir.to_path_buf()).predictions(task, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(kind: TaskKind, targets: Targets, scores: Vec<f32>, width: usize) {
+        let p = TaskPredictions { targets, scores, width, spacing: None };
+        let metric = metrics::primary_metric(&kind);
+        let want = metrics::evaluate(&kind, &p).into_iter().find(|m| m.name == metric).unwrap().value;
+        let got = primary_value(&kind, metric, &p);
+        assert!((got - want).abs() < 1e-12, "{}: {got} vs evaluate {want}", kind.name());
+    }
+
+    #[test]
+    fn primary_value_equals_what_evaluate_reports() {
+        let n = 40;
+        let score = |i: usize, k: usize| ((i * 31 + k * 17) % 97) as f32 / 97.0;
+        let classes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+        check(TaskKind::Binary, Targets::Classes(classes.iter().map(|c| c % 2).collect()), (0..n).map(|i| score(i, 0)).collect(), 1);
+        let probs: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let raw: Vec<f32> = (0..3).map(|k| score(i, k) + 0.01).collect();
+                let sum: f32 = raw.iter().sum();
+                raw.into_iter().map(move |v| v / sum)
+            })
+            .collect();
+        check(TaskKind::MultiClass { classes: 3 }, Targets::Classes(classes.clone()), probs.clone(), 3);
+        check(TaskKind::Ordinal { classes: 3 }, Targets::Classes(classes), probs, 3);
+        let labels: Vec<u8> = (0..n * 2).map(|i| ((i * 7) % 3 == 0) as u8).collect();
+        check(TaskKind::MultiLabel { labels: 2 }, Targets::MultiLabels { width: 2, values: labels }, (0..n * 2).map(|i| score(i, 1)).collect(), 2);
+        let values: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
+        check(TaskKind::Regression, Targets::Values(values.clone()), values.iter().enumerate().map(|(i, v)| v + score(i, 2)).collect(), 1);
+        check(TaskKind::OrdinalRegression { classes: 5 }, Targets::Values(values.clone()), values.iter().map(|v| v * 0.9).collect(), 1);
+    }
 }

@@ -90,16 +90,17 @@ impl TaskInfo {
 }
 
 /// Decimals of a column: enough for two significant digits of its smallest non-zero mean,
-/// between 1 and 4 (counts: 0, or 1 when a mean over seeds is fractional).
+/// and 2 to 4 (counts: 0, or 1 when a mean over seeds is fractional).
 fn decimals(column: &MetricColumn) -> usize {
     let means = column.cells.iter().flatten().map(|c| c.summary.mean).filter(|v| v.is_finite());
     if column.count {
         return if means.clone().all(|v| v.fract() == 0.0) { 0 } else { 1 };
     }
-    super::format::decimals_for(means)
+    super::format::decimals_for(means).max(2)
 }
 
-/// Marks the best mean(s) of a quality column (ties within rounding all marked).
+/// Marks the best mean(s) of a quality column: every mean that prints the same as the best
+/// at the column's decimals, so the bold never singles out one of two equal-looking values.
 fn mark_best(column: &mut MetricColumn) {
     if column.count {
         return;
@@ -113,9 +114,9 @@ fn mark_best(column: &mut MetricColumn) {
     } else {
         means.iter().copied().fold(f64::INFINITY, f64::min)
     };
-    let tolerance = 1e-12 * best.abs().max(1.0);
+    let shown = super::format::num(best, column.decimals);
     for cell in column.cells.iter_mut().flatten() {
-        cell.best = (cell.summary.mean - best).abs() <= tolerance;
+        cell.best = cell.summary.mean.is_finite() && super::format::num(cell.summary.mean, column.decimals) == shown;
     }
 }
 

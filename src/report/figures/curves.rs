@@ -15,8 +15,8 @@ pub struct CurvesFigure {
     experiment: String,
 }
 
-const PANEL_W: u32 = 440;
-const PANEL_H: u32 = 250;
+const PANEL_W: u32 = 520;
+const PANEL_H: u32 = 290;
 
 impl CurvesFigure {
     pub fn new(exp: &ExperimentReport) -> Option<Self> {
@@ -49,7 +49,7 @@ impl CurvesFigure {
 impl Figure for CurvesFigure {
     fn size(&self) -> (u32, u32) {
         let legend_rows = (self.legend.len() as u32).div_ceil(5);
-        (2 * PANEL_W, PANEL_H * self.tasks.len() as u32 + 24 + 20 * legend_rows)
+        (2 * PANEL_W, PANEL_H * self.tasks.len() as u32 + 26 + 22 * legend_rows)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {

@@ -47,7 +47,7 @@ impl DeltaMFigure {
 
 impl Figure for DeltaMFigure {
     fn size(&self) -> (u32, u32) {
-        (760, 110 + 36 * self.labels.len() as u32)
+        (860, 110 + 40 * self.labels.len() as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {

@@ -45,13 +45,13 @@ impl HeatmapFigure {
     }
 
     fn cell(&self) -> f64 {
-        (760.0 / self.labels.len() as f64).clamp(20.0, 44.0)
+        (800.0 / self.labels.len() as f64).clamp(22.0, 46.0)
     }
 
     fn label_width(&self) -> f64 {
         // DejaVu Sans at 12 px: about 7 px per character.
         let longest = self.labels.iter().enumerate().map(|(i, l)| format!("R{}  {l}", i + 1).chars().count()).max().unwrap_or(0);
-        (longest as f64 * 8.0 + 16.0).max(80.0)
+        (longest as f64 * 8.6 + 16.0).max(80.0)
     }
 }
 
@@ -68,7 +68,7 @@ impl Figure for HeatmapFigure {
         let cell = self.cell();
         let (left, top) = (self.label_width(), 46.0);
         let small = cell < 26.0;
-        let label_style = ctx.text(if small { 11.0 } else { 12.5 }, palette::BLACK);
+        let label_style = ctx.text(if small { 12.0 } else { 13.0 }, palette::BLACK);
         let value_size = (cell * 0.33).clamp(10.0, 12.5);
         for (i, row) in self.tau.iter().enumerate() {
             let y = top + i as f64 * cell;
@@ -76,7 +76,7 @@ impl Figure for HeatmapFigure {
             root.draw(&Text::new(
                 text,
                 (ctx.px(left - 8.0), ctx.px(y + cell / 2.0)),
-                ctx.text(13.0, palette::BLACK).pos(Pos::new(HPos::Right, VPos::Center)),
+                ctx.text(14.0, palette::BLACK).pos(Pos::new(HPos::Right, VPos::Center)),
             ))
             .map_err(err)?;
             for (j, &v) in row.iter().enumerate() {

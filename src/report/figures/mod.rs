@@ -79,15 +79,15 @@ impl Ctx {
     }
     /// Body text (tick labels, legends).
     pub fn body(&self) -> TextStyle<'static> {
-        self.text(13.0, palette::BLACK)
+        self.text(14.0, palette::BLACK)
     }
     /// Axis titles.
     pub fn axis(&self) -> TextStyle<'static> {
-        self.text(14.0, palette::BLACK)
+        self.text(15.0, palette::BLACK)
     }
     /// Panel titles.
     pub fn title(&self) -> TextStyle<'static> {
-        self.text(15.0, palette::BLACK)
+        self.text(16.0, palette::BLACK)
     }
     pub fn stroke(&self, width: f64, color: RGBColor) -> ShapeStyle {
         color.stroke_width(self.upx(width).max(1))
@@ -236,7 +236,7 @@ pub fn legend<DB: DrawingBackend>(
 ) -> std::result::Result<f64, String> {
     let style = ctx.body();
     let (mut cx, mut cy) = (x, y);
-    let row = 20.0;
+    let row = 22.0;
     for (i, label) in entries {
         let (tw, _) = root.estimate_text_size(label, &style).map_err(err)?;
         let item = 30.0 + tw as f64 / ctx.scale + 18.0;

@@ -30,8 +30,8 @@ pub struct ParetoFigure {
     experiment: String,
 }
 
-const PANEL_W: u32 = 440;
-const PANEL_H: u32 = 330;
+const PANEL_W: u32 = 520;
+const PANEL_H: u32 = 380;
 
 /// Indices of the points no other point dominates (higher is better on both axes).
 pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
@@ -96,7 +96,7 @@ impl Figure for ParetoFigure {
     fn size(&self) -> (u32, u32) {
         let rows = (self.panels.len() as u32).div_ceil(self.columns());
         let legend_rows = (self.legend.len() as u32).div_ceil(4);
-        (PANEL_W * self.columns(), PANEL_H * rows + 24 + 20 * legend_rows)
+        (PANEL_W * self.columns(), PANEL_H * rows + 26 + 22 * legend_rows)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {
