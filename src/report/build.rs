@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::model::{Combo, ExperimentReport, FailedRun, Gallery, GalleryCase, Report};
 use super::samples::{self, SampleStat};
@@ -114,8 +114,8 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     let delta_m = stats::delta_m_section(&rows, &combos, stl, &tasks);
 
     // Predictions are loaded once per (run, task) and shared by the tests and the gallery.
-    let mut cache: HashMap<(usize, u64, String), Result<Rc<SampleStat>, String>> = HashMap::new();
-    let mut load = |c: usize, seed: u64, task: &str| -> Result<Rc<SampleStat>, String> {
+    let mut cache: HashMap<(usize, u64, String), Result<Arc<SampleStat>, String>> = HashMap::new();
+    let mut load = |c: usize, seed: u64, task: &str| -> Result<Arc<SampleStat>, String> {
         cache
             .entry((c, seed, task.to_owned()))
             .or_insert_with(|| {
@@ -130,7 +130,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
                     .find(|t| t.name == task)
                     .and_then(|t| t.task_kind())
                     .ok_or_else(|| format!("run {} records no usable kind for task {task}", meta.run_id))?;
-                SampleStat::load(dir, task, &kind).map(Rc::new).map_err(|e| format!("predictions unavailable: {e}"))
+                SampleStat::load(dir, task, &kind).map(Arc::new).map_err(|e| format!("predictions unavailable: {e}"))
             })
             .clone()
     };
@@ -175,7 +175,7 @@ fn galleries(
     seeds: &[Vec<u64>],
     stl: Option<usize>,
     runs: &[(&RunMeta, &PathBuf)],
-    load: &mut impl FnMut(usize, u64, &str) -> Result<Rc<SampleStat>, String>,
+    load: &mut impl FnMut(usize, u64, &str) -> Result<Arc<SampleStat>, String>,
 ) -> Vec<Gallery> {
     let Some(stl) = stl else { return Vec::new() };
     let mut out = Vec::new();

@@ -45,7 +45,7 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
         "delta_m_nashmtl_pct", "per_seed",
     ])];
     let mut tests = vec![strings(&[
-        "experiment", "task", "metric", "design", "weighting", "seeds", "test_samples", "difference", "ci95_low", "ci95_high",
+        "experiment", "task", "metric", "design", "weighting", "seeds", "test_samples", "resamples", "difference", "ci95_low", "ci95_high",
         "p_value", "p_holm", "mark", "note",
     ])];
     let mut ranks = vec![strings(&["experiment", "ranking", "design", "weighting", "rank", "best"])];
@@ -107,6 +107,7 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
                 combo.weighting.clone(),
                 t.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
                 t.samples.to_string(),
+                t.resamples.to_string(),
                 f(t.difference),
                 f(t.ci.0),
                 f(t.ci.1),

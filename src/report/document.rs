@@ -176,10 +176,10 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
              95% CI and p from the paired bootstrap; Holm-adjusted within each task.",
         )));
         let mut table = Table {
-            header: ["task", "metric", "design", "weighting", "seeds", "test samples", "difference", "95% CI", "p", "p (Holm)", "mark"]
+            header: ["task", "metric", "design", "weighting", "seeds", "test samples", "B", "difference", "95% CI", "p", "p (Holm)", "mark"]
                 .map(String::from)
                 .to_vec(),
-            numeric: vec![false, false, false, false, true, true, true, true, true, true, false],
+            numeric: vec![false, false, false, false, true, true, true, true, true, true, true, false],
             rows: Vec::new(),
         };
         for t in &exp.tests {
@@ -192,6 +192,7 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
                 c.weighting.clone().into(),
                 t.seeds.len().to_string().into(),
                 t.samples.to_string().into(),
+                t.resamples.to_string().into(),
             ];
             match &t.note {
                 Some(note) => {
@@ -418,7 +419,7 @@ fn method(out: &mut Vec<Block>, report: &Report) {
     )));
 
     out.push(Block::Heading { level: 3, text: "Statistics".into(), id: "method-statistics".into() });
-    out.push(Block::List(statistics_text(m.bootstrap_resamples, m.paired_resamples).into_iter().map(Text::plain).collect()));
+    out.push(Block::List(statistics_text(m.bootstrap_resamples).into_iter().map(Text::plain).collect()));
 
     out.push(Block::Heading { level: 3, text: "Environment and provenance".into(), id: "method-environment".into() });
     out.push(Block::List(vec![

@@ -126,7 +126,6 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
         task_kinds: kinds,
         unverified_runs: runs.iter().filter(|r| !r.data_verified).map(|r| r.run_id.clone()).collect(),
         bootstrap_resamples: crate::metrics::BOOTSTRAP_RESAMPLES,
-        paired_resamples: super::stats::PAIRED_RESAMPLES,
     }
 }
 
@@ -215,7 +214,7 @@ fn thousands(n: usize) -> String {
 }
 
 /// How the statistics were made, as printed.
-pub fn statistics_text(resamples: usize, paired_resamples: usize) -> Vec<String> {
+pub fn statistics_text(resamples: usize) -> Vec<String> {
     vec![
         "Cells: mean ± sample standard deviation (n − 1) over the training seeds with a finite value, and in brackets \
          the 95% CI: the mean over those seeds of each run's per-sample percentile bootstrap 95% interval (test samples \
@@ -224,19 +223,18 @@ pub fn statistics_text(resamples: usize, paired_resamples: usize) -> Vec<String>
             + &thousands(resamples)
             + " resamples, seeded by the run's seed). It reflects test-set sampling noise of one trained model, not seed noise.",
         "Significance: for each task's primary metric, every design × weighting is compared with STL by a paired \
-         bootstrap on the same test samples: on each of "
-            .to_owned()
-            + &thousands(paired_resamples)
-            + " resamples of the test-sample indices (one seeded stream shared by all comparisons), the metric is computed \
+         bootstrap on the same test samples: on each of B resamples of the test-sample indices (one seeded stream shared by all comparisons), the metric is computed \
                for every run of the two models on the same indices and averaged over the seeds both models have; the \
                difference of the two averages gives a percentile 95% CI and the two-sided p-value \
                p = min(1, 2 · min(1 + #{d* ≤ 0}, 1 + #{d* ≥ 0}) / (B + 1)). p-values are Holm-corrected over the \
-               design × weighting combos compared on one task of one experiment (the smallest attainable p is \
-               2 / (B + 1), so with m combos the adjusted p can go down to 2m / (B + 1)). Marks: * adjusted \
+               design × weighting combos compared on one task of one experiment. The smallest p B resamples can \
+               show is 2 / (B + 1), and 2m / (B + 1) after Holm over m combos, so B = max(2,000, 400·m) (shown per \
+               test), which keeps an adjusted p < 0.01 reachable. Marks: * adjusted \
                p < 0.05, ** adjusted p < 0.01 (better or worse: compare the means). The test conditions on the trained \
                models: it asks whether these models differ on this test set beyond test-sampling noise, not whether \
                the designs differ across training randomness (with few seeds, read it together with the spread \
-               over seeds and the Δm interval).",
+               over seeds and the Δm interval)."
+            .to_owned(),
         "Rank agreement: per experiment, combos are ranked by their seed-mean under every (task, metric) — counts \
          (n_*) excluded — and by Δm (rank 1 = best, ties share their mean rank). Kendall's τ-b compares two rankings \
          over the combos both rank (1 = same order, −1 = reversed)."

@@ -135,6 +135,8 @@ pub struct PairedTest {
     /// Seeds both the combo and STL have (the metric is averaged over them).
     pub seeds: Vec<u64>,
     pub samples: usize,
+    /// Bootstrap resamples B (depends on the family size, see `paired_resamples`).
+    pub resamples: usize,
     /// Combo minus STL, metric averaged over the common seeds, on all test samples.
     pub difference: f64,
     pub ci: (f64, f64),
@@ -249,7 +251,6 @@ pub struct Method {
     pub task_kinds: Vec<String>,
     pub unverified_runs: Vec<String>,
     pub bootstrap_resamples: usize,
-    pub paired_resamples: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@
 //! - **Δm**: the STL baseline of each (task, metric) is the mean over the STL seeds; each
 //!   seed of a multi-task combo gets its own Δm against that baseline, and the table shows
 //!   their mean (which equals Δm of the seed-mean metrics), std and Student-t 95% CI.
-//! - **Paired test**: for the seeds both a combo and STL have, on each of
-//!   [`PAIRED_RESAMPLES`] resamples of the test-sample indices, the primary metric is
+//! - **Paired test**: for the seeds both a combo and STL have, on each of B
+//!   ([`paired_resamples`]) resamples of the test-sample indices, the primary metric is
 //!   computed for every run on the same indices and averaged over those seeds, per model;
 //!   the difference combo − STL gives the percentile CI and the two-sided p-value of
 //!   [`paired_bootstrap`]. Holm's step-down correction runs over the combos compared on one
@@ -16,6 +16,7 @@
 //!   rank.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::model::{BestChange, Combo, DeltaMRow, DeltaMSection, PairedTest, RankAgreement, TaskTable};
 use super::samples::SampleStat;
@@ -27,10 +28,6 @@ use crate::stats::{delta_m, delta_m_libmtl, delta_m_nashmtl, holm_adjust, kendal
 /// Seed of the paired bootstrap's resampling stream (the same resamples for every combo).
 pub const PAIRED_BOOTSTRAP_SEED: u64 = 20_240_601;
 
-/// Resamples of the paired bootstrap. The smallest p it can show is 2 / (B + 1); after
-/// Holm over m combos that is 2m / (B + 1), so B = 10,000 keeps "p < 0.01" reachable for
-/// up to about 50 combos per task (with 1,000 it would not be for 6).
-pub const PAIRED_RESAMPLES: usize = 10_000;
 
 /// The significance mark of an adjusted p-value.
 pub fn mark(p_adjusted: f64) -> &'static str {
@@ -118,19 +115,29 @@ pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>
     section
 }
 
+/// Resamples of the paired bootstrap for a family of `m` comparisons (Holm): the smallest
+/// p it can show is 2 / (B + 1), and after Holm 2m / (B + 1), so B = max(2000, 400 m) keeps
+/// an adjusted p < 0.01 reachable (its floor is then at most 0.005) without paying for
+/// more resamples than the family needs.
+pub fn paired_resamples(m: usize) -> usize {
+    (400 * m).max(2000)
+}
+
 /// Paired bootstrap tests of every non-STL combo against STL on each task's primary
 /// metric. `load(combo, seed, task)` gives that run's test predictions (or why not).
+/// Predictions are loaded first; the bootstraps then run in parallel (rayon).
 pub fn paired_tests(
     combos: &[Combo],
     seeds: &[Vec<u64>],
     stl: Option<usize>,
     tables: &[TaskTable],
-    mut load: impl FnMut(usize, u64, &str) -> Result<std::rc::Rc<SampleStat>, String>,
+    mut load: impl FnMut(usize, u64, &str) -> Result<Arc<SampleStat>, String>,
 ) -> Vec<PairedTest> {
+    use rayon::prelude::*;
     let Some(stl) = stl else { return Vec::new() };
-    let mut out = Vec::new();
+    type Pairs = Vec<(Arc<SampleStat>, Arc<SampleStat>)>;
+    let mut jobs: Vec<(PairedTest, Option<Pairs>)> = Vec::new();
     for table in tables {
-        let first = out.len();
         for (c, _) in combos.iter().enumerate().filter(|(c, _)| *c != stl) {
             let common: Vec<u64> = seeds[c].iter().copied().filter(|s| seeds[stl].contains(s)).collect();
             let mut test = PairedTest {
@@ -139,6 +146,7 @@ pub fn paired_tests(
                 metric: table.primary.clone(),
                 seeds: common.clone(),
                 samples: 0,
+                resamples: 0,
                 difference: f64::NAN,
                 ci: (f64::NAN, f64::NAN),
                 p_value: f64::NAN,
@@ -148,46 +156,53 @@ pub fn paired_tests(
             };
             if common.is_empty() {
                 test.note = Some("no seed in common with STL".into());
-                out.push(test);
+                jobs.push((test, None));
                 continue;
             }
-            let loaded: Result<Vec<(std::rc::Rc<SampleStat>, std::rc::Rc<SampleStat>)>, String> = common
-                .iter()
-                .map(|&s| Ok((load(c, s, &table.name)?, load(stl, s, &table.name)?)))
-                .collect();
-            let pairs = match loaded {
-                Ok(p) => p,
+            let loaded: Result<Pairs, String> = common.iter().map(|&s| Ok((load(c, s, &table.name)?, load(stl, s, &table.name)?))).collect();
+            match loaded {
                 Err(e) => {
                     test.note = Some(e);
-                    out.push(test);
-                    continue;
+                    jobs.push((test, None));
                 }
-            };
-            let reference = &pairs[0].1;
-            if pairs.iter().any(|(a, b)| !a.same_samples(reference) || !b.same_samples(reference)) {
-                test.note = Some("the runs were tested on different samples; no paired test".into());
-                out.push(test);
-                continue;
+                Ok(pairs) => {
+                    let reference = &pairs[0].1;
+                    if pairs.iter().any(|(a, b)| !a.same_samples(reference) || !b.same_samples(reference)) {
+                        test.note = Some("the runs were tested on different samples; no paired test".into());
+                        jobs.push((test, None));
+                    } else {
+                        test.samples = reference.len();
+                        jobs.push((test, Some(pairs)));
+                    }
+                }
             }
-            let mean_over = |stats: Vec<&SampleStat>, idx: &[usize]| -> f64 { summarize(&stats.iter().map(|s| s.on(idx)).collect::<Vec<_>>()).mean };
-            let result = paired_bootstrap(
-                |idx| mean_over(pairs.iter().map(|(a, _)| a.as_ref()).collect(), idx),
-                |idx| mean_over(pairs.iter().map(|(_, b)| b.as_ref()).collect(), idx),
-                reference.len(),
-                PAIRED_RESAMPLES,
-                PAIRED_BOOTSTRAP_SEED,
-            );
-            test.samples = reference.len();
+        }
+    }
+    let family = |task: &str, jobs: &[(PairedTest, Option<Pairs>)]| jobs.iter().filter(|(t, p)| t.task == task && p.is_some()).count();
+    let sizes: Vec<usize> = jobs.iter().map(|(t, _)| family(&t.task, &jobs)).collect();
+    let mut out: Vec<PairedTest> = jobs
+        .into_par_iter()
+        .zip(sizes)
+        .map(|((mut test, pairs), m)| {
+            let Some(pairs) = pairs else { return test };
+            let mean_over = |first: bool, idx: &[usize]| -> f64 {
+                let values: Vec<f64> = pairs.iter().map(|(a, b)| if first { a.on(idx) } else { b.on(idx) }).collect();
+                summarize(&values).mean
+            };
+            test.resamples = paired_resamples(m);
+            let result = paired_bootstrap(|idx| mean_over(true, idx), |idx| mean_over(false, idx), test.samples, test.resamples, PAIRED_BOOTSTRAP_SEED);
             test.difference = result.difference;
             test.ci = result.ci;
             test.p_value = result.p_value;
-            out.push(test);
-        }
-        let family = &mut out[first..];
-        let adjusted = holm_adjust(&family.iter().map(|t| t.p_value).collect::<Vec<_>>());
-        for (t, p) in family.iter_mut().zip(adjusted) {
-            t.p_holm = p;
-            t.mark = mark(p);
+            test
+        })
+        .collect();
+    for table in tables {
+        let members: Vec<usize> = (0..out.len()).filter(|&i| out[i].task == table.name).collect();
+        let adjusted = holm_adjust(&members.iter().map(|&i| out[i].p_value).collect::<Vec<_>>());
+        for (&i, p) in members.iter().zip(adjusted) {
+            out[i].p_holm = p;
+            out[i].mark = mark(p);
         }
     }
     out
