@@ -426,3 +426,30 @@ fn compare_flags_only_differences_beyond_seed_noise() {
     let md = report::compare::render_markdown(&c, "A", "B");
     assert!(md.contains("1 differ beyond seed noise"));
 }
+
+#[test]
+fn the_cli_renders_without_writing_to_results_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = write_fake_suite(dir.path());
+    let reports = dir.path().join("reports");
+    let medmtl = env!("CARGO_BIN_EXE_medmtl");
+    let out = std::process::Command::new(medmtl).arg("report").arg(&results).arg("--reports").arg(&reports).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["report.md", "report.html", "tables/preview.tex", "tables/metrics.csv", "figures/toy__delta_m.svg"] {
+        assert!(reports.join("toy").join(file).is_file(), "{file} missing");
+    }
+    assert!(!results.join("metrics.csv").exists(), "medmtl report must not write into the results folder");
+    let csv = dir.path().join("compare.csv");
+    let out = std::process::Command::new(medmtl)
+        .arg("compare")
+        .arg(&results)
+        .arg(&results)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--fail-on-difference")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 differ beyond seed noise"));
+    assert!(read(&csv).starts_with("experiment,task,metric,design,weighting,a_mean"));
+}

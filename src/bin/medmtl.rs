@@ -115,7 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Report { results, reports } => {
             for results in results {
-                let table = medmtl::report::collect_suite_table(&results)
+                // Read only: a reviewer may render a results folder they cannot write to.
+                let table = medmtl::report::read_suite_table(&results)
                     .with_context(|| format!("reading {}", results.display()))?;
                 let name = results.file_name().context("the results folder has no name")?;
                 let dir = reports.join(name);

@@ -127,7 +127,9 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
         out.push(Block::Table(table));
         let used: Vec<String> = exp.delta_m.metrics.iter().map(|(t, ms)| format!("{t}: {}", ms.join(", "))).collect();
         out.push(Block::Paragraph(Text::plain(format!(
-            "Metrics averaged per task: {}. STL baseline: mean over the STL seeds. Formula and conventions: see Method.",
+            "Metrics averaged per task: {}. STL baseline: mean over the STL seeds. LibMTL's convention equals medmtl's \
+             whenever every baseline is positive, and nash-mtl's is its negative whenever every task has as many \
+             metrics; formulas in Method.",
             used.join("; ")
         ))));
         if let Some(f) = figure(figures, &exp.name, &FigureKind::DeltaM) {
