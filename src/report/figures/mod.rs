@@ -154,6 +154,8 @@ pub fn render<F: Figure>(figure: &F) -> std::result::Result<(String, Vec<u8>), S
         figure.draw(&root, Ctx { scale: 1.0, raster: false })?;
         root.present().map_err(err)?;
     }
+    // Viewers without DejaVu Sans get a similar sans-serif instead of their default serif.
+    let svg = svg.replace(&format!("font-family=\"{FONT}\""), &format!("font-family=\"{FONT}, Verdana, Arial, sans-serif\""));
     let svg = with_rasters(svg, &figure.rasters());
     let (pw, ph) = (w * 2, h * 2);
     let mut buf = vec![255u8; (pw * ph * 3) as usize];
