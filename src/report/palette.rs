@@ -33,6 +33,11 @@ pub enum Marker {
     Diamond,
 }
 
+/// Lines of series past the eighth are dashed, so repeated colours stay apart.
+pub fn dashed(i: usize) -> bool {
+    i >= SERIES.len()
+}
+
 pub fn marker(i: usize) -> Marker {
     [Marker::Circle, Marker::Square, Marker::Triangle, Marker::Diamond][(i / SERIES.len()) % 4]
 }

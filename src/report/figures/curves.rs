@@ -106,7 +106,11 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
     for s in &task.series {
         let color = palette::series(s.combo);
         let points = value(s);
-        chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
+        if palette::dashed(s.combo) {
+            chart.draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color))).map_err(err)?;
+        } else {
+            chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
+        }
         if s.selected_epoch.is_finite() {
             // The curve's value at the (mean) selected epoch, interpolated.
             let e = s.selected_epoch;

@@ -249,7 +249,10 @@ pub fn legend<DB: DrawingBackend>(
         let color = palette::series(*i);
         let mid = (ctx.px(cx + 11.0), ctx.px(cy + row / 2.0));
         if line {
-            root.draw(&PathElement::new(vec![(ctx.px(cx), mid.1), (ctx.px(cx + 22.0), mid.1)], ctx.stroke(2.5, color))).map_err(err)?;
+            let segments: Vec<(f64, f64)> = if palette::dashed(*i) { vec![(0.0, 7.0), (15.0, 22.0)] } else { vec![(0.0, 22.0)] };
+            for (a, b) in segments {
+                root.draw(&PathElement::new(vec![(ctx.px(cx + a), mid.1), (ctx.px(cx + b), mid.1)], ctx.stroke(2.5, color))).map_err(err)?;
+            }
         }
         draw_marker(root, ctx, palette::marker(*i), mid, 5.0, color, true)?;
         let anchored = style.clone().pos(plotters::style::text_anchor::Pos::new(
