@@ -20,7 +20,12 @@ fn inline(text: &Text) -> String {
         .iter()
         .map(|i| match i {
             Inline::Text(s) => escape(s),
-            Inline::Strong(s) => format!("**{}**", escape(s)),
+            // Emphasis must not start or end with a space in CommonMark ("**a: **b" stays literal).
+            Inline::Strong(s) => {
+                let core = s.trim();
+                let (lead, trail) = (&s[..s.len() - s.trim_start().len()], &s[s.trim_end().len()..]);
+                if core.is_empty() { s.clone() } else { format!("{lead}**{}**{trail}", escape(core)) }
+            }
             Inline::Code(s) => format!("`{s}`"),
         })
         .collect()
@@ -133,4 +138,16 @@ pub fn parse_tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
         tables.push(current);
     }
     tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bold_keeps_its_spaces_outside_the_markers() {
+        let text = Text::new().b("git revision: ").t("abc");
+        assert_eq!(inline(&text), "**git revision:** abc");
+        assert_eq!(cell_text(&Cell { text: "0.9".into(), sub: Some("[0.8, 1.0]".into()), bold: true, mark: "*" }), "**0.9**\\* [0.8, 1.0]");
+    }
 }

@@ -60,7 +60,6 @@ pub fn collect_suite_table(results_dir: &Path) -> Result<SuiteTable> {
         Some(&results_dir.join("metrics.csv")),
         Some(&results_dir.join("metrics.parquet")),
     )?;
-    table.rows.shrink_to_fit();
     Ok(table)
 }
 
