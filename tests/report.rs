@@ -453,3 +453,23 @@ fn the_cli_renders_without_writing_to_results_and_compares() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 differ beyond seed noise"));
     assert!(read(&csv).starts_with("experiment,task,metric,design,weighting,a_mean"));
 }
+
+#[test]
+fn a_suite_whose_every_experiment_was_skipped_still_gets_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results").join("retina");
+    std::fs::create_dir_all(&results).unwrap();
+    let skipped = vec![medmtl::bench::Skipped {
+        experiment: "retina".into(),
+        dataset: "retinamnist".into(),
+        reason: "retinamnist.npz is not available offline".into(),
+    }];
+    std::fs::write(results.join("skipped.json"), serde_json::to_string(&skipped).unwrap()).unwrap();
+    let table = report::collect_suite_table(&results).unwrap();
+    let report_dir = dir.path().join("reports").join("retina");
+    report::write_report(&results, &report_dir, &table).unwrap();
+    let md = read(&report_dir.join("report.md"));
+    assert!(md.starts_with("# medmtl report: suite `retina`"), "{md}");
+    assert!(md.contains("Skipped experiments") && md.contains("retinamnist.npz is not available offline"));
+    assert!(report_dir.join("report.html").is_file());
+}

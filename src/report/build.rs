@@ -16,7 +16,7 @@ use crate::Result;
 /// Builds the whole report model from a suite table (reads predictions and histories from
 /// the run folders listed in it).
 pub fn build_report(table: &SuiteTable) -> Result<Report> {
-    let suite_name = table.runs.first().map(|r| r.suite.clone()).unwrap_or_default();
+    let suite_name = table.runs.first().map_or_else(|| table.suite.clone(), |r| r.suite.clone());
     let hashes: Vec<String> = table.runs.iter().map(|r| r.suite_hash.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let suite = method::find_suite(&suite_name, &hashes);
     let mut warnings = Vec::new();

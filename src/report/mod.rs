@@ -43,6 +43,8 @@ pub use stats::PAIRED_BOOTSTRAP_SEED;
 /// Everything a report is made from: all metric rows and run records of a suite.
 #[derive(Debug, Clone, Default)]
 pub struct SuiteTable {
+    /// The suite's name: its runs' `suite`, else the results folder's name.
+    pub suite: String,
     pub rows: Vec<MetricRow>,
     pub runs: Vec<RunMeta>,
     /// The folder of each run, in the order of `runs`.
@@ -53,7 +55,8 @@ pub struct SuiteTable {
 /// Gathers every complete run under `results_dir/runs/` (a run is complete when its
 /// `run.json` exists) and rewrites the suite-level `metrics.csv` / `metrics.parquet`.
 pub fn collect_suite_table(results_dir: &Path) -> Result<SuiteTable> {
-    let mut table = read_suite_table(results_dir)?;
+    // A suite whose every experiment was skipped has no runs/ yet; its report lists why.
+    let table = gather(results_dir)?;
     let mut df = results::metrics_frame(&table.rows)?;
     results::write_frame(
         &mut df,
@@ -67,21 +70,33 @@ pub fn collect_suite_table(results_dir: &Path) -> Result<SuiteTable> {
 /// comparing folders one may not own).
 pub fn read_suite_table(results_dir: &Path) -> Result<SuiteTable> {
     let runs_dir = results_dir.join("runs");
-    if !runs_dir.is_dir() {
+    if !runs_dir.is_dir() && !results_dir.join(crate::bench::SKIPPED_FILE_NAME).is_file() {
         return Err(Error::io(
             &runs_dir,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no runs/ folder here; pass a suite's results folder, e.g. results/smoke"),
         ));
     }
-    let mut table = SuiteTable::default();
-    let mut dirs: Vec<PathBuf> = walkdir::WalkDir::new(&runs_dir)
-        .min_depth(1)
-        .max_depth(1)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_dir())
-        .map(|e| e.into_path())
-        .collect();
+    gather(results_dir)
+}
+
+fn gather(results_dir: &Path) -> Result<SuiteTable> {
+    let runs_dir = results_dir.join("runs");
+    let mut table = SuiteTable {
+        suite: results_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        ..SuiteTable::default()
+    };
+    let mut dirs: Vec<PathBuf> = if !runs_dir.is_dir() {
+        Vec::new()
+    } else {
+        walkdir::WalkDir::new(&runs_dir)
+            .min_depth(1)
+            .max_depth(1)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_dir())
+            .map(|e| e.into_path())
+            .collect()
+    };
     dirs.sort();
     for dir in dirs {
         let files = results::RunFiles::new(dir.clone());
@@ -90,6 +105,7 @@ pub fn read_suite_table(results_dir: &Path) -> Result<SuiteTable> {
         }
         let meta = results::read_run_meta(&files.meta())?;
         table.rows.extend(results::read_metrics(&files.metrics_parquet())?);
+        table.suite = meta.suite.clone();
         table.runs.push(meta);
         table.run_dirs.push(dir);
     }
