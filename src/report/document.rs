@@ -8,6 +8,9 @@ use super::method::{metric_definitions, statistics_text, DELTA_M_FORMULA, DELTA_
 use super::model::{ExperimentReport, Report};
 use super::build::short;
 
+/// Metric columns per task table; wider tables are split into parts.
+const MAX_METRIC_COLUMNS: usize = 9;
+
 /// Lays out the whole report.
 pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     let mut out = Vec::new();
@@ -144,30 +147,39 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             text: Text::new().t("Task ").c(&task.name).t(format!(" ({}; primary metric {})", task.kind, task.primary)),
             id: slug(&format!("{id} task {}", task.name)),
         });
-        let mut table = Table { header: vec!["design".into(), "weighting".into(), "seeds".into()], numeric: vec![false, false, true], rows: Vec::new() };
-        for col in &task.columns {
-            let arrow = if col.count { "" } else if col.higher_is_better { " ↑" } else { " ↓" };
-            table.header.push(format!("{}{arrow}", col.metric));
-            table.numeric.push(true);
-        }
-        for (c, combo) in exp.combos.iter().enumerate() {
-            let mut row: Vec<DocCell> = vec![combo.design.clone().into(), combo.weighting.clone().into(), exp.seeds[c].len().to_string().into()];
-            for col in &task.columns {
-                row.push(match &col.cells[c] {
-                    // Counts read as numbers of cases: the mean over seeds alone.
-                    Some(cell) if col.count => DocCell::new(num(cell.summary.mean, col.decimals)),
-                    Some(cell) => DocCell {
-                        text: mean_std(cell, col.decimals),
-                        sub: interval(cell.ci, col.decimals),
-                        bold: cell.best,
-                        mark: cell.mark,
-                    },
-                    None => "–".into(),
-                });
+        // More than nine metrics do not fit a page: the columns go into balanced parts,
+        // each a table of its own with the row labels repeated.
+        let parts = task.columns.len().div_ceil(MAX_METRIC_COLUMNS).max(1);
+        let per_part = task.columns.len().div_ceil(parts).max(1);
+        for (part, columns) in task.columns.chunks(per_part).enumerate() {
+            if part > 0 {
+                out.push(Block::Paragraph(Text::new().t("Task ").c(&task.name).t(" (continued):")));
             }
-            table.rows.push(row);
+            let mut table = Table { header: vec!["design".into(), "weighting".into(), "seeds".into()], numeric: vec![false, false, true], rows: Vec::new() };
+            for col in columns {
+                let arrow = if col.count { "" } else if col.higher_is_better { " ↑" } else { " ↓" };
+                table.header.push(format!("{}{arrow}", col.metric));
+                table.numeric.push(true);
+            }
+            for (c, combo) in exp.combos.iter().enumerate() {
+                let mut row: Vec<DocCell> = vec![combo.design.clone().into(), combo.weighting.clone().into(), exp.seeds[c].len().to_string().into()];
+                for col in columns {
+                    row.push(match &col.cells[c] {
+                        // Counts read as numbers of cases: the mean over seeds alone.
+                        Some(cell) if col.count => DocCell::new(num(cell.summary.mean, col.decimals)),
+                        Some(cell) => DocCell {
+                            text: mean_std(cell, col.decimals),
+                            sub: interval(cell.ci, col.decimals),
+                            bold: cell.best,
+                            mark: cell.mark,
+                        },
+                        None => "–".into(),
+                    });
+                }
+                table.rows.push(row);
+            }
+            out.push(Block::Table(table));
         }
-        out.push(Block::Table(table));
     }
 
     // Paired tests

@@ -43,7 +43,11 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
         if let Some(entry) = catalog.as_ref().and_then(|c| c.get(name)) {
             let size = config.map(|e| e.size.to_string()).unwrap_or_else(|| "(see the data file name)".into());
             info.description = entry.dataset.description.clone();
-            info.citation = entry.citation();
+            // The collection's paper, then the source data's (the catalog keeps them apart).
+            info.citation = match &entry.dataset.source_citation {
+                Some(source) => format!("{}. Source data: {source}", entry.collection.citation.trim_end_matches('.')),
+                None => entry.collection.citation.clone(),
+            };
             info.licence = entry.dataset.license.clone();
             info.source = format!(
                 "{} {} ({}, doi:{})",
