@@ -4,7 +4,7 @@
 use super::doc::{slug, Block, Cell as DocCell, FigureRef, Table, Text};
 use super::figures::{FigureKind, Rendered};
 use super::format::{decimals_for, interval, mean_std, num, p_value, signed};
-use super::method::{metric_definitions, statistics_text, DELTA_M_FORMULA, DELTA_M_TEXT, DELTA_M_VARIANTS};
+use super::method::{metric_sections, statistics_text, DELTA_M_FORMULA, DELTA_M_TEXT, DELTA_M_VARIANTS};
 use super::model::{ExperimentReport, Report};
 use super::build::short;
 
@@ -409,12 +409,8 @@ fn method(out: &mut Vec<Block>, report: &Report) {
         "Every metric is recomputed from the stored per-sample test predictions by one code path for all designs \
          (src/metrics). Definitions and edge cases:",
     )));
-    for kind in &m.task_kinds {
-        let defs = metric_definitions(kind);
-        if defs.is_empty() {
-            continue;
-        }
-        out.push(Block::Paragraph(Text::new().b(format!("{kind} tasks"))));
+    for (heading, defs) in metric_sections(&m.task_kinds) {
+        out.push(Block::Paragraph(Text::new().b(heading)));
         out.push(Block::List(defs.into_iter().map(|(name, def)| Text::new().c(name).t(format!(": {def}"))).collect()));
     }
 

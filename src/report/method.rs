@@ -133,6 +133,29 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
     }
 }
 
+/// The metric definitions to print for the task kinds present, grouped so that the
+/// classification set shared by binary, multi-class and ordinal tasks appears once:
+/// `(heading, definitions)`.
+pub fn metric_sections(kinds: &[String]) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
+    let shared: Vec<&str> = ["binary", "multiclass", "ordinal"].into_iter().filter(|k| kinds.iter().any(|x| x == k)).collect();
+    let mut out = Vec::new();
+    if !shared.is_empty() {
+        out.push((format!("classification tasks ({})", shared.join(", ")), metric_definitions("binary")));
+    }
+    if kinds.iter().any(|k| k == "ordinal") {
+        let common = metric_definitions("binary");
+        let extra = metric_definitions("ordinal").into_iter().filter(|d| !common.contains(d)).collect();
+        out.push(("ordinal tasks, in addition".to_owned(), extra));
+    }
+    for kind in kinds.iter().filter(|k| !["binary", "multiclass", "ordinal"].contains(&k.as_str())) {
+        let defs = metric_definitions(kind);
+        if !defs.is_empty() {
+            out.push((format!("{kind} tasks"), defs));
+        }
+    }
+    out
+}
+
 /// Definitions and edge-case rules of the metrics of one task kind (a summary of the doc
 /// comments in `src/metrics`).
 pub fn metric_definitions(kind: &str) -> Vec<(&'static str, &'static str)> {
