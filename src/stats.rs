@@ -336,7 +336,7 @@ fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
 /// positive real `df`, as Welch's test needs), `scipy.stats.t.cdf`. NaN for `df <= 0` or
 /// a NaN argument.
 pub fn student_t_cdf(t: f64, df: f64) -> f64 {
-    if t.is_nan() || !(df > 0.0) {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     if t.is_infinite() {
@@ -349,7 +349,7 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
 /// Quantile of Student's t (`scipy.stats.t.ppf`), by bisection on [`student_t_cdf`] to
 /// 1e-12. NaN for `p` outside (0, 1) or `df <= 0`.
 pub fn student_t_quantile(p: f64, df: f64) -> f64 {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) {
+    if p.is_nan() || p <= 0.0 || p >= 1.0 || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     let (mut lo, mut hi) = (-1.0, 1.0);

@@ -53,7 +53,7 @@ impl ParetoFigure {
                 .iter()
                 .filter_map(|cost| {
                     let cell = col.cells[cost.combo].as_ref()?;
-                    (cell.summary.mean.is_finite() && cost.train_images_per_sec.mean.is_finite()).then(|| Point {
+                    (cell.summary.mean.is_finite() && cost.train_images_per_sec.mean.is_finite()).then_some(Point {
                         combo: cost.combo,
                         x: cost.train_images_per_sec.mean,
                         x_std: cost.train_images_per_sec.std,
