@@ -9,7 +9,7 @@ use super::model::{ExperimentReport, Report};
 use super::build::short;
 
 /// Metric columns per task table; wider tables are split into parts.
-const MAX_METRIC_COLUMNS: usize = 9;
+pub(super) const MAX_METRIC_COLUMNS: usize = 9;
 
 /// Lays out the whole report.
 pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {

@@ -84,9 +84,12 @@ fn begin(text: &mut String, columns: &str) {
     let _ = write!(
         text,
         "% Needs \\usepackage{{booktabs}} and \\usepackage{{graphicx}}.\n\\begin{{table}}[htbp]\n\\centering\n\\small\n\\setlength{{\\tabcolsep}}{{4pt}}\n\
-         \\resizebox{{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}}{{!}}{{%\n\\begin{{tabular}}{{{columns}}}\n\\toprule\n"
+         {RESIZE}\\begin{{tabular}}{{{columns}}}\n\\toprule\n"
     );
 }
+
+/// Scales a tabular down to the text width when it is wider (graphicx).
+const RESIZE: &str = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n";
 
 fn end(text: &mut String, caption: &str, label_text: &str) {
     let _ = write!(
@@ -109,25 +112,36 @@ fn math_cell(mean: &str, std: Option<&str>, bold: bool, mark: &str) -> String {
 
 fn task_table(exp: &ExperimentReport, task: &TaskTable) -> TexTable {
     let mut text = String::new();
-    begin(&mut text, &format!("ll{}", "r".repeat(task.columns.len())));
-    let mut header = vec!["Design".to_owned(), "Weighting".to_owned()];
-    for col in &task.columns {
-        let arrow = if col.count { "" } else if col.higher_is_better { " $\\uparrow$" } else { " $\\downarrow$" };
-        header.push(format!("{}{arrow}", escape(&col.metric)));
-    }
-    let _ = writeln!(text, "{} \\\\\n\\midrule", header.join(" & "));
-    for (c, combo) in exp.combos.iter().enumerate() {
-        let mut row = vec![escape(&combo.design), escape(&combo.weighting)];
-        for col in &task.columns {
-            row.push(match &col.cells[c] {
-                Some(cell) => {
-                    let std = (cell.summary.n > 1 && !col.count).then(|| num(cell.summary.std, col.decimals));
-                    math_cell(&num(cell.summary.mean, col.decimals), std.as_deref(), cell.best, cell.mark)
-                }
-                None => "--".into(),
-            });
+    // As in the report: more than nine metrics go into stacked parts of one table, so
+    // none is shrunk to an unreadable size.
+    let parts = task.columns.len().div_ceil(super::document::MAX_METRIC_COLUMNS).max(1);
+    let per_part = task.columns.len().div_ceil(parts).max(1);
+    for (part, columns) in task.columns.chunks(per_part).enumerate() {
+        let spec = format!("ll{}", "r".repeat(columns.len()));
+        if part == 0 {
+            begin(&mut text, &spec);
+        } else {
+            let _ = write!(text, "\\bottomrule\n\\end{{tabular}}}}\n\n\\medskip\n{}\\begin{{tabular}}{{{spec}}}\n\\toprule\n", RESIZE);
         }
-        let _ = writeln!(text, "{} \\\\", row.join(" & "));
+        let mut header = vec!["Design".to_owned(), "Weighting".to_owned()];
+        for col in columns {
+            let arrow = if col.count { "" } else if col.higher_is_better { " $\\uparrow$" } else { " $\\downarrow$" };
+            header.push(format!("{}{arrow}", escape(&col.metric)));
+        }
+        let _ = writeln!(text, "{} \\\\\n\\midrule", header.join(" & "));
+        for (c, combo) in exp.combos.iter().enumerate() {
+            let mut row = vec![escape(&combo.design), escape(&combo.weighting)];
+            for col in columns {
+                row.push(match &col.cells[c] {
+                    Some(cell) => {
+                        let std = (cell.summary.n > 1 && !col.count).then(|| num(cell.summary.std, col.decimals));
+                        math_cell(&num(cell.summary.mean, col.decimals), std.as_deref(), cell.best, cell.mark)
+                    }
+                    None => "--".into(),
+                });
+            }
+            let _ = writeln!(text, "{} \\\\", row.join(" & "));
+        }
     }
     let caption = format!(
         "{}: task {} ({}), test split. Mean $\\pm$ std over seeds; best in bold; $^{{*}}$/$^{{**}}$: the primary metric ({}) \
