@@ -17,13 +17,33 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Render reports/<suite>/report.md from a results folder (no retraining).
+    /// Render reports/<suite>/ (report.md, self-contained report.html, tables/*.tex and
+    /// *.csv, figures/*.svg and *.png) from results folders, without retraining.
     Report {
-        /// A suite's results folder, e.g. results/retina.
-        results: PathBuf,
+        /// Suite results folders, e.g. results/retina; each gets its own report.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
         /// Root folder for reports.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
+    },
+    /// Two results folders side by side (e.g. two commits): per design, weighting, task and
+    /// metric, both means over seeds, B − A, and whether it exceeds seed noise (Welch's
+    /// t-test over seeds, p < 0.05). Prints Markdown.
+    Compare {
+        /// Reference results folder (A).
+        a: PathBuf,
+        /// Results folder compared with it (B).
+        b: PathBuf,
+        /// Also write the Markdown to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the comparison at full precision as CSV.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Exit with status 1 when any value differs beyond seed noise (for CI).
+        #[arg(long)]
+        fail_on_difference: bool,
     },
     /// Recompute every metric of a results folder from its stored predictions and compare
     /// with the stored values (exit status 1 on any difference); --write replaces the
@@ -132,11 +152,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Report { results, reports } => {
-            let table = medmtl::report::collect_suite_table(&results)
-                .with_context(|| format!("reading {}", results.display()))?;
-            let name = results.file_name().context("the results folder has no name")?;
-            let path = medmtl::report::write_report(&results, &reports.join(name), &table)?;
-            eprintln!("wrote {}", path.display());
+            for results in results {
+                // Read only: a reviewer may render a results folder they cannot write to.
+                let table = medmtl::report::read_suite_table(&results)
+                    .with_context(|| format!("reading {}", results.display()))?;
+                let name = results.file_name().context("the results folder has no name")?;
+                let dir = reports.join(name);
+                medmtl::report::write_report(&results, &dir, &table)?;
+                eprintln!("wrote {0}/report.md, {0}/report.html, {0}/tables/, {0}/figures/", dir.display());
+            }
+        }
+        Command::Compare { a, b, out, csv, fail_on_difference } => {
+            let read = |p: &PathBuf| medmtl::report::read_suite_table(p).with_context(|| format!("reading {}", p.display()));
+            let comparison = medmtl::report::compare::compare(&read(&a)?, &read(&b)?);
+            let text = medmtl::report::compare::render_markdown(&comparison, &a.display().to_string(), &b.display().to_string());
+            print!("{text}");
+            if let Some(path) = out {
+                std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(path) = csv {
+                let table = medmtl::report::compare::to_csv(&comparison);
+                std::fs::write(&path, table.text()).with_context(|| format!("writing {}", path.display()))?;
+            }
+            let flagged = comparison.rows.iter().filter(|r| r.exceeds_noise == Some(true)).count();
+            if fail_on_difference && flagged > 0 {
+                anyhow::bail!("{flagged} value(s) differ beyond seed noise");
+            }
         }
         Command::Metrics { results, write } => recompute(&results, write)?,
         Command::Baseline { results, out } => {

@@ -1,169 +1,153 @@
-//! The Markdown report: per experiment and task, a design x weighting table of every
-//! metric on the test split, mean +/- std over seeds.
+//! Markdown rendering of the laid-out report (GitHub-flavoured tables). A table cell reads
+//! `**mean ± std**** [low, high]`: bold for the best mean, then the significance mark,
+//! then the CI in brackets.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::path::Path;
 
-use super::SuiteTable;
-use crate::metrics::higher_is_better;
-use crate::stats::summarize;
+use super::doc::{Block, Cell, Inline, Text};
 
-/// Renders the suite report.
-pub fn render_markdown(table: &SuiteTable, results_dir: &Path) -> String {
+/// Renders the blocks as Markdown.
+pub fn render(blocks: &[Block]) -> String {
     let mut out = String::new();
-    let suite = table.runs.first().map(|r| r.suite.clone()).unwrap_or_else(|| {
-        results_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    });
-    let _ = writeln!(out, "# medmtl report: suite `{suite}`\n");
-    let _ = writeln!(
-        out,
-        "Every cell is the mean ± sample standard deviation over training seeds of a metric on the \
-         **test** split, with the number of seeds in parentheses. Model selection used the validation \
-         split only. Best mean per column in **bold** (for MAE/RMSE lower is better, otherwise higher).\n"
-    );
-    let experiments: BTreeSet<&str> = table.rows.iter().map(|r| r.experiment.as_str()).collect();
-    for exp in experiments {
-        render_experiment(&mut out, table, exp);
+    for block in blocks {
+        render_block(&mut out, block);
     }
-    if !table.skipped.is_empty() {
-        let _ = writeln!(out, "## Skipped experiments\n");
-        for s in &table.skipped {
-            let _ = writeln!(out, "- `{}` (dataset `{}`): {}", s.experiment, s.dataset, s.reason.replace('\n', " "));
-        }
-        let _ = writeln!(out);
-    }
-    render_method(&mut out, table);
     out
 }
 
-fn render_experiment(out: &mut String, table: &SuiteTable, exp: &str) {
-    let rows: Vec<_> = table.rows.iter().filter(|r| r.experiment == exp && r.split == "test").collect();
-    let datasets: BTreeSet<&str> = rows.iter().map(|r| r.datasets.as_str()).collect();
-    let _ = writeln!(out, "## Experiment `{exp}` ({})\n", datasets.into_iter().collect::<Vec<_>>().join(", "));
-    let mut tasks: Vec<&str> = Vec::new();
-    for r in &rows {
-        if !tasks.contains(&r.task.as_str()) {
-            tasks.push(&r.task);
+fn inline(text: &Text) -> String {
+    text.0
+        .iter()
+        .map(|i| match i {
+            Inline::Text(s) => escape(s),
+            // Emphasis must not start or end with a space in CommonMark ("**a: **b" stays literal).
+            Inline::Strong(s) => {
+                let core = s.trim();
+                let (lead, trail) = (&s[..s.len() - s.trim_start().len()], &s[s.trim_end().len()..]);
+                if core.is_empty() { s.clone() } else { format!("{lead}**{}**{trail}", escape(core)) }
+            }
+            Inline::Code(s) => format!("`{s}`"),
+        })
+        .collect()
+}
+
+/// Escapes what Markdown would read as markup in running text.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        // `_` inside words and brackets not followed by a link target are literal in
+        // GitHub-flavoured Markdown; escaping them would only clutter the source.
+        if matches!(ch, '*' | '|' | '`' | '\\') {
+            out.push('\\');
         }
+        out.push(ch);
     }
-    for task in tasks {
-        let task_rows: Vec<_> = rows.iter().filter(|r| r.task == task).collect();
-        let kind = task_rows.first().map(|r| r.task_kind.as_str()).unwrap_or("");
-        let mut metric_names: Vec<&str> = Vec::new();
-        for r in &task_rows {
-            if !metric_names.contains(&r.metric.as_str()) {
-                metric_names.push(&r.metric);
+    out
+}
+
+/// One table cell as Markdown text.
+pub fn cell_text(cell: &Cell) -> String {
+    let mut s = escape(&cell.text);
+    if cell.bold && !s.is_empty() {
+        s = format!("**{s}**");
+    }
+    s.push_str(&escape(cell.mark));
+    if let Some(sub) = &cell.sub {
+        let _ = write!(s, " {}", escape(sub));
+    }
+    s
+}
+
+fn render_block(out: &mut String, block: &Block) {
+    match block {
+        Block::Heading { level, text, id: _ } => {
+            let _ = writeln!(out, "{} {}\n", "#".repeat(*level as usize), inline(text));
+        }
+        Block::Paragraph(text) => {
+            let _ = writeln!(out, "{}\n", inline(text));
+        }
+        Block::Note(text) => {
+            let _ = writeln!(out, "> **Note.** {}\n", inline(text));
+        }
+        Block::List(items) => {
+            for item in items {
+                let _ = writeln!(out, "- {}", inline(item));
+            }
+            out.push('\n');
+        }
+        Block::Table(table) => {
+            let header: Vec<String> = table.header.iter().map(|h| escape(h)).collect();
+            let _ = writeln!(out, "| {} |", header.join(" | "));
+            let align: Vec<&str> = table.numeric.iter().map(|&n| if n { "---:" } else { "---" }).collect();
+            let _ = writeln!(out, "|{}|", align.join("|"));
+            for row in &table.rows {
+                let cells: Vec<String> = row.iter().map(cell_text).collect();
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+            out.push('\n');
+        }
+        Block::Figure(f) => {
+            let _ = writeln!(out, "![{}]({})\n", escape(&f.title), f.png);
+            let _ = writeln!(out, "*{}* {} (vector version: [{}]({}))\n", escape(&f.title), escape(&f.caption), f.svg, f.svg);
+        }
+        Block::Code(text) => {
+            let _ = writeln!(out, "```\n{}\n```\n", text.trim_end());
+        }
+        Block::Details { summary, blocks } => {
+            let _ = writeln!(out, "**{}**\n", escape(summary));
+            for b in blocks {
+                render_block(out, b);
             }
         }
-        // (design, weighting) -> metric -> values over seeds
-        let mut cells: BTreeMap<(&str, &str), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-        for r in &task_rows {
-            cells
-                .entry((r.design.as_str(), r.weighting.as_str()))
-                .or_default()
-                .entry(r.metric.as_str())
-                .or_default()
-                .push(r.value);
-        }
-        let best: BTreeMap<&str, f64> = metric_names
-            .iter()
-            .map(|&m| {
-                let means = cells.values().filter_map(|c| c.get(m)).map(|v| summarize(v).mean).filter(|v| v.is_finite());
-                let best = if higher_is_better(m) { means.fold(f64::NEG_INFINITY, f64::max) } else { means.fold(f64::INFINITY, f64::min) };
-                (m, best)
-            })
-            .collect();
-        let _ = writeln!(out, "### Task `{task}` ({kind})\n");
-        let _ = writeln!(out, "| design | weighting | {} |", metric_names.join(" | "));
-        let _ = writeln!(out, "|---|---|{}", "---|".repeat(metric_names.len()));
-        for ((design, weighting), by_metric) in &cells {
-            let mut line = format!("| {design} | {weighting} |");
-            for m in &metric_names {
-                let cell = match by_metric.get(m) {
-                    Some(values) => {
-                        let s = summarize(values);
-                        let text = format!("{:.3} ± {:.3} ({})", s.mean, s.std, s.n);
-                        if s.n > 0 && (s.mean - best[m]).abs() < 1e-12 { format!("**{text}**") } else { text }
+    }
+}
+
+/// Parses a Markdown table back into rows of cell texts (header first); used by tests and
+/// by anyone post-processing a report.
+pub fn parse_tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
+    let mut tables = Vec::new();
+    let mut current: Vec<Vec<String>> = Vec::new();
+    for line in markdown.lines() {
+        let line = line.trim();
+        if line.starts_with('|') && line.ends_with('|') && line.len() > 1 {
+            let inner = &line[1..line.len() - 1];
+            let mut cells = Vec::new();
+            let mut cell = String::new();
+            let mut chars = inner.chars().peekable();
+            while let Some(ch) = chars.next() {
+                match ch {
+                    '\\' => {
+                        if let Some(&next) = chars.peek() {
+                            cell.push(next);
+                            chars.next();
+                        }
                     }
-                    None => "–".into(),
-                };
-                let _ = write!(line, " {cell} |");
+                    '|' => cells.push(std::mem::take(&mut cell).trim().to_owned()),
+                    _ => cell.push(ch),
+                }
             }
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(out);
-    }
-    render_efficiency(out, table, exp);
-}
-
-fn render_efficiency(out: &mut String, table: &SuiteTable, exp: &str) {
-    let mut by_design: BTreeMap<(&str, &str), Vec<&crate::results::RunMeta>> = BTreeMap::new();
-    for run in table.runs.iter().filter(|r| r.experiment == exp) {
-        by_design.entry((run.design.as_str(), run.weighting.as_str())).or_default().push(run);
-    }
-    if by_design.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Cost\n");
-    let _ = writeln!(out, "| design | weighting | parameters | train images/s | inference images/s | train time (s) | peak memory (MiB) |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-    for ((design, weighting), runs) in by_design {
-        let params = runs[0].param_count;
-        let train: Vec<f64> = runs.iter().map(|r| r.train_images_per_sec).collect();
-        let infer: Vec<f64> = runs.iter().map(|r| r.inference_images_per_sec).collect();
-        let secs: Vec<f64> = runs.iter().map(|r| r.train_seconds).collect();
-        let mem: Vec<f64> = runs.iter().filter_map(|r| r.peak_rss_bytes).map(|b| b as f64 / (1 << 20) as f64).collect();
-        let (t, i, s, m) = (summarize(&train), summarize(&infer), summarize(&secs), summarize(&mem));
-        let mem_text = if m.n > 0 { format!("{:.0}", m.mean) } else { "–".into() };
-        let _ = writeln!(
-            out,
-            "| {design} | {weighting} | {params} | {:.0} ± {:.0} | {:.0} ± {:.0} | {:.1} | {mem_text} |",
-            t.mean, t.std, i.mean, i.std, s.mean
-        );
-    }
-    let _ = writeln!(out);
-}
-
-fn render_method(out: &mut String, table: &SuiteTable) {
-    let _ = writeln!(out, "## Method\n");
-    let revisions: BTreeSet<&str> = table.runs.iter().map(|r| r.git_revision.as_str()).collect();
-    let versions: BTreeSet<&str> = table.runs.iter().map(|r| r.medmtl_version.as_str()).collect();
-    let seeds: BTreeSet<u64> = table.runs.iter().map(|r| r.seed).collect();
-    let devices: BTreeSet<String> = table.runs.iter().map(|r| format!("{} ({} threads)", r.device, r.threads)).collect();
-    let unverified: Vec<&str> = table.runs.iter().filter(|r| !r.data_verified).map(|r| r.run_id.as_str()).collect();
-    let _ = writeln!(out, "- medmtl {} at revision {}", join(&versions), join(&revisions));
-    let _ = writeln!(out, "- seeds: {}", seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "));
-    let _ = writeln!(out, "- hardware: {}", devices.into_iter().collect::<Vec<_>>().join(", "));
-    let mut files: BTreeSet<String> = BTreeSet::new();
-    for r in &table.runs {
-        for (path, md5) in &r.data_files {
-            files.insert(format!("`{path}` (md5 {md5})"));
+            cells.push(cell.trim().to_owned());
+            if !cells.iter().all(|c| c.chars().all(|ch| ch == '-' || ch == ':')) {
+                current.push(cells);
+            }
+        } else if !current.is_empty() {
+            tables.push(std::mem::take(&mut current));
         }
     }
-    if !files.is_empty() {
-        let _ = writeln!(out, "- data files: {}", files.into_iter().collect::<Vec<_>>().join(", "));
+    if !current.is_empty() {
+        tables.push(current);
     }
-    if unverified.is_empty() {
-        let _ = writeln!(out, "- every data file matched its catalog md5");
-    } else {
-        let _ = writeln!(out, "- **unverified data** (md5 differs from the catalog) in runs: {}", unverified.join(", "));
-    }
-    let _ = writeln!(
-        out,
-        "- metrics: ACC (binary: positive when p > 0.5; multi-class: argmax), AUC (binary: on the \
-         positive-class probability; multi-class and ordinal: unweighted mean of one-vs-rest AUCs over the \
-         classes present in the targets), macro F1 (over classes present in targets or predictions, F1 = 0 \
-         when undefined), MAE, RMSE, R² (NaN for constant targets)"
-    );
-    let _ = writeln!(
-        out,
-        "- model selection: the epoch with the best mean validation primary metric (AUC for \
-         classification, R² for regression); STL selects each task's network on its own task"
-    );
-    let _ = writeln!(out, "- config hashes: one per run in `runs/*/run.json` (`config_hash`)");
+    tables
 }
 
-fn join(set: &BTreeSet<&str>) -> String {
-    set.iter().copied().collect::<Vec<_>>().join(", ")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bold_keeps_its_spaces_outside_the_markers() {
+        let text = Text::new().b("git revision: ").t("abc");
+        assert_eq!(inline(&text), "**git revision:** abc");
+        assert_eq!(cell_text(&Cell { text: "0.9".into(), sub: Some("[0.8, 1.0]".into()), bold: true, mark: "*" }), "**0.9**\\* [0.8, 1.0]");
+    }
 }

@@ -113,3 +113,17 @@ pub fn read_dense(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, Ta
     }
     Ok(out)
 }
+
+/// The test images stored with a segmentation task's predictions (`test_images`, `uint8`
+/// `(N, C, H, W)`, see [`write_dense`]) and their shape; `None` when the file has none.
+pub fn read_test_images(path: &Path) -> Result<Option<(Vec<u8>, [usize; 4])>> {
+    let mut archive = NpzArchive::open(path)?;
+    if !archive.keys().iter().any(|k| k == "test_images") {
+        return Ok(None);
+    }
+    let images = archive.read_u8("test_images")?;
+    let [n, c, h, w] = images.shape[..] else {
+        return Err(Error::format(path, "test_images is not (N, C, H, W)".to_owned()));
+    };
+    Ok(Some((images.data, [n, c, h, w])))
+}

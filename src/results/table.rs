@@ -136,6 +136,42 @@ fn read_frame(path: &Path) -> Result<DataFrame> {
     }
 }
 
+/// One row of a run's `history.csv`: a task's mean training loss and validation primary
+/// metric after one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub epoch: usize,
+    pub lr: f64,
+    pub task: String,
+    pub train_loss: f64,
+    pub val_primary: f64,
+    pub epoch_seconds: f64,
+}
+
+/// Reads a run's `history.csv` (written by `write_run`).
+pub fn read_history(path: &Path) -> Result<Vec<HistoryRow>> {
+    let df = read_frame(path)?;
+    let missing = |name: &str| Error::format(path, format!("is not a medmtl history table: column '{name}' is missing"));
+    let floats = |name: &str| -> Result<Vec<f64>> {
+        let col = df.column(name).map_err(|_| missing(name))?.cast(&DataType::Float64)?;
+        Ok(col.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let tasks = df.column("task").map_err(|_| missing("task"))?.cast(&DataType::String)?;
+    let tasks: Vec<String> = tasks.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
+    let (epoch, lr, loss, val, secs) =
+        (floats("epoch")?, floats("lr")?, floats("train_loss")?, floats("val_primary")?, floats("epoch_seconds")?);
+    Ok((0..df.height())
+        .map(|i| HistoryRow {
+            epoch: epoch[i] as usize,
+            lr: lr[i],
+            task: tasks[i].clone(),
+            train_loss: loss[i],
+            val_primary: val[i],
+            epoch_seconds: secs[i],
+        })
+        .collect())
+}
+
 /// The predictions table of a vector task: `split`, `sample`, `target_0..`, `score_0..`.
 pub fn predictions_frame(per_split: &[(SplitName, &TaskPredictions)]) -> Result<DataFrame> {
     let width = per_split.first().map(|(_, p)| p.width).unwrap_or(0);

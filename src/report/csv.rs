@@ -1,0 +1,163 @@
+//! CSV exports of the summary model at full precision (`tables/*.csv`), for re-analysis:
+//! the same numbers the Markdown, HTML and LaTeX tables round.
+
+use super::model::Report;
+
+/// A CSV file: its name (under `tables/`) and rows (header first).
+pub struct CsvTable {
+    pub file: String,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl CsvTable {
+    /// RFC 4180 text: fields with a comma, quote or line break are quoted.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for row in &self.rows {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|f| if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() })
+                .collect();
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Full precision; empty for NaN (what CSV readers take as missing).
+fn f(v: f64) -> String {
+    if v.is_nan() { String::new() } else { format!("{v}") }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Every CSV table of the report.
+pub fn tables(report: &Report) -> Vec<CsvTable> {
+    let mut metrics = vec![strings(&[
+        "experiment", "task", "task_kind", "metric", "higher_is_better", "is_count", "design", "weighting", "seeds", "mean", "std",
+        "ci_low", "ci_high", "best", "mark",
+    ])];
+    let mut delta = vec![strings(&[
+        "experiment", "design", "weighting", "seeds", "delta_m_pct", "delta_m_std", "ci95_low", "ci95_high", "delta_m_libmtl_pct",
+        "delta_m_nashmtl_pct", "per_seed",
+    ])];
+    let mut tests = vec![strings(&[
+        "experiment", "task", "metric", "design", "weighting", "seeds", "test_samples", "resamples", "difference", "ci95_low", "ci95_high",
+        "p_value", "p_holm", "mark", "note",
+    ])];
+    let mut ranks = vec![strings(&["experiment", "ranking", "design", "weighting", "rank", "best"])];
+    let mut cost = vec![strings(&[
+        "experiment", "design", "weighting", "seeds", "parameters", "train_images_per_sec", "train_images_per_sec_std",
+        "relative_throughput", "inference_images_per_sec", "train_seconds", "peak_memory_mib",
+    ])];
+    let mut out = Vec::new();
+    for exp in &report.experiments {
+        for task in &exp.tasks {
+            for col in &task.columns {
+                for (c, cell) in col.cells.iter().enumerate() {
+                    let Some(cell) = cell else { continue };
+                    let combo = &exp.combos[c];
+                    metrics.push(vec![
+                        exp.name.clone(),
+                        task.name.clone(),
+                        task.kind.clone(),
+                        col.metric.clone(),
+                        col.higher_is_better.to_string(),
+                        col.count.to_string(),
+                        combo.design.clone(),
+                        combo.weighting.clone(),
+                        cell.summary.n.to_string(),
+                        f(cell.summary.mean),
+                        f(cell.summary.std),
+                        f(cell.ci.0),
+                        f(cell.ci.1),
+                        cell.best.to_string(),
+                        cell.mark.to_owned(),
+                    ]);
+                }
+            }
+        }
+        for r in &exp.delta_m.rows {
+            let combo = &exp.combos[r.combo];
+            let per_seed: Vec<String> = r.per_seed.iter().map(|(s, d)| format!("{s}:{}", f(*d))).collect();
+            delta.push(vec![
+                exp.name.clone(),
+                combo.design.clone(),
+                combo.weighting.clone(),
+                r.summary.n.to_string(),
+                f(r.summary.mean),
+                f(r.summary.std),
+                f(r.ci.0),
+                f(r.ci.1),
+                f(r.libmtl),
+                f(r.nashmtl),
+                per_seed.join(" "),
+            ]);
+        }
+        for t in &exp.tests {
+            let combo = &exp.combos[t.combo];
+            tests.push(vec![
+                exp.name.clone(),
+                t.task.clone(),
+                t.metric.clone(),
+                combo.design.clone(),
+                combo.weighting.clone(),
+                t.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
+                t.samples.to_string(),
+                t.resamples.to_string(),
+                f(t.difference),
+                f(t.ci.0),
+                f(t.ci.1),
+                f(t.p_value),
+                f(t.p_holm),
+                t.mark.to_owned(),
+                t.note.clone().unwrap_or_default(),
+            ]);
+        }
+        let a = &exp.agreement;
+        for (r, label) in a.labels.iter().enumerate() {
+            for (c, combo) in exp.combos.iter().enumerate() {
+                ranks.push(vec![
+                    exp.name.clone(),
+                    label.clone(),
+                    combo.design.clone(),
+                    combo.weighting.clone(),
+                    f(a.ranks[r][c]),
+                    a.best[r].contains(&c).to_string(),
+                ]);
+            }
+        }
+        if !a.labels.is_empty() {
+            let mut tau = vec![std::iter::once("ranking".to_owned()).chain(a.labels.iter().cloned()).collect::<Vec<_>>()];
+            for (r, label) in a.labels.iter().enumerate() {
+                tau.push(std::iter::once(label.clone()).chain(a.tau[r].iter().map(|&v| f(v))).collect());
+            }
+            out.push(CsvTable { file: format!("{}__kendall_tau.csv", super::latex::file_part(&exp.name)), rows: tau });
+        }
+        for r in &exp.cost {
+            let combo = &exp.combos[r.combo];
+            cost.push(vec![
+                exp.name.clone(),
+                combo.design.clone(),
+                combo.weighting.clone(),
+                r.train_images_per_sec.n.to_string(),
+                r.params.to_string(),
+                f(r.train_images_per_sec.mean),
+                f(r.train_images_per_sec.std),
+                f(r.relative_throughput.mean),
+                f(r.inference_images_per_sec.mean),
+                f(r.train_seconds.mean),
+                f(r.peak_memory_mib.mean),
+            ]);
+        }
+    }
+    out.push(CsvTable { file: "metrics.csv".into(), rows: metrics });
+    out.push(CsvTable { file: "delta_m.csv".into(), rows: delta });
+    out.push(CsvTable { file: "paired_tests.csv".into(), rows: tests });
+    out.push(CsvTable { file: "ranks.csv".into(), rows: ranks });
+    out.push(CsvTable { file: "cost.csv".into(), rows: cost });
+    out
+}

@@ -1,0 +1,169 @@
+//! Per-sample access to stored test predictions: the primary metric of any subset of the
+//! test samples (for paired bootstrap tests) and the per-image Dice and masks of
+//! segmentation tasks (for the gallery).
+//!
+//! Vector tasks re-evaluate the metric with [`crate::metrics::evaluate`] on each subset, so
+//! the definitions are exactly those of the tables. Dense tasks decompose their primary
+//! metric into per-image terms computed once (the mean of the defined per-image Dice; the
+//! pooled R² from per-image sums), as `metrics` aggregates them, so a resample costs a sum.
+
+use std::path::Path;
+
+use crate::data::SplitName;
+use crate::metrics::{self, segmentation, TaskPredictions, NSD_TOLERANCE};
+use crate::results::{read_dense, read_predictions, read_test_images, RunFiles};
+use crate::task::{Targets, TaskKind};
+use crate::{Error, Result};
+
+/// The test predictions of one task of one run, ready for subset statistics.
+pub enum SampleStat {
+    /// Classification and regression: the metric recomputed on each subset.
+    Vector { kind: TaskKind, metric: String, predictions: TaskPredictions },
+    /// Segmentation: per-image Dice (NaN where both masks are empty), mean of the defined.
+    Dice { per_image: Vec<f64>, truth: Vec<u8>, predicted: Vec<u8>, height: usize, width: usize },
+    /// Reconstruction: per-image (SSE, Σy, Σy², pixels) of the pooled R².
+    PooledR2 { per_image: Vec<[f64; 4]> },
+}
+
+impl SampleStat {
+    /// Loads the test predictions of `task` from a run folder.
+    pub fn load(run_dir: &Path, task: &str, kind: &TaskKind) -> Result<Self> {
+        let files = RunFiles::new(run_dir.to_path_buf());
+        let path = files.predictions(task, kind.is_dense());
+        let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
+        let p = by_split
+            .remove(&SplitName::Test)
+            .ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
+        let metric = metrics::primary_metric(kind).to_owned();
+        Ok(match (kind, &p.targets) {
+            (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
+                let (h, w) = (*height, *width);
+                let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
+                let per_image = (0..p.len())
+                    .map(|i| {
+                        let s = p.spacing.as_ref().map_or(1.0, |s| s[i] as f64);
+                        let range = i * h * w..(i + 1) * h * w;
+                        segmentation::multiclass_metrics(&values[range.clone()], &predicted[range], h, w, (s, s), (*classes).max(2), NSD_TOLERANCE)
+                            .dice
+                    })
+                    .collect();
+                SampleStat::Dice { per_image, truth: values.clone(), predicted, height: h, width: w }
+            }
+            (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
+                let per = p.width;
+                let per_image = (0..p.len())
+                    .map(|i| {
+                        let (t, q) = (&values[i * per..(i + 1) * per], &p.scores[i * per..(i + 1) * per]);
+                        let sse: f64 = metrics::regression::mse(t, q) * per as f64;
+                        let (s, s2) = t.iter().fold((0.0, 0.0), |(a, b), &v| (a + v as f64, b + (v as f64).powi(2)));
+                        [sse, s, s2, per as f64]
+                    })
+                    .collect();
+                SampleStat::PooledR2 { per_image }
+            }
+            _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
+        })
+    }
+
+    /// Number of test samples.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        match self {
+            SampleStat::Vector { predictions, .. } => predictions.len(),
+            SampleStat::Dice { per_image, .. } => per_image.len(),
+            SampleStat::PooledR2 { per_image } => per_image.len(),
+        }
+    }
+
+    /// Whether two runs were tested on the same samples (same targets in the same order).
+    pub fn same_samples(&self, other: &SampleStat) -> bool {
+        match (self, other) {
+            (SampleStat::Vector { predictions: a, .. }, SampleStat::Vector { predictions: b, .. }) => a.targets == b.targets,
+            (SampleStat::Dice { truth: a, .. }, SampleStat::Dice { truth: b, .. }) => a == b,
+            (SampleStat::PooledR2 { per_image: a }, SampleStat::PooledR2 { per_image: b }) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x[1] == y[1] && x[2] == y[2])
+            }
+            _ => false,
+        }
+    }
+
+    /// The primary metric on the samples `idx` (repeats allowed).
+    pub fn on(&self, idx: &[usize]) -> f64 {
+        match self {
+            SampleStat::Vector { kind, metric, predictions } => primary_value(kind, metric, &predictions.subset(idx)),
+            SampleStat::Dice { per_image, .. } => {
+                let (sum, n) = idx.iter().map(|&i| per_image[i]).filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+                if n == 0 { f64::NAN } else { sum / n as f64 }
+            }
+            SampleStat::PooledR2 { per_image } => {
+                let mut t = [0.0; 4];
+                for &i in idx {
+                    for (acc, v) in t.iter_mut().zip(per_image[i]) {
+                        *acc += v;
+                    }
+                }
+                let sst = t[2] - t[1] * t[1] / t[3].max(1.0);
+                if sst > 0.0 { 1.0 - t[0] / sst } else { f64::NAN }
+            }
+        }
+    }
+}
+
+/// The primary metric of a vector task, computed alone (the paired bootstrap evaluates it
+/// on 10,000 resamples per run): the same functions [`metrics::evaluate`] calls, which the
+/// tests check; any other metric goes through `evaluate` itself.
+pub fn primary_value(kind: &TaskKind, metric: &str, p: &TaskPredictions) -> f64 {
+    use metrics::classification as cls;
+    match (kind, &p.targets, metric) {
+        (TaskKind::Binary, Targets::Classes(t), "auc") => cls::binary_auc(t, &p.scores).unwrap_or(f64::NAN),
+        (TaskKind::MultiClass { classes } | TaskKind::Ordinal { classes }, Targets::Classes(t), "auc") => {
+            cls::ovr_macro_auc(t, &p.scores, *classes).0.unwrap_or(f64::NAN)
+        }
+        (TaskKind::MultiLabel { labels }, Targets::MultiLabels { values, .. }, "auc") => {
+            let t: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            cls::multilabel_mean_auc(&t, &p.scores, *labels).0.unwrap_or(f64::NAN)
+        }
+        (TaskKind::Regression | TaskKind::OrdinalRegression { .. }, Targets::Values(t), "r2") => metrics::regression::r2(t, &p.scores),
+        _ => metrics::evaluate(kind, p).into_iter().find(|m| m.name == metric).map_or(f64::NAN, |m| m.value),
+    }
+}
+
+/// Test images of a segmentation run (`C x H x W` each, 0..255) and their shape.
+pub fn test_images(run_dir: &Path, task: &str) -> Result<Option<(Vec<u8>, [usize; 4])>> {
+    read_test_images(&RunFiles::new(run_dir.to_path_buf()).predictions(task, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(kind: TaskKind, targets: Targets, scores: Vec<f32>, width: usize) {
+        let p = TaskPredictions { targets, scores, width, spacing: None };
+        let metric = metrics::primary_metric(&kind);
+        let want = metrics::evaluate(&kind, &p).into_iter().find(|m| m.name == metric).unwrap().value;
+        let got = primary_value(&kind, metric, &p);
+        assert!((got - want).abs() < 1e-12, "{}: {got} vs evaluate {want}", kind.name());
+    }
+
+    #[test]
+    fn primary_value_equals_what_evaluate_reports() {
+        let n = 40;
+        let score = |i: usize, k: usize| ((i * 31 + k * 17) % 97) as f32 / 97.0;
+        let classes: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+        check(TaskKind::Binary, Targets::Classes(classes.iter().map(|c| c % 2).collect()), (0..n).map(|i| score(i, 0)).collect(), 1);
+        let probs: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let raw: Vec<f32> = (0..3).map(|k| score(i, k) + 0.01).collect();
+                let sum: f32 = raw.iter().sum();
+                raw.into_iter().map(move |v| v / sum)
+            })
+            .collect();
+        check(TaskKind::MultiClass { classes: 3 }, Targets::Classes(classes.clone()), probs.clone(), 3);
+        check(TaskKind::Ordinal { classes: 3 }, Targets::Classes(classes), probs, 3);
+        let labels: Vec<u8> = (0..n * 2).map(|i| ((i * 7) % 3 == 0) as u8).collect();
+        check(TaskKind::MultiLabel { labels: 2 }, Targets::MultiLabels { width: 2, values: labels }, (0..n * 2).map(|i| score(i, 1)).collect(), 2);
+        let values: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
+        check(TaskKind::Regression, Targets::Values(values.clone()), values.iter().enumerate().map(|(i, v)| v + score(i, 2)).collect(), 1);
+        check(TaskKind::OrdinalRegression { classes: 5 }, Targets::Values(values.clone()), values.iter().map(|v| v * 0.9).collect(), 1);
+    }
+}
