@@ -138,6 +138,7 @@ fn write_fake_suite(root: &Path) -> PathBuf {
                 data_files: vec![],
                 threads: 2,
                 device: "Cpu".into(),
+                hardware: "Test CPU".into(),
                 status: RunStatus::Complete,
                 suite_hash: "f".repeat(64),
                 reference_images_per_sec: Some(50.0),

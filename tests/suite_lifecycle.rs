@@ -111,7 +111,7 @@ fn regression_check_catches_degraded_runs_and_lost_coverage() {
 
     // A baseline of another schema version is refused, naming the file.
     let other = dir.path().join("other.csv");
-    let content = std::fs::read_to_string(&baseline).unwrap().replace("\n1,", "\n99,");
+    let content = std::fs::read_to_string(&baseline).unwrap().replace(&format!("\n{},", medmtl::results::SCHEMA_VERSION), "\n99,");
     std::fs::write(&other, content).unwrap();
     let c = medmtl(&["check", "--baseline", other.to_str().unwrap(), results.to_str().unwrap()]);
     assert!(!c.status.success());

@@ -78,6 +78,10 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     suite.validate(&catalog, Path::new(suite_label))?;
     let suite_hash = crate::data::fetch::hex(&<sha2::Sha256 as sha2::Digest>::digest(suite_text.as_bytes()));
     let results_dir = options.results_root.join(&suite.name);
+    // The exact suite file travels with its results, so a report can always show it.
+    results::atomic_write(&results_dir.join("suite.toml"), |out| {
+        std::io::Write::write_all(out, suite_text.as_bytes()).map_err(|e| Error::io(results_dir.join("suite.toml"), e))
+    })?;
     let runs: Vec<RunSpec> = plan(suite)
         .into_iter()
         .enumerate()
@@ -282,6 +286,7 @@ fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, par
         data_files: ctx.dataset.provenance.files.clone(),
         threads: rayon::current_num_threads(),
         device: format!("{:?}", options.device.location()),
+        hardware: crate::provenance::cpu_model(),
         status,
         suite_hash: ctx.suite_hash.to_owned(),
         reference_images_per_sec: ctx.reference,

@@ -18,7 +18,8 @@ use crate::Result;
 pub fn build_report(table: &SuiteTable) -> Result<Report> {
     let suite_name = table.runs.first().map_or_else(|| table.suite.clone(), |r| r.suite.clone());
     let hashes: Vec<String> = table.runs.iter().map(|r| r.suite_hash.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let suite = method::find_suite(&suite_name, &hashes);
+    let results_dir = table.run_dirs.first().and_then(|d| d.parent()).and_then(|d| d.parent());
+    let suite = method::find_suite(&suite_name, &hashes, results_dir);
     let mut warnings = Vec::new();
     if hashes.len() > 1 {
         warnings.push(format!(

@@ -9,11 +9,25 @@ use crate::config::{DatasetRef, Suite};
 use crate::data::catalog::Catalog;
 use crate::results::{RunMeta, RunStatus};
 
-/// The suite file the runs were made from: the built-in (or local) suite of that name when
-/// its SHA-256 equals the runs' `suite_hash`.
-pub fn find_suite(name: &str, hashes: &[String]) -> Option<(Suite, SuiteFile)> {
+/// The suite file the runs were made from: the copy `bench-all` saves beside the results
+/// (`<results>/suite.toml`), else the built-in (or local) suite of that name, when its
+/// SHA-256 equals the runs' `suite_hash`.
+pub fn find_suite(name: &str, hashes: &[String], results_dir: Option<&std::path::Path>) -> Option<(Suite, SuiteFile)> {
+    let hash_of = |text: &str| -> String {
+        <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    if let Some(path) = results_dir.map(|d| d.join("suite.toml")) {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let hash = hash_of(&text);
+            if hashes.contains(&hash) {
+                if let Ok(suite) = Suite::parse(&text, &path) {
+                    return Some((suite, SuiteFile { label: path.display().to_string(), text, hash }));
+                }
+            }
+        }
+    }
     let (suite, source, text) = Suite::find(name).ok()?;
-    let hash: String = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hash_of(&text);
     if !hashes.contains(&hash) {
         return None;
     }
@@ -70,7 +84,7 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
             info.licence = "generated data, no licence restrictions".into();
             info.source = "generated at run time from the suite's settings (a pure function of them)".into();
             match config.map(|e| e.dataset_ref()) {
-                Some(DatasetRef::Phantoms(p)) => {
+                Some(Ok(DatasetRef::Phantoms(p))) => {
                     info.splits = format!(
                         "{} train / {} validation / {} test images ({}x{} px), data seed {}",
                         p.train, p.val, p.test, p.size, p.size, p.seed
@@ -82,6 +96,21 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
                     info.preprocessing = "intensities about [-1, 1]".into();
                 }
             }
+        } else if let Some(Ok(DatasetRef::Folder { spec, size })) = config.map(|e| e.dataset_ref()) {
+            let d = &spec.dataset;
+            info.description = d.title.clone();
+            info.citation = d.citation.clone();
+            info.licence = d.license.clone();
+            let doi = d.doi.as_ref().map_or(String::new(), |x| format!(", doi:{x}"));
+            let data_doi = d.data_doi.as_ref().map_or(String::new(), |x| format!(", data doi:{x}"));
+            info.source = format!("{}{doi}{data_doi}", d.download);
+            // The split and preprocessing rules exactly as the dataset spec states them.
+            let inline = |v: String| v.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+            info.splits = inline(toml::to_string(&spec.split).unwrap_or_default());
+            info.preprocessing = format!(
+                "resized to {size}x{size} px ({}); masks nearest-neighbour",
+                inline(toml::to_string(&spec.preprocess).unwrap_or_default())
+            );
         } else {
             info.description = "not in medmtl's dataset catalog".into();
             info.citation = "unknown".into();
@@ -93,7 +122,7 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
     seeds.sort_unstable();
     let hardware = set(&|r| {
         let reference = r.reference_images_per_sec.map_or(String::new(), |x| format!(", reference workload {x:.0} images/s"));
-        format!("{} with {} threads{reference}", r.device, r.threads)
+        format!("{} ({}) with {} threads{reference}", r.hardware, r.device, r.threads)
     });
     let mut kinds: Vec<String> = Vec::new();
     for r in runs {

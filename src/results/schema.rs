@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::task::TaskKind;
 
 /// Version of the results layout; readers refuse files of another version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One metric value of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +113,8 @@ pub struct RunMeta {
     pub data_files: Vec<(String, String)>,
     pub threads: usize,
     pub device: String,
+    /// CPU model (and GPU, when one is used).
+    pub hardware: String,
     #[serde(flatten)]
     pub status: RunStatus,
     /// SHA-256 of the suite file the run belongs to (merging refuses mixed versions).
