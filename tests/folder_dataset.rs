@@ -415,3 +415,82 @@ fn embedded_specs_parse_and_describe_their_sources() {
     assert_eq!(seen, BTreeMap::from([("busbra", 1), ("hc18", 1)]));
     assert!(folder::embedded_spec("nope").unwrap_err().to_string().contains("busbra, hc18"));
 }
+
+fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmtl::task::TaskSpec {
+    medmtl::task::TaskSpec {
+        name: "length".into(),
+        kind,
+        source: source.into(),
+        positive_at_least: None,
+        predict_in_pixels: true,
+    }
+}
+
+#[test]
+fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
+    use candle_core::Device;
+    use medmtl::model::arch::{build, Design, ExpertConfig, ModelSpec};
+    use medmtl::model::backbone::BackboneKind;
+    use medmtl::model::head::HeadSpec;
+    use medmtl::task::{Targets, Task, TaskKindName};
+    use medmtl::train::{train, OptimizerKind, Schedule, TaskGroup, TrainConfig};
+    use medmtl::weighting::WeightingKind;
+
+    let toy = Toy::new();
+    let d = toy.load(&spec(), 16).unwrap();
+    let task = Task::resolve(&regression_in_pixels("score", TaskKindName::Regression), &d).unwrap();
+    // Test scores 0, 1, 7.5, 8.5 mm with pixels of 0.5, 0.55, 0.5, 0.55 mm.
+    let Targets::Values(px_targets) = task.targets(&d.test).unwrap() else { panic!() };
+    for (got, want) in px_targets.iter().zip([0.0, 1.0 / 0.55, 15.0, 8.5 / 0.55]) {
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+    // The loss normalises with the training targets in pixels, not in mm.
+    let Targets::Values(train_px) = task.targets(&d.train).unwrap() else { panic!() };
+    let mean = train_px.iter().sum::<f32>() / train_px.len() as f32;
+    assert!((task.target_scale.0 - mean).abs() < 1e-4, "{:?} vs {mean}", task.target_scale);
+
+    let tasks = vec![task];
+    let spec = ModelSpec {
+        backbone: BackboneKind::SmallCnn,
+        width: 4,
+        in_channels: 1,
+        input_size: (16, 16),
+        heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+        experts: ExpertConfig { experts: 2, shared_experts: 1, task_experts: 1 },
+    };
+    let model = build(Design::Hps, &spec, 0, &Device::Cpu).unwrap();
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 4,
+        optimizer: OptimizerKind::Adam,
+        lr: 1e-3,
+        weight_decay: 0.0,
+        schedule: Schedule::Constant,
+        eval_batch_size: 8,
+    };
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0] }];
+    let mut weighting = WeightingKind::Ew.build(1, 0, &Device::Cpu).unwrap();
+    let out = train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, 0, &Device::Cpu, None).unwrap();
+    // Predictions and their targets come back in the source's mm.
+    let test = &out.predictions[&(0, SplitName::Test)];
+    let Targets::Values(mm) = &test.targets else { panic!() };
+    for (got, want) in mm.iter().zip(values(&d.test, "score")) {
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+    assert!(test.scores.iter().all(|s| s.is_finite()));
+}
+
+#[test]
+fn predicting_in_pixels_needs_a_regression_task_and_pixel_sizes() {
+    use medmtl::task::{Task, TaskKindName};
+    let toy = Toy::new();
+    let d = toy.load(&spec(), 16).unwrap();
+    let err = Task::resolve(&regression_in_pixels("grade", TaskKindName::Binary), &d).unwrap_err().to_string();
+    assert!(err.contains("only applies to regression"), "{err}");
+
+    let mut no_pixels = spec();
+    no_pixels.pixel_size = None;
+    let d = toy.load(&no_pixels, 16).unwrap();
+    let err = Task::resolve(&regression_in_pixels("score", TaskKindName::Regression), &d).unwrap_err().to_string();
+    assert!(err.contains("'length'") && err.contains("needs a pixel size") && err.contains("[pixel_size]"), "{err}");
+}

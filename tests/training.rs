@@ -128,7 +128,7 @@ fn non_finite_regression_targets_are_refused_naming_the_task() {
     values[3] = f32::NAN;
     sources.insert("area".to_string(), SourceValues::Values(values));
     d.train = medmtl::data::Split::new(d.train.images().to_vec(), d.shape, sources).unwrap();
-    let spec = TaskSpec { name: "area".into(), kind: TaskKindName::Regression, source: "area".into(), positive_at_least: None };
+    let spec = TaskSpec { name: "area".into(), kind: TaskKindName::Regression, source: "area".into(), positive_at_least: None, predict_in_pixels: false };
     let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
     assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");
 }

@@ -9,7 +9,7 @@ pub use loss::{bce_with_logits, cross_entropy, soft_dice_loss, task_loss};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, SourceValues, Split, SplitName};
+use crate::data::{Dataset, SourceValues, Split, SplitName, PIXEL_SIZE_SOURCE};
 use crate::{Error, Result};
 
 /// The kinds of task a suite can name.
@@ -53,6 +53,14 @@ pub struct TaskSpec {
     /// value is at least this (e.g. referable diabetic retinopathy = grade >= 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positive_at_least: Option<f64>,
+    /// For a regression source that is a length in mm (e.g. HC18's head circumference):
+    /// train the network on the length in pixels of the resized image (mm ÷ the sample's
+    /// pixel size). A resized image shows the length in pixels but not the scanner's pixel
+    /// size, which varies between images, so a length in mm is not a function of the image;
+    /// in pixels it is. Predictions are converted back to mm with each sample's pixel size
+    /// before any metric, so results stay in mm. Needs a dataset with a pixel size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub predict_in_pixels: bool,
 }
 
 fn default_source() -> String {
@@ -245,6 +253,18 @@ impl Task {
                 return Err(bad(format!("source '{}' cannot feed a {kind:?} task", spec.source)))
             }
         };
+        if spec.predict_in_pixels {
+            if kind != TaskKind::Regression {
+                return Err(bad("predict_in_pixels only applies to regression tasks".into()));
+            }
+            if !matches!(dataset.train.source(PIXEL_SIZE_SOURCE), Some(SourceValues::Values(_))) {
+                return Err(bad(format!(
+                    "predict_in_pixels needs a pixel size per image, and dataset '{}' has none \
+                     (a folder dataset gets one from a [pixel_size] column in its spec)",
+                    dataset.name
+                )));
+            }
+        }
         let mut task = Task { name: spec.name.clone(), kind, spec: spec.clone(), class_names, target_scale: (0.0, 1.0) };
         if matches!(task.kind, TaskKind::Regression | TaskKind::OrdinalRegression { .. }) {
             let Targets::Values(train) = task.targets(&dataset.train)? else {
@@ -292,7 +312,10 @@ impl Task {
                         self.name, self.spec.source
                     )));
                 }
-                Targets::Values(v.clone())
+                match self.pixel_sizes(split)? {
+                    Some(px) => Targets::Values(v.iter().zip(px).map(|(mm, px)| mm / px).collect()),
+                    None => Targets::Values(v.clone()),
+                }
             }
             (TaskKind::Regression | TaskKind::OrdinalRegression { .. }, SourceValues::Labels(l)) => {
                 Targets::Values(l.iter().map(|&v| v as f32).collect())
@@ -315,6 +338,25 @@ impl Task {
                 )))
             }
         })
+    }
+}
+
+impl Task {
+    /// Each sample's pixel size (mm) on `split` for a `predict_in_pixels` task, by which its
+    /// targets were divided for training and its predictions are multiplied for reporting;
+    /// `None` for every other task.
+    pub fn pixel_sizes<'a>(&self, split: &'a Split) -> Result<Option<&'a [f32]>> {
+        if !self.spec.predict_in_pixels {
+            return Ok(None);
+        }
+        match split.source(PIXEL_SIZE_SOURCE) {
+            Some(SourceValues::Values(px)) if px.iter().all(|p| p.is_finite() && *p > 0.0) => Ok(Some(px)),
+            Some(SourceValues::Values(_)) => Err(Error::Invalid(format!(
+                "task '{}': a pixel size is not a positive number, so the target cannot be converted to pixels",
+                self.name
+            ))),
+            _ => Err(Error::Invalid(format!("task '{}': the split has no pixel sizes", self.name))),
+        }
     }
 }
 

@@ -325,13 +325,22 @@ fn predict_all(
                 (TaskKind::Segmentation { .. }, Some(SourceValues::Values(v))) => Some(v.clone()),
                 _ => None,
             };
+            let mut targets = gd.targets[&(t, split)].clone();
+            let mut task_scores = std::mem::take(&mut scores[k]);
+            if let (Some(px), Targets::Values(values)) = (tasks[t].pixel_sizes(ds.split(split))?, &mut targets) {
+                // Back from the pixels the network works in to the source's mm.
+                for ((score, value), px) in task_scores.iter_mut().zip(values.iter_mut()).zip(px) {
+                    *score *= px;
+                    *value *= px;
+                }
+            }
             out.insert(
                 t,
                 TaskPredictions {
                     spacing,
-                    targets: gd.targets[&(t, split)].clone(),
-                    scores: std::mem::take(&mut scores[k]),
-                    width: if tasks[t].kind.is_dense() { gd.targets[&(t, split)].per_sample() } else { tasks[t].kind.outputs() },
+                    width: if tasks[t].kind.is_dense() { targets.per_sample() } else { tasks[t].kind.outputs() },
+                    targets,
+                    scores: task_scores,
                 },
             );
         }

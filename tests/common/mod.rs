@@ -13,7 +13,7 @@ pub fn phantoms(size: usize, train: usize, seed: u64) -> Dataset {
 }
 
 pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Option<f64>) -> TaskSpec {
-    TaskSpec { name: name.into(), kind, source: source.into(), positive_at_least }
+    TaskSpec { name: name.into(), kind, source: source.into(), positive_at_least, predict_in_pixels: false }
 }
 
 /// shape (multiclass), large (binary), area (regression).
