@@ -171,3 +171,27 @@ fn lying_zip_sizes_and_traversal_names_are_harmless() {
     }
     assert!(!Path::new("../../etc/train_images.npy").exists());
 }
+
+/// Found by the `npz` fuzz target: the header parser backtracks exponentially on nested
+/// tuples (15 levels took seconds; 40 would not finish), so such headers are refused before
+/// parsing, as are headers over numpy's own 10000-byte limit.
+#[test]
+fn deeply_nested_and_oversized_headers_are_refused_before_parsing() {
+    let nested = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {}3{}, }}", "(3, ".repeat(40), ",)".repeat(40));
+    let huge = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': (4,), 'pad': '{}', }}", "x".repeat(20_000));
+    let mut long_header = b"\x93NUMPY\x02\x00".to_vec();
+    long_header.extend_from_slice(&(huge.len() as u32 + 1).to_le_bytes());
+    long_header.extend_from_slice(huge.as_bytes());
+    long_header.push(b'\n');
+    long_header.extend_from_slice(&[0, 1, 2, 3]);
+    for (npy, want) in [(raw_npy(&nested, &[0; 27]), "nesting"), (long_header, "over numpy's own limit")] {
+        let bytes = npz(&[("train_images", npy)]);
+        let mut archive = NpzArchive::from_reader(Path::new("hostile.npz"), Cursor::new(bytes)).unwrap();
+        let msg = archive.read_u8("train_images").unwrap_err().to_string();
+        assert!(msg.contains("hostile.npz") && msg.contains("train_images") && msg.contains(want), "{msg}");
+    }
+    // A legitimate header with the most nesting numpy writes still reads.
+    let ok = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }";
+    let mut archive = NpzArchive::from_reader(Path::new("ok.npz"), Cursor::new(npz(&[("x", raw_npy(ok, &[1, 2, 3, 4]))]))).unwrap();
+    assert_eq!(archive.read_u8("x").unwrap().data, vec![1, 2, 3, 4]);
+}

@@ -4,6 +4,10 @@
 //! element is read the declared shape is checked against the member's uncompressed size and
 //! a hard cap, so a corrupt or hostile file gives an error instead of a huge allocation.
 //! Members are looked up by name and never extracted, so zip paths cannot escape anywhere.
+//! The header text itself is checked first (size and bracket nesting, see
+//! [`read_npy_preamble`]): the dictionary parser behind `npyz` backtracks exponentially on
+//! deeply nested tuples, so a 200-byte header nesting 15 tuples took seconds (found by the
+//! `npz` fuzz target) and a deeper one would hang.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -16,6 +20,13 @@ use crate::{Error, Result};
 /// The largest array medmtl will read from one member (MedMNIST+ 224px TissueMNIST
 /// train images are about 8.3 GB; anything above this is treated as a corrupt header).
 pub const MAX_ARRAY_BYTES: u64 = 16 << 30;
+
+/// NumPy's own limit on the header of a `.npy` it will read (`numpy.lib.format`, since 1.24).
+pub const MAX_HEADER_BYTES: usize = 10_000;
+
+/// The deepest bracket nesting a `.npy` header needs: the dict, a tuple or list in it (the
+/// shape, or a structured dtype's field list) and the tuples of that list.
+const MAX_HEADER_NESTING: usize = 3;
 
 /// A dense array read from an `.npz` member, in C order.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +133,10 @@ impl<R: Read + Seek> NpzArchive<R> {
             Err(e) => return Err(member_error(&path, key, format!("unreadable member: {e}"))),
         };
         let member_bytes = entry.size();
-        let mut counted = CountingReader { inner: &mut entry, count: 0 };
-        let header = npyz::NpyHeader::from_reader(&mut counted)
+        let preamble = read_npy_preamble(&mut entry).map_err(|e| member_error(&path, key, e))?;
+        let header = npyz::NpyHeader::from_reader(&mut preamble.as_slice())
             .map_err(|e| member_error(&path, key, format!("invalid .npy header: {e}")))?;
-        let declared_bytes = member_bytes.saturating_sub(counted.count);
+        let declared_bytes = member_bytes.saturating_sub(preamble.len() as u64);
         let reader: &mut dyn Read = &mut entry;
         let npy = NpyFile::with_header(header, reader);
         if npy.order() != Order::C {
@@ -172,18 +183,49 @@ impl<R: Read + Seek> NpzArchive<R> {
     }
 }
 
-/// Counts the bytes read through it (to know where the `.npy` header ends).
-struct CountingReader<'a, R: Read> {
-    inner: &'a mut R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
+/// Reads a `.npy` member's magic, version, header length and header text, and refuses
+/// what numpy itself would never write before any parser sees it: a header over
+/// [`MAX_HEADER_BYTES`], or brackets nested deeper than [`MAX_HEADER_NESTING`].
+fn read_npy_preamble(reader: &mut impl Read) -> std::result::Result<Vec<u8>, String> {
+    let mut preamble = vec![0u8; 8];
+    reader.read_exact(&mut preamble).map_err(|_| "is too short for a .npy header".to_owned())?;
+    if &preamble[..6] != b"\x93NUMPY" {
+        return Err("is not a .npy array (no \\x93NUMPY magic)".into());
     }
+    let width = match preamble[6] {
+        1 => 2,
+        2 | 3 => 4,
+        v => return Err(format!("has .npy format version {v}, which numpy never wrote (1, 2, 3)")),
+    };
+    let mut len_bytes = [0u8; 4];
+    reader.read_exact(&mut len_bytes[..width]).map_err(|_| "is truncated inside its .npy header".to_owned())?;
+    preamble.extend_from_slice(&len_bytes[..width]);
+    let header_len = u32::from_le_bytes(len_bytes) as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(format!(
+            "has a .npy header of {header_len} bytes, over numpy's own limit of {MAX_HEADER_BYTES}"
+        ));
+    }
+    let start = preamble.len();
+    preamble.resize(start + header_len, 0);
+    reader.read_exact(&mut preamble[start..]).map_err(|_| "is truncated inside its .npy header".to_owned())?;
+    let mut depth = 0usize;
+    for &b in &preamble[start..] {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_HEADER_NESTING {
+                    return Err(format!(
+                        "has a .npy header nesting brackets more than {MAX_HEADER_NESTING} deep; \
+                         numpy writes a dict holding a flat shape tuple"
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(preamble)
 }
 
 fn widen<T: Into<i64>>(v: Vec<T>) -> Vec<i64> {
