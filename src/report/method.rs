@@ -105,11 +105,17 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
             let data_doi = d.data_doi.as_ref().map_or(String::new(), |x| format!(", data doi:{x}"));
             info.source = format!("{}{doi}{data_doi}", d.download);
             // The split and preprocessing rules exactly as the dataset spec states them.
-            let inline = |v: String| v.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
-            info.splits = inline(toml::to_string(&spec.split).unwrap_or_default());
+            // One `key = value` per setting, nested tables inline, so that a reader sees
+            // which rule each value belongs to.
+            let inline = |value: Result<toml::Value, toml::ser::Error>| match value {
+                Ok(toml::Value::Table(t)) => t.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("; "),
+                Ok(other) => other.to_string(),
+                Err(_) => String::new(),
+            };
+            info.splits = inline(toml::Value::try_from(&spec.split));
             info.preprocessing = format!(
                 "resized to {size}x{size} px ({}); masks nearest-neighbour",
-                inline(toml::to_string(&spec.preprocess).unwrap_or_default())
+                inline(toml::Value::try_from(&spec.preprocess))
             );
         } else {
             info.description = "not in medmtl's dataset catalog".into();
