@@ -278,6 +278,23 @@ impl Task {
         Ok(task)
     }
 
+    /// Each sample's pixel size (mm) on `split` for a `predict_in_pixels` task, by which its
+    /// targets were divided for training and its predictions are multiplied for reporting;
+    /// `None` for every other task.
+    pub fn pixel_sizes<'a>(&self, split: &'a Split) -> Result<Option<&'a [f32]>> {
+        if !self.spec.predict_in_pixels {
+            return Ok(None);
+        }
+        match split.source(PIXEL_SIZE_SOURCE) {
+            Some(SourceValues::Values(px)) if px.iter().all(|p| p.is_finite() && *p > 0.0) => Ok(Some(px)),
+            Some(SourceValues::Values(_)) => Err(Error::Invalid(format!(
+                "task '{}': a pixel size is not a positive number, so the target cannot be converted to pixels",
+                self.name
+            ))),
+            _ => Err(Error::Invalid(format!("task '{}': the split has no pixel sizes", self.name))),
+        }
+    }
+
     /// The task's targets on one split.
     pub fn targets(&self, split: &Split) -> Result<Targets> {
         if let TaskKind::Reconstruction { .. } = self.kind {
@@ -338,25 +355,6 @@ impl Task {
                 )))
             }
         })
-    }
-}
-
-impl Task {
-    /// Each sample's pixel size (mm) on `split` for a `predict_in_pixels` task, by which its
-    /// targets were divided for training and its predictions are multiplied for reporting;
-    /// `None` for every other task.
-    pub fn pixel_sizes<'a>(&self, split: &'a Split) -> Result<Option<&'a [f32]>> {
-        if !self.spec.predict_in_pixels {
-            return Ok(None);
-        }
-        match split.source(PIXEL_SIZE_SOURCE) {
-            Some(SourceValues::Values(px)) if px.iter().all(|p| p.is_finite() && *p > 0.0) => Ok(Some(px)),
-            Some(SourceValues::Values(_)) => Err(Error::Invalid(format!(
-                "task '{}': a pixel size is not a positive number, so the target cannot be converted to pixels",
-                self.name
-            ))),
-            _ => Err(Error::Invalid(format!("task '{}': the split has no pixel sizes", self.name))),
-        }
     }
 }
 
