@@ -10,7 +10,7 @@ use medmtl::model::arch::{build, Design, ExpertConfig, ModelSpec};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::head::HeadSpec;
 use medmtl::task::{task_loss, TaskKind};
-use medmtl::weighting::WeightingKind;
+use medmtl::weighting::{loss_values, WeightingKind};
 
 const DESIGNS: [Design; 7] = [Design::Stl, Design::Hps, Design::CrossStitch, Design::Mtan, Design::Mmoe, Design::Cgc, Design::Ple];
 
@@ -37,10 +37,9 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
         let out = model.forward(&x, &[0, 1], true).unwrap();
         [task_loss(&kinds[0], &out[0], &y0).unwrap(), task_loss(&kinds[1], &out[1], &y1).unwrap()]
     };
-    let values = |l: &[Tensor; 2]| l.iter().map(|t| t.to_scalar::<f32>().unwrap() as f64).collect::<Vec<_>>();
     // Two "epochs" first: GradNorm and DWA run plain EW until they have recorded epoch
     // losses, and the steady state is what a long run pays for.
-    let first = values(&losses());
+    let first = loss_values(&losses()).unwrap();
     method.end_epoch(&first);
     method.end_epoch(&first);
     c.bench_function(&format!("{group_name}/{design}/{weighting}"), |b| {
@@ -50,7 +49,7 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
             // As the trainer does for FAMO: the same batch's losses after the step.
             if method.wants_losses_after_step() {
                 let _no_grad = medmtl::model::params::no_grad();
-                method.after_step(&values(&losses()));
+                method.after_step(&loss_values(&losses()).unwrap());
             }
         })
     });

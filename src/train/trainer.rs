@@ -23,7 +23,7 @@ use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::Architecture;
 use crate::model::params::{Owner, Snapshot};
 use crate::task::{Targets, Task, TaskKind};
-use crate::weighting::Weighting;
+use crate::weighting::{loss_values, Weighting};
 use crate::{Error, Result};
 
 /// A dataset and the tasks (indices into the task list) it provides targets for.
@@ -152,7 +152,7 @@ pub fn train(
             if weighting.wants_losses_after_step() {
                 let _no_grad = crate::model::params::no_grad();
                 let after = batch_losses(model, tasks, &data, &batches, true, device)?;
-                let values = after.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect::<Result<Vec<_>>>()?;
+                let values = loss_values(&after)?;
                 weighting.after_step(&values);
             }
             if let Some(bar) = progress {

@@ -10,7 +10,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 
 use super::gradients::{norm, TaskGradients};
-use super::Weighting;
+use super::{loss_values, Weighting};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -38,7 +38,7 @@ impl Weighting for GradNorm {
             // First epoch: plain equal weighting while the initial losses are recorded.
             return super::EqualWeighting.backward(losses, params);
         };
-        let values = losses.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect::<Result<Vec<_>>>()?;
+        let values = loss_values(losses)?;
         let grads = TaskGradients::compute(losses, params)?;
         let norms: Vec<f32> = grads.rows.iter().map(|r| norm(r) as f32).collect();
         let w = self.weights_tensor()?;

@@ -6,7 +6,7 @@ use candle_core::{Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Weighting;
+use super::{loss_values, Weighting};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -181,7 +181,7 @@ impl Famo {
 impl Weighting for Famo {
     fn backward(&mut self, losses: &[Tensor], _params: &ParamStore) -> Result<GradStore> {
         let z = softmax(&self.logits);
-        let values = losses.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect::<Result<Vec<_>>>()?;
+        let values = loss_values(losses)?;
         let c: f64 = z.iter().zip(&values).map(|(zt, l)| zt / (l + 1e-8)).sum();
         let logs = losses.iter().map(|l| Ok((l + 1e-8)?.log()?)).collect::<Result<Vec<_>>>()?;
         let weights: Vec<f64> = z.iter().map(|zt| zt / c).collect();

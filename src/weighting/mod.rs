@@ -25,6 +25,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::params::ParamStore;
 use crate::Result;
 
+/// Each loss tensor's scalar value, for the methods that read loss values within a step
+/// (GradNorm's training rates, FAMO) and for the trainer's after-step losses.
+pub fn loss_values(losses: &[Tensor]) -> Result<Vec<f64>> {
+    losses.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect()
+}
+
 /// A multi-task loss or gradient weighting method.
 pub trait Weighting: Send {
     /// Gradients of one training step from the per-task losses (task order).
