@@ -120,7 +120,9 @@ pub fn read_baseline(path: &Path) -> Result<Vec<BaselineRow>> {
     if let Some(v) = ints("schema_version")?.into_iter().find(|&v| v != SCHEMA_VERSION as i64) {
         return Err(Error::format(
             path,
-            format!("has results schema version {v}, this medmtl reads version {SCHEMA_VERSION}; write a new baseline with `medmtl baseline`"),
+            format!(
+                "has results schema version {v}, this medmtl reads version {SCHEMA_VERSION}; write a new baseline with `medmtl baseline`"
+            ),
         ));
     }
     let text = |c: &str| -> Result<Vec<String>> {
@@ -129,7 +131,8 @@ pub fn read_baseline(path: &Path) -> Result<Vec<BaselineRow>> {
     let floats = |c: &str| -> Result<Vec<f64>> {
         Ok(df.column(c).map_err(|_| missing(c))?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     };
-    let (experiment, design, weighting, task, metric) = (text("experiment")?, text("design")?, text("weighting")?, text("task")?, text("metric")?);
+    let (experiment, design, weighting, task, metric) =
+        (text("experiment")?, text("design")?, text("weighting")?, text("task")?, text("metric")?);
     let (mean, std, n) = (floats("mean")?, floats("std")?, ints("n")?);
     Ok((0..df.height())
         .map(|i| BaselineRow {
@@ -205,11 +208,8 @@ pub fn check(baseline: &[BaselineRow], run: &[BaselineRow]) -> CheckReport {
         let found = new.get(&b.key()).map(|r| r.mean);
         let throughput = b.metric == THROUGHPUT;
         let up = throughput || higher_is_better(&b.metric);
-        let tolerance = if throughput {
-            THROUGHPUT_DROP * b.mean.abs()
-        } else {
-            (K * b.std.max(0.0)).max(REL_FLOOR * b.mean.abs()).max(ABS_FLOOR)
-        };
+        let tolerance =
+            if throughput { THROUGHPUT_DROP * b.mean.abs() } else { (K * b.std.max(0.0)).max(REL_FLOOR * b.mean.abs()).max(ABS_FLOOR) };
         let limit = if up { b.mean - tolerance } else { b.mean + tolerance };
         let verdict = match found {
             None => Verdict::LostCoverage,
@@ -255,7 +255,10 @@ impl CheckReport {
         if interesting.is_empty() {
             out.push_str(&format!("all {} baseline values within noise\n", self.compared));
         } else {
-            out.push_str(&format!("{:<14} {:<44} {:>22} {:>10} {:>10}\n", "verdict", "experiment/design/weighting/task/metric", "baseline (mean ± std)", "new", "limit"));
+            out.push_str(&format!(
+                "{:<14} {:<44} {:>22} {:>10} {:>10}\n",
+                "verdict", "experiment/design/weighting/task/metric", "baseline (mean ± std)", "new", "limit"
+            ));
             for r in interesting {
                 let label = match r.verdict {
                     Verdict::Better => "better",
@@ -288,7 +291,16 @@ mod tests {
     use super::*;
 
     fn row(metric: &str, mean: f64, std: f64) -> BaselineRow {
-        BaselineRow { experiment: "e".into(), design: "hps".into(), weighting: "ew".into(), task: "t".into(), metric: metric.into(), mean, std, n: 3 }
+        BaselineRow {
+            experiment: "e".into(),
+            design: "hps".into(),
+            weighting: "ew".into(),
+            task: "t".into(),
+            metric: metric.into(),
+            mean,
+            std,
+            n: 3,
+        }
     }
 
     #[test]

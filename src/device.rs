@@ -10,9 +10,7 @@ pub fn parse_device(spec: &str) -> Result<Device> {
         "cpu" => Ok(Device::Cpu),
         s if s == "cuda" || s.starts_with("cuda:") => {
             let ordinal = match s.strip_prefix("cuda:") {
-                Some(n) => n
-                    .parse::<usize>()
-                    .map_err(|_| Error::Invalid(format!("device '{s}': expected cuda:N with N a GPU number")))?,
+                Some(n) => n.parse::<usize>().map_err(|_| Error::Invalid(format!("device '{s}': expected cuda:N with N a GPU number")))?,
                 None => 0,
             };
             if !cfg!(feature = "cuda") {

@@ -27,30 +27,17 @@ pub enum Error {
         "{file}: md5 {actual} does not match the catalog ({expected}). Re-download it, or pass \
          --allow-unverified to use this copy; results will be marked unverified."
     )]
-    Checksum {
-        file: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    Checksum { file: PathBuf, expected: String, actual: String },
 
     #[error(
         "dataset file {file} is not available: {reason}.\n  Download it from {url}\n  and either \
          point medmtl at the folder that holds it (--data-dir DIR or MEDMTL_DATA_DIR=DIR), or put \
          it into the cache folder {cache}."
     )]
-    DataUnavailable {
-        file: String,
-        url: String,
-        cache: PathBuf,
-        reason: String,
-    },
+    DataUnavailable { file: String, url: String, cache: PathBuf, reason: String },
 
     #[error("unknown {what} '{name}'; allowed: {allowed}")]
-    Unknown {
-        what: &'static str,
-        name: String,
-        allowed: String,
-    },
+    Unknown { what: &'static str, name: String, allowed: String },
 
     #[error("{0}")]
     Invalid(String),
@@ -67,31 +54,18 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Format {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Format { path: path.into(), message: message.into() }
     }
 
     pub fn config(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Config {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Config { path: path.into(), message: message.into() }
     }
 
     pub fn unknown(what: &'static str, name: impl Into<String>, allowed: &[&str]) -> Self {
-        Error::Unknown {
-            what,
-            name: name.into(),
-            allowed: allowed.join(", "),
-        }
+        Error::Unknown { what, name: name.into(), allowed: allowed.join(", ") }
     }
 }

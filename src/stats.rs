@@ -20,11 +20,7 @@ pub fn summarize(values: &[f64]) -> Summary {
         return Summary { mean: f64::NAN, std: f64::NAN, n: 0 };
     }
     let mean = finite.iter().sum::<f64>() / n as f64;
-    let std = if n > 1 {
-        (finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
+    let std = if n > 1 { (finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
     Summary { mean, std, n }
 }
 
@@ -72,21 +68,13 @@ fn resample(rng: &mut ChaCha8Rng, n: usize) -> Vec<usize> {
 /// dropped, which narrows the interval slightly for tiny test sets. Samples must be the
 /// independent unit (one per patient; the pitfalls paper's "aggregate per patient").
 /// `(NaN, NaN)` for `n_samples == 0`, `level` outside (0, 1) or no finite statistic.
-pub fn bootstrap_ci(
-    mut statistic: impl FnMut(&[usize]) -> f64,
-    n_samples: usize,
-    resamples: usize,
-    seed: u64,
-    level: f64,
-) -> (f64, f64) {
+pub fn bootstrap_ci(mut statistic: impl FnMut(&[usize]) -> f64, n_samples: usize, resamples: usize, seed: u64, level: f64) -> (f64, f64) {
     if n_samples == 0 || !(level > 0.0 && level < 1.0) {
         return (f64::NAN, f64::NAN);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let values: Vec<f64> = (0..resamples.max(MIN_RESAMPLES))
-        .map(|_| statistic(&resample(&mut rng, n_samples)))
-        .filter(|v| v.is_finite())
-        .collect();
+    let values: Vec<f64> =
+        (0..resamples.max(MIN_RESAMPLES)).map(|_| statistic(&resample(&mut rng, n_samples))).filter(|v| v.is_finite()).collect();
     (quantile(&values, (1.0 - level) / 2.0), quantile(&values, (1.0 + level) / 2.0))
 }
 
@@ -258,13 +246,21 @@ pub fn delta_m_nashmtl(metrics: &[f64], base: &[f64], higher_is_better: &[bool])
 }
 
 fn sign(higher_is_better: bool) -> f64 {
-    if higher_is_better { 1.0 } else { -1.0 }
+    if higher_is_better {
+        1.0
+    } else {
+        -1.0
+    }
 }
 
 /// `value`, or NaN where a baseline is zero or non-finite (or the value itself is not finite).
 fn finite_or_nan(value: f64, baselines: &[Vec<f64>]) -> f64 {
     let ok = value.is_finite() && baselines.iter().flatten().all(|b| b.is_finite() && *b != 0.0);
-    if ok { value } else { f64::NAN }
+    if ok {
+        value
+    } else {
+        f64::NAN
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -313,10 +309,9 @@ fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
     let mut f = d;
     for m in 1..500 {
         let m = m as f64;
-        for numerator in [
-            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
-        ] {
+        for numerator in
+            [m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)), -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0))]
+        {
             d = 1.0 + numerator * d;
             d = if d.abs() < tiny { 1.0 / tiny } else { 1.0 / d };
             c = 1.0 + numerator / c;
@@ -343,7 +338,11 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
         return if t > 0.0 { 1.0 } else { 0.0 };
     }
     let tail = 0.5 * incomplete_beta(df / (df + t * t), df / 2.0, 0.5);
-    if t > 0.0 { 1.0 - tail } else { tail }
+    if t > 0.0 {
+        1.0 - tail
+    } else {
+        tail
+    }
 }
 
 /// Quantile of Student's t (`scipy.stats.t.ppf`), by bisection on [`student_t_cdf`] to
@@ -361,7 +360,11 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
     }
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
-        if student_t_cdf(mid, df) < p { lo = mid } else { hi = mid }
+        if student_t_cdf(mid, df) < p {
+            lo = mid
+        } else {
+            hi = mid
+        }
         if hi - lo < 1e-12 * hi.abs().max(1.0) {
             break;
         }
@@ -443,7 +446,11 @@ pub fn ranks(values: &[f64], higher_is_better: bool) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_nan()).collect();
     order.sort_by(|&a, &b| {
         let ord = values[a].total_cmp(&values[b]);
-        if higher_is_better { ord.reverse() } else { ord }
+        if higher_is_better {
+            ord.reverse()
+        } else {
+            ord
+        }
     });
     let mut out = vec![f64::NAN; values.len()];
     let mut i = 0;
@@ -513,7 +520,11 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
     }
     let pairs = (n * (n - 1) / 2) as u64;
     let denominator = ((pairs - tied_a) as f64 * (pairs - tied_b) as f64).sqrt();
-    if denominator == 0.0 { f64::NAN } else { (concordant as f64 - discordant as f64) / denominator }
+    if denominator == 0.0 {
+        f64::NAN
+    } else {
+        (concordant as f64 - discordant as f64) / denominator
+    }
 }
 
 #[cfg(test)]

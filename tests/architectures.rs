@@ -58,7 +58,8 @@ fn every_design_trains_every_task_kind_on_odd_sizes() {
                 let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
                 assert!(norm > 0.0 && norm.is_finite(), "{what}: gradient of {} is {norm}", p.name);
             }
-            let mut opt = AdamW::new(model.params().trainable_vars(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
+            let mut opt =
+                AdamW::new(model.params().trainable_vars(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
             let start = total(&first).to_scalar::<f32>().unwrap();
             for _ in 0..6 {
                 let l = total(&losses(model.as_ref(), &tasks, &d, &idx));

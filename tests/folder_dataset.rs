@@ -82,9 +82,18 @@ impl Toy {
 
     fn write_pair(&self, stem: &str, w: usize, h: usize) {
         let lesion = |x: usize, y: usize| (10..20).contains(&x) && (8..16).contains(&y);
-        write_grey(&self.root().join(format!("img/{stem}.png")), w, h, |x, y| {
-            if lesion(x, y) { 220 } else { 30 + ((x * 7 + y * 3) % 40) as u8 }
-        });
+        write_grey(
+            &self.root().join(format!("img/{stem}.png")),
+            w,
+            h,
+            |x, y| {
+                if lesion(x, y) {
+                    220
+                } else {
+                    30 + ((x * 7 + y * 3) % 40) as u8
+                }
+            },
+        );
         write_1bit(&self.root().join(format!("masks/{stem}_mask.png")), w, h, lesion);
     }
 
@@ -338,10 +347,7 @@ fn a_label_outside_the_declared_classes_is_named() {
     let toy = Toy::new();
     toy.edit_csv(|t| t.replacen("p03_1,3,low", "p03_1,3,medium", 1));
     let msg = toy.error(&spec());
-    assert!(
-        msg.contains("labels.csv") && msg.contains("line 9") && msg.contains("'medium'") && msg.contains("declared classes"),
-        "{msg}"
-    );
+    assert!(msg.contains("labels.csv") && msg.contains("line 9") && msg.contains("'medium'") && msg.contains("declared classes"), "{msg}");
 }
 
 #[test]
@@ -417,13 +423,7 @@ fn embedded_specs_parse_and_describe_their_sources() {
 }
 
 fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmtl::task::TaskSpec {
-    medmtl::task::TaskSpec {
-        name: "length".into(),
-        kind,
-        source: source.into(),
-        positive_at_least: None,
-        predict_in_pixels: true,
-    }
+    medmtl::task::TaskSpec { name: "length".into(), kind, source: source.into(), positive_at_least: None, predict_in_pixels: true }
 }
 
 #[test]

@@ -85,7 +85,11 @@ fn reference_bn(x: &Tensor, gamma: &Tensor, beta: &Tensor, relu: bool) -> Tensor
         .unwrap()
         .broadcast_add(&beta.reshape((1, c, 1, 1)).unwrap())
         .unwrap();
-    if relu { y.relu().unwrap() } else { y }
+    if relu {
+        y.relu().unwrap()
+    } else {
+        y
+    }
 }
 
 #[test]
@@ -103,7 +107,14 @@ fn batch_norm_matches_candle_with_and_without_relu() {
                 &mut rng,
                 &format!("bn {n}x{c}x{h}x{w} relu={relu}"),
             );
-            let (_, stats) = kernels::batch_norm_train(&x, &Tensor::ones(c, candle_core::DType::F32, &Device::Cpu).unwrap(), &Tensor::zeros(c, candle_core::DType::F32, &Device::Cpu).unwrap(), 1e-5, relu).unwrap();
+            let (_, stats) = kernels::batch_norm_train(
+                &x,
+                &Tensor::ones(c, candle_core::DType::F32, &Device::Cpu).unwrap(),
+                &Tensor::zeros(c, candle_core::DType::F32, &Device::Cpu).unwrap(),
+                1e-5,
+                relu,
+            )
+            .unwrap();
             let want_mean = values(&x.mean_keepdim((0, 2, 3)).unwrap());
             for (a, b) in stats.mean.iter().zip(&want_mean) {
                 assert!((a - b).abs() < 1e-5);
@@ -155,7 +166,8 @@ fn check_max_pool_gradient(x: &Tensor, rng: &mut ChaCha8Rng) {
             for ox in 0..wo {
                 let cells = [(2 * oy, 2 * ox), (2 * oy, 2 * ox + 1), (2 * oy + 1, 2 * ox), (2 * oy + 1, 2 * ox + 1)];
                 let idx = |(yy, xx): (usize, usize)| p * h * w + yy * w + xx;
-                let best = cells.iter().copied().max_by(|a, b| xs[idx(*a)].total_cmp(&xs[idx(*b)]).then(std::cmp::Ordering::Greater)).unwrap();
+                let best =
+                    cells.iter().copied().max_by(|a, b| xs[idx(*a)].total_cmp(&xs[idx(*b)]).then(std::cmp::Ordering::Greater)).unwrap();
                 want[idx(best)] += rs[p * ho * wo + oy * wo + ox];
             }
         }
@@ -181,9 +193,7 @@ fn finite_difference_check(x: &Tensor, f: impl Fn(&Tensor) -> Tensor, eps: f32, 
     let out = f(var.as_tensor());
     let r = random(out.dims(), &mut rng);
     let loss = |t: &Tensor| (f(t) * &r).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() as f64;
-    let analytic = values(
-        (out * &r).unwrap().sum_all().unwrap().backward().unwrap().get(var.as_tensor()).unwrap(),
-    );
+    let analytic = values((out * &r).unwrap().sum_all().unwrap().backward().unwrap().get(var.as_tensor()).unwrap());
     let base = values(x);
     for i in 0..base.len() {
         let mut plus = base.clone();

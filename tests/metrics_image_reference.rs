@@ -19,8 +19,7 @@ fn psnr_and_ssim_match_scikit_image() {
     let fx: Value = serde_json::from_str(include_str!("fixtures/image_reference.json")).unwrap();
     for case in fx["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let shape: Vec<usize> =
-            case["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = case["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         let r = unhex(case["reference"].as_str().unwrap());
         let t = unhex(case["test"].as_str().unwrap());
         let range = case["data_range"].as_f64().unwrap();

@@ -81,17 +81,8 @@ fn multiclass_label_maps_match_monai_per_foreground_class() {
         let (h, w) = (case["height"].as_u64().unwrap() as usize, case["width"].as_u64().unwrap() as usize);
         let classes = case["classes"].as_u64().unwrap() as usize;
         let sp = (case["spacing"][0].as_f64().unwrap(), case["spacing"][1].as_f64().unwrap());
-        let labels =
-            |k: &str| -> Vec<u8> { case[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect() };
-        let got = s::multiclass_metrics(
-            &labels("reference"),
-            &labels("prediction"),
-            h,
-            w,
-            sp,
-            classes,
-            case["tau"].as_f64().unwrap(),
-        );
+        let labels = |k: &str| -> Vec<u8> { case[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect() };
+        let got = s::multiclass_metrics(&labels("reference"), &labels("prediction"), h, w, sp, classes, case["tau"].as_f64().unwrap());
         assert_eq!(got.per_class.len(), classes - 1);
         let m = &case["monai"];
         let mut fallbacks = 0;

@@ -13,12 +13,7 @@ use medmtl::data::SourceValues;
 fn npy_u8(shape: &[u64], data: &[u8]) -> Vec<u8> {
     let mut buf = Vec::new();
     use npyz::WriterBuilder;
-    let mut w = npyz::WriteOptions::<u8>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut buf)
-        .begin_nd()
-        .unwrap();
+    let mut w = npyz::WriteOptions::<u8>::new().default_dtype().shape(shape).writer(&mut buf).begin_nd().unwrap();
     w.extend(data.iter().copied()).unwrap();
     w.finish().unwrap();
     buf
@@ -130,7 +125,9 @@ fn absurd_declared_shapes_are_refused_before_allocating() {
         let mut archive = NpzArchive::from_reader(path, Cursor::new(bytes)).unwrap();
         let msg = archive.read_u8("train_images").unwrap_err().to_string();
         assert!(
-            msg.contains("huge.npz") && msg.contains("train_images") && (msg.contains("absurd") || msg.contains("truncated") || msg.contains("overflows")),
+            msg.contains("huge.npz")
+                && msg.contains("train_images")
+                && (msg.contains("absurd") || msg.contains("truncated") || msg.contains("overflows")),
             "{shape}: {msg}"
         );
     }

@@ -170,11 +170,8 @@ fn hc18_loads_with_filled_heads_pixel_sizes_and_an_examination_split() {
     // The CSV, independently of the loader.
     let root = dir.join("hc18");
     let mut reader = csv::Reader::from_path(root.join("training_set_pixel_size_and_HC.csv")).unwrap();
-    let rows: BTreeMap<String, (f64, f64)> = reader
-        .records()
-        .map(|r| r.unwrap())
-        .map(|r| (r[0].to_owned(), (r[1].parse().unwrap(), r[2].parse().unwrap())))
-        .collect();
+    let rows: BTreeMap<String, (f64, f64)> =
+        reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_owned(), (r[1].parse().unwrap(), r[2].parse().unwrap()))).collect();
 
     // HC values, and the pixel size after resizing = pixel size x longer side / size.
     let mut resized_errors = Vec::new();

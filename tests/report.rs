@@ -57,11 +57,7 @@ fn known(design: &str, seed: u64) -> Vec<(&'static str, &'static str, f64, f64, 
 }
 
 fn tasks() -> Vec<(String, TaskKind)> {
-    vec![
-        ("cls".into(), TaskKind::Binary),
-        ("reg".into(), TaskKind::Regression),
-        ("seg".into(), TaskKind::Segmentation { classes: 2 }),
-    ]
+    vec![("cls".into(), TaskKind::Binary), ("reg".into(), TaskKind::Regression), ("seg".into(), TaskKind::Segmentation { classes: 2 })]
 }
 
 /// A square lesion of side `k` at offset (2, 2) in an 8x8 mask.
@@ -82,11 +78,16 @@ fn predictions(good: bool, seed: u64) -> Vec<TaskPredictions> {
     let cls_scores: Vec<f32> = (0..N)
         .map(|i| {
             let y = (i % 2) as f32;
-            if good { 0.2 + 0.6 * y + 0.001 * i as f32 } else { ((i * 37 + seed as usize * 11) % 100) as f32 / 100.0 * 0.8 + 0.1 * y }
+            if good {
+                0.2 + 0.6 * y + 0.001 * i as f32
+            } else {
+                ((i * 37 + seed as usize * 11) % 100) as f32 / 100.0 * 0.8 + 0.1 * y
+            }
         })
         .collect();
     let values: Vec<f32> = (0..N).map(|i| i as f32 / N as f32).collect();
-    let reg_scores: Vec<f32> = values.iter().enumerate().map(|(i, v)| if good { v + 0.01 } else { v + if i % 3 == 0 { 0.3 } else { -0.2 } }).collect();
+    let reg_scores: Vec<f32> =
+        values.iter().enumerate().map(|(i, v)| if good { v + 0.01 } else { v + if i % 3 == 0 { 0.3 } else { -0.2 } }).collect();
     let truth: Vec<u8> = (0..N).flat_map(|i| square(2 + i % 4)).collect();
     let predicted: Vec<f32> = (0..N).flat_map(|i| square(if good { 2 + i % 4 } else { 1 + (i + 1) % 5 })).map(f32::from).collect();
     vec![
@@ -276,10 +277,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 fn csv_value(rows: &[Vec<String>], filters: &[(&str, &str)], column: &str) -> f64 {
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
-    let row = rows[1..]
-        .iter()
-        .find(|r| filters.iter().all(|(k, v)| r[col(k)] == *v))
-        .unwrap_or_else(|| panic!("no row {filters:?}"));
+    let row = rows[1..].iter().find(|r| filters.iter().all(|(k, v)| r[col(k)] == *v)).unwrap_or_else(|| panic!("no row {filters:?}"));
     row[col(column)].parse().unwrap()
 }
 
@@ -294,7 +292,8 @@ fn csv_tables_hold_full_precision_and_delta_m_matches_a_hand_computation() {
 
     // Δm of hps, seed 0, against the STL seed means, by hand (binary: acc, auc; regression:
     // mae, rmse; segmentation: dice, hd95), in %.
-    let stl = |t: &str, m: &str| known("stl", 0).iter().chain(&known("stl", 1)).filter(|r| r.0 == t && r.1 == m).map(|r| r.2).sum::<f64>() / 2.0;
+    let stl =
+        |t: &str, m: &str| known("stl", 0).iter().chain(&known("stl", 1)).filter(|r| r.0 == t && r.1 == m).map(|r| r.2).sum::<f64>() / 2.0;
     let hps = |s: u64, t: &str, m: &str| known("hps", s).iter().find(|r| r.0 == t && r.1 == m).unwrap().2;
     let up = |s: u64, t: &str, m: &str| (hps(s, t, m) - stl(t, m)) / stl(t, m);
     let down = |s: u64, t: &str, m: &str| -(hps(s, t, m) - stl(t, m)) / stl(t, m);

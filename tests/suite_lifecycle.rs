@@ -150,7 +150,8 @@ fn a_killed_suite_resumes_to_the_same_results() {
         .spawn()
         .unwrap();
     let runs = out.join("results/res/runs");
-    let complete = || std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("run.json").is_file()).count()).unwrap_or(0);
+    let complete =
+        || std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("run.json").is_file()).count()).unwrap_or(0);
     let start = Instant::now();
     while complete() < 1 && start.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(20));
@@ -226,7 +227,8 @@ fn diverged_runs_are_recorded_as_failed_not_as_numbers() {
     let runs = dir.path().join("results/div/runs");
     let mut diverged = 0;
     for entry in std::fs::read_dir(&runs).unwrap() {
-        let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path().join("run.json")).unwrap()).unwrap();
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path().join("run.json")).unwrap()).unwrap();
         if meta["status"] == "diverged" {
             diverged += 1;
             assert!(meta["epoch"].as_u64().unwrap() >= 1);

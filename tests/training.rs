@@ -47,7 +47,10 @@ fn same_seed_gives_identical_predictions_other_seed_does_not() {
     for key in a.predictions.keys() {
         assert_eq!(a.predictions[key].scores, b.predictions[key].scores, "{key:?}");
     }
-    assert_eq!(a.history.iter().map(|h| h.train_loss.clone()).collect::<Vec<_>>(), b.history.iter().map(|h| h.train_loss.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        a.history.iter().map(|h| h.train_loss.clone()).collect::<Vec<_>>(),
+        b.history.iter().map(|h| h.train_loss.clone()).collect::<Vec<_>>()
+    );
     assert_ne!(a.predictions[&(0, SplitName::Test)].scores, c.predictions[&(0, SplitName::Test)].scores);
 }
 
@@ -55,11 +58,7 @@ fn val_primary(outcome: &TrainOutcome, t: usize) -> f64 {
     let d = data();
     let tasks = tasks(&d);
     let name = metrics::primary_metric(&tasks[t].kind);
-    metrics::evaluate(&tasks[t].kind, &outcome.predictions[&(t, SplitName::Val)])
-        .into_iter()
-        .find(|m| m.name == name)
-        .unwrap()
-        .value
+    metrics::evaluate(&tasks[t].kind, &outcome.predictions[&(t, SplitName::Val)]).into_iter().find(|m| m.name == name).unwrap().value
 }
 
 /// The returned predictions come from the selected epoch's weights, not the last epoch's:
@@ -75,11 +74,7 @@ fn best_validation_weights_are_restored() {
         assert!(outcome.selected_epoch.iter().all(|&e| e == selected), "HPS selects jointly");
         let record = &outcome.history[selected - 1];
         let mean_at_selected: f64 = record.val_primary.iter().sum::<f64>() / 3.0;
-        let best_mean = outcome
-            .history
-            .iter()
-            .map(|h| h.val_primary.iter().sum::<f64>() / 3.0)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let best_mean = outcome.history.iter().map(|h| h.val_primary.iter().sum::<f64>() / 3.0).fold(f64::NEG_INFINITY, f64::max);
         assert_eq!(mean_at_selected, best_mean);
         for t in 0..3 {
             let now = val_primary(&outcome, t);
@@ -128,7 +123,13 @@ fn non_finite_regression_targets_are_refused_naming_the_task() {
     values[3] = f32::NAN;
     sources.insert("area".to_string(), SourceValues::Values(values));
     d.train = medmtl::data::Split::new(d.train.images().to_vec(), d.shape, sources).unwrap();
-    let spec = TaskSpec { name: "area".into(), kind: TaskKindName::Regression, source: "area".into(), positive_at_least: None, predict_in_pixels: false };
+    let spec = TaskSpec {
+        name: "area".into(),
+        kind: TaskKindName::Regression,
+        source: "area".into(),
+        positive_at_least: None,
+        predict_in_pixels: false,
+    };
     let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
     assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");
 }

@@ -22,10 +22,8 @@ fn linear_task_grads(rows: &[Vec<f32>]) -> (TaskGradients, ParamStore) {
     let pb = ParamBuilder::new(0, &Device::Cpu);
     let theta = pb.constant("theta", &[rows[0].len()], 0.0).unwrap();
     let store = pb.finish();
-    let losses: Vec<Tensor> = rows
-        .iter()
-        .map(|c| (&theta * Tensor::new(c.as_slice(), &Device::Cpu).unwrap()).unwrap().sum_all().unwrap())
-        .collect();
+    let losses: Vec<Tensor> =
+        rows.iter().map(|c| (&theta * Tensor::new(c.as_slice(), &Device::Cpu).unwrap()).unwrap().sum_all().unwrap()).collect();
     (TaskGradients::compute(&losses, &store).unwrap(), store)
 }
 
@@ -56,7 +54,8 @@ fn cagrad_with_c_zero_is_the_mean_gradient() {
     }
     // With c > 0 the direction conflicts less with the worst task than the mean does.
     let d = CaGrad::new(3, 0.5).direction(&grads);
-    let worst = |v: &[f64]| grads.rows.iter().map(|r| r.iter().zip(v).map(|(&a, b)| a as f64 * b).sum::<f64>()).fold(f64::INFINITY, f64::min);
+    let worst =
+        |v: &[f64]| grads.rows.iter().map(|r| r.iter().zip(v).map(|(&a, b)| a as f64 * b).sum::<f64>()).fold(f64::INFINITY, f64::min);
     let d64: Vec<f64> = d.iter().map(|&v| v as f64).collect();
     assert!(worst(&d64) / (dot(&d64, &d64).sqrt()) > worst(&mean) / dot(&mean, &mean).sqrt());
 }
@@ -109,7 +108,8 @@ fn uncertainty_weighting_gives_the_noisier_task_less_weight() {
     let x: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
     let clean: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
     let noisy: Vec<f32> = x.iter().map(|v| 2.0 * v + rng.random_range(-3.0..3.0)).collect();
-    let (xt, y0, y1) = (Tensor::new(x.as_slice(), &d).unwrap(), Tensor::new(clean.as_slice(), &d).unwrap(), Tensor::new(noisy.as_slice(), &d).unwrap());
+    let (xt, y0, y1) =
+        (Tensor::new(x.as_slice(), &d).unwrap(), Tensor::new(clean.as_slice(), &d).unwrap(), Tensor::new(noisy.as_slice(), &d).unwrap());
     let pb = ParamBuilder::new(0, &d);
     let w = pb.constant("w", &[1], 0.0).unwrap();
     let params = pb.finish();
@@ -138,7 +138,10 @@ fn gradnorm_equalises_gradient_norms_on_a_toy_problem() {
     let a = Tensor::new(&[1f32; 8], &d).unwrap();
     let b = Tensor::new(&[-1f32; 8], &d).unwrap();
     let losses = |theta: &Tensor| -> Vec<Tensor> {
-        vec![(theta - &a).unwrap().sqr().unwrap().sum_all().unwrap(), ((theta - &b).unwrap().sqr().unwrap().sum_all().unwrap() * 10.0).unwrap()]
+        vec![
+            (theta - &a).unwrap().sqr().unwrap().sum_all().unwrap(),
+            ((theta - &b).unwrap().sqr().unwrap().sum_all().unwrap() * 10.0).unwrap(),
+        ]
     };
     let mut gn = GradNorm::new(2, 1.5, &d).unwrap();
     let initial: Vec<f64> = losses(&theta).iter().map(|l| l.to_scalar::<f32>().unwrap() as f64).collect();
@@ -184,7 +187,9 @@ fn every_method_runs_with_hps_mtan_and_encoder_decoder() {
         eval_batch_size: 64,
     };
     for method in WeightingKind::ALL {
-        for (design, backbone) in [(Design::Hps, BackboneKind::SmallCnn), (Design::Mtan, BackboneKind::SmallCnn), (Design::Hps, BackboneKind::Unet)] {
+        for (design, backbone) in
+            [(Design::Hps, BackboneKind::SmallCnn), (Design::Mtan, BackboneKind::SmallCnn), (Design::Hps, BackboneKind::Unet)]
+        {
             let spec = common::model_spec(backbone, 2, &d, &tasks);
             let model = build(design, &spec, 0, &Device::Cpu).unwrap();
             let before: Vec<f32> = model.params().iter().next().unwrap().var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();

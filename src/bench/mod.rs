@@ -7,5 +7,5 @@ mod shard;
 pub mod speed;
 
 pub use plan::{plan, RunSpec};
-pub use shard::Shard;
 pub use runner::{load_dataset, run_suite, BenchOptions, Skipped, SuiteOutcome, SKIPPED_FILE as SKIPPED_FILE_NAME};
+pub use shard::Shard;

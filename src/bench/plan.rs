@@ -57,11 +57,8 @@ pub fn plan(suite: &Suite) -> Vec<RunSpec> {
     let mut runs = Vec::new();
     for exp in &suite.experiments {
         for &design in suite.designs_for(exp) {
-            let weightings: Vec<Option<WeightingKind>> = if design == Design::Stl {
-                vec![None]
-            } else {
-                suite.weightings_of(exp, design).into_iter().map(Some).collect()
-            };
+            let weightings: Vec<Option<WeightingKind>> =
+                if design == Design::Stl { vec![None] } else { suite.weightings_of(exp, design).into_iter().map(Some).collect() };
             for weighting in weightings {
                 for &seed in &suite.seeds {
                     runs.push(RunSpec {

@@ -82,12 +82,8 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     results::atomic_write(&results_dir.join("suite.toml"), |out| {
         std::io::Write::write_all(out, suite_text.as_bytes()).map_err(|e| Error::io(results_dir.join("suite.toml"), e))
     })?;
-    let runs: Vec<RunSpec> = plan(suite)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i)))
-        .map(|(_, r)| r)
-        .collect();
+    let runs: Vec<RunSpec> =
+        plan(suite).into_iter().enumerate().filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i))).map(|(_, r)| r).collect();
     let multi = MultiProgress::new();
     if !options.progress {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -254,7 +250,14 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))
 }
 
-fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, params: usize, status: RunStatus, options: &BenchOptions) -> RunMeta {
+fn run_meta(
+    run: &RunSpec,
+    ctx: &RunContext,
+    outcome: Option<&TrainOutcome>,
+    params: usize,
+    status: RunStatus,
+    options: &BenchOptions,
+) -> RunMeta {
     RunMeta {
         schema_version: SCHEMA_VERSION,
         run_id: run.run_id(),
@@ -266,11 +269,7 @@ fn run_meta(run: &RunSpec, ctx: &RunContext, outcome: Option<&TrainOutcome>, par
         backbone: run.model.backbone.as_str().to_owned(),
         width: run.model.width(),
         seed: run.seed,
-        tasks: ctx
-            .tasks
-            .iter()
-            .map(|t| TaskMeta::of(&t.name, &t.kind))
-            .collect(),
+        tasks: ctx.tasks.iter().map(|t| TaskMeta::of(&t.name, &t.kind)).collect(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),
         selected_epoch: outcome.map_or_else(Vec::new, |o| o.selected_epoch.clone()),
         train_seconds: outcome.map_or(0.0, |o| o.train_seconds),

@@ -30,11 +30,12 @@ impl Shard {
             return Ok(None);
         };
         let min = var("SLURM_ARRAY_TASK_MIN").unwrap_or_else(|| "0".into());
-        let parse = |name: &str, v: &str| {
-            v.trim().parse::<usize>().map_err(|_| Error::Invalid(format!("{name}='{v}' is not a whole number")))
-        };
-        let (id, count, min) = (parse("SLURM_ARRAY_TASK_ID", &id)?, parse("SLURM_ARRAY_TASK_COUNT", &count)?, parse("SLURM_ARRAY_TASK_MIN", &min)?);
-        let index = id.checked_sub(min).ok_or_else(|| Error::Invalid(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")))?;
+        let parse =
+            |name: &str, v: &str| v.trim().parse::<usize>().map_err(|_| Error::Invalid(format!("{name}='{v}' is not a whole number")));
+        let (id, count, min) =
+            (parse("SLURM_ARRAY_TASK_ID", &id)?, parse("SLURM_ARRAY_TASK_COUNT", &count)?, parse("SLURM_ARRAY_TASK_MIN", &min)?);
+        let index =
+            id.checked_sub(min).ok_or_else(|| Error::Invalid(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")))?;
         Shard::parse(&format!("{index}/{count}")).map(Some)
     }
 

@@ -155,12 +155,7 @@ pub fn measure(
             }
             SpeedMode::Train | SpeedMode::TrainPerTask => {
                 let out = w.model.forward(&w.x, &tasks, true)?;
-                let losses = out
-                    .iter()
-                    .zip(&w.kinds)
-                    .zip(&w.targets)
-                    .map(|((o, k), t)| task_loss(k, o, t))
-                    .collect::<Result<Vec<_>>>()?;
+                let losses = out.iter().zip(&w.kinds).zip(&w.targets).map(|((o, k), t)| task_loss(k, o, t)).collect::<Result<Vec<_>>>()?;
                 let grads = if let Some(m) = method.as_mut() {
                     m.backward(&losses, w.model.params())?
                 } else if mode == SpeedMode::Train {

@@ -105,10 +105,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     // Every file is written atomically and a run is complete only once its run.json exists,
     // so stopping here loses at most the run in progress.
     let _ = ctrlc::set_handler(move || {
-        eprintln!(
-            "\ninterrupted: completed runs are kept in {}; run the same command again to resume",
-            results.display()
-        );
+        eprintln!("\ninterrupted: completed runs are kept in {}; run the same command again to resume", results.display());
         std::process::exit(130);
     });
     let label = source.label().display().to_string();

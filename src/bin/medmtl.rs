@@ -154,8 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { results, reports } => {
             for results in results {
                 // Read only: a reviewer may render a results folder they cannot write to.
-                let table = medmtl::report::read_suite_table(&results)
-                    .with_context(|| format!("reading {}", results.display()))?;
+                let table = medmtl::report::read_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
                 let name = results.file_name().context("the results folder has no name")?;
                 let dir = reports.join(name);
                 medmtl::report::write_report(&results, &dir, &table)?;
@@ -206,7 +205,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let table = medmtl::report::collect_suite_table(&out)?;
             let name = out.file_name().context("the output folder has no name")?;
             let path = medmtl::report::write_report(&out, &reports.join(name), &table)?;
-            eprintln!("merged {} run(s) ({} identical duplicates) into {}; report {}", summary.copied, summary.duplicates, out.display(), path.display());
+            eprintln!(
+                "merged {} run(s) ({} identical duplicates) into {}; report {}",
+                summary.copied,
+                summary.duplicates,
+                out.display(),
+                path.display()
+            );
         }
         Command::Speed { model, mode, batch, steps, warmup, threads, candle_ops, weighting } => {
             medmtl::device::init_cpu_threads(threads)?;

@@ -9,10 +9,7 @@ use serde::Deserialize;
 use crate::{Error, Result};
 
 /// The catalog files shipped with medmtl, by file name.
-const EMBEDDED: &[(&str, &str)] = &[(
-    "datasets/medmnist.toml",
-    include_str!("../../datasets/medmnist.toml"),
-)];
+const EMBEDDED: &[(&str, &str)] = &[("datasets/medmnist.toml", include_str!("../../datasets/medmnist.toml"))];
 
 /// One catalog file: a collection (e.g. MedMNIST) and its datasets.
 #[derive(Debug, Clone, Deserialize)]
@@ -80,13 +77,8 @@ impl CatalogEntry {
     /// The official file for images of `size` pixels.
     pub fn file(&self, size: u32) -> Result<&FileEntry> {
         self.dataset.files.iter().find(|f| f.size == size).ok_or_else(|| {
-            let sizes: Vec<String> =
-                self.dataset.files.iter().map(|f| f.size.to_string()).collect();
-            Error::Invalid(format!(
-                "dataset '{}' has no {size}px version; available sizes: {}",
-                self.dataset.name,
-                sizes.join(", ")
-            ))
+            let sizes: Vec<String> = self.dataset.files.iter().map(|f| f.size.to_string()).collect();
+            Error::Invalid(format!("dataset '{}' has no {size}px version; available sizes: {}", self.dataset.name, sizes.join(", ")))
         })
     }
 
@@ -110,13 +102,9 @@ impl Catalog {
     pub fn embedded() -> Result<Self> {
         let mut entries = Vec::new();
         for (name, text) in EMBEDDED {
-            let file: CatalogFile = toml::from_str(text)
-                .map_err(|e| Error::config(name, e.to_string()))?;
+            let file: CatalogFile = toml::from_str(text).map_err(|e| Error::config(name, e.to_string()))?;
             for dataset in file.datasets {
-                entries.push(CatalogEntry {
-                    collection: file.collection.clone(),
-                    dataset,
-                });
+                entries.push(CatalogEntry { collection: file.collection.clone(), dataset });
             }
         }
         Ok(Catalog { entries })

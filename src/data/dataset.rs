@@ -47,11 +47,7 @@ pub enum SourceValues {
     /// One real value per sample (regression targets such as a lesion area).
     Values(Vec<f32>),
     /// One `height x width` class map per sample (segmentation).
-    Masks {
-        height: usize,
-        width: usize,
-        values: Vec<u8>,
-    },
+    Masks { height: usize, width: usize, values: Vec<u8> },
 }
 
 impl SourceValues {
@@ -60,11 +56,7 @@ impl SourceValues {
             SourceValues::Labels(v) => v.len(),
             SourceValues::MultiLabels { width, values } => values.len() / (*width).max(1),
             SourceValues::Values(v) => v.len(),
-            SourceValues::Masks {
-                height,
-                width,
-                values,
-            } => values.len() / (height * width).max(1),
+            SourceValues::Masks { height, width, values } => values.len() / (height * width).max(1),
         }
     }
 
@@ -84,25 +76,15 @@ pub struct Split {
 
 impl Split {
     /// Builds a split, checking that every buffer agrees with `n` and the image shape.
-    pub fn new(
-        images: Vec<f32>,
-        shape: ImageShape,
-        sources: BTreeMap<String, SourceValues>,
-    ) -> crate::Result<Self> {
+    pub fn new(images: Vec<f32>, shape: ImageShape, sources: BTreeMap<String, SourceValues>) -> crate::Result<Self> {
         let per = shape.pixels_per_image();
         if per == 0 || images.len() % per != 0 {
-            return Err(crate::Error::Invalid(format!(
-                "image buffer of {} values is not a whole number of {shape} images",
-                images.len()
-            )));
+            return Err(crate::Error::Invalid(format!("image buffer of {} values is not a whole number of {shape} images", images.len())));
         }
         let n = images.len() / per;
         for (name, values) in &sources {
             if values.len() != n {
-                return Err(crate::Error::Invalid(format!(
-                    "target source '{name}' has {} samples but there are {n} images",
-                    values.len()
-                )));
+                return Err(crate::Error::Invalid(format!("target source '{name}' has {} samples but there are {n} images", values.len())));
             }
         }
         Ok(Split { images, n, shape, sources })

@@ -104,10 +104,8 @@ pub fn fill_outline(outline: &[u8], width: usize, height: usize) -> Vec<u8> {
     }
     let mut enclosed: Vec<bool> = regions.iter().map(|&(n, border)| n > 0 && !border).collect();
     if !enclosed.iter().any(|&e| e) {
-        let points: Vec<(f64, f64)> = (0..label.len())
-            .filter(|&i| label[i] == WALL)
-            .map(|i| ((i % width) as f64, (i / width) as f64))
-            .collect();
+        let points: Vec<(f64, f64)> =
+            (0..label.len()).filter(|&i| label[i] == WALL).map(|i| ((i % width) as f64, (i / width) as f64)).collect();
         if let Some(e) = fit_ellipse(&points) {
             let mut inside = vec![0usize; regions.len()];
             for (i, &l) in label.iter().enumerate() {
@@ -195,11 +193,7 @@ pub fn fit_ellipse(points: &[(f64, f64)]) -> Option<Ellipse> {
     let t = scale3(&mul3(&s3_inv, &s2t), -1.0);
     let m = add3(&s1, &mul3(&s2, &t));
     // Premultiply by C1^-1 for C1 = [[0,0,2],[0,-1,0],[2,0,0]].
-    let m = [
-        [m[2][0] / 2.0, m[2][1] / 2.0, m[2][2] / 2.0],
-        [-m[1][0], -m[1][1], -m[1][2]],
-        [m[0][0] / 2.0, m[0][1] / 2.0, m[0][2] / 2.0],
-    ];
+    let m = [[m[2][0] / 2.0, m[2][1] / 2.0, m[2][2] / 2.0], [-m[1][0], -m[1][1], -m[1][2]], [m[0][0] / 2.0, m[0][1] / 2.0, m[0][2] / 2.0]];
     let mut best: Option<[f64; 3]> = None;
     for lambda in real_eigenvalues3(&m) {
         let Some(v) = null_vector3(&m, lambda) else { continue };
@@ -219,10 +213,8 @@ pub fn fit_ellipse(points: &[(f64, f64)]) -> Option<Ellipse> {
 /// Fits an ellipse to the boundary of a binary mask whose pixels are `pixel_width` x
 /// `pixel_height` (e.g. mm); the result is in those units.
 pub fn fit_mask_ellipse(mask: &[u8], width: usize, height: usize, pixel_width: f64, pixel_height: f64) -> Option<Ellipse> {
-    let points: Vec<(f64, f64)> = boundary_points(mask, width, height)
-        .into_iter()
-        .map(|(x, y)| (x * pixel_width, y * pixel_height))
-        .collect();
+    let points: Vec<(f64, f64)> =
+        boundary_points(mask, width, height).into_iter().map(|(x, y)| (x * pixel_width, y * pixel_height)).collect();
     fit_ellipse(&points)
 }
 
@@ -257,7 +249,13 @@ fn conic_to_ellipse([a, b, c, d, e, f]: [f64; 6]) -> Option<Ellipse> {
     let angle = if b.abs() < 1e-300 && (a - c).abs() < 1e-300 {
         0.0
     } else {
-        let (vx, vy) = if b.abs() > 1e-300 { (b / 2.0, small - a) } else if a <= c { (1.0, 0.0) } else { (0.0, 1.0) };
+        let (vx, vy) = if b.abs() > 1e-300 {
+            (b / 2.0, small - a)
+        } else if a <= c {
+            (1.0, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
         let mut t = vy.atan2(vx);
         if t <= -std::f64::consts::FRAC_PI_2 {
             t += std::f64::consts::PI;
@@ -335,8 +333,7 @@ fn invert3(m: &M3) -> Option<M3> {
 fn real_eigenvalues3(m: &M3) -> Vec<f64> {
     // det(lambda I - M) = lambda^3 + p lambda^2 + q lambda + r
     let tr = m[0][0] + m[1][1] + m[2][2];
-    let minors = m[0][0] * m[1][1] - m[0][1] * m[1][0] + m[0][0] * m[2][2] - m[0][2] * m[2][0] + m[1][1] * m[2][2]
-        - m[1][2] * m[2][1];
+    let minors = m[0][0] * m[1][1] - m[0][1] * m[1][0] + m[0][0] * m[2][2] - m[0][2] * m[2][0] + m[1][1] * m[2][2] - m[1][2] * m[2][1];
     let (p, q, r) = (-tr, minors, -det3(m));
     solve_cubic(p, q, r)
 }
@@ -356,9 +353,7 @@ fn solve_cubic(p: f64, q: f64, r: f64) -> Vec<f64> {
         let rho = (-a / 3.0).sqrt();
         let cos_arg = (-b / 2.0 / rho.powi(3)).clamp(-1.0, 1.0);
         let phi = cos_arg.acos();
-        (0..3)
-            .map(|k| 2.0 * rho * ((phi + 2.0 * std::f64::consts::PI * k as f64) / 3.0).cos() + shift)
-            .collect()
+        (0..3).map(|k| 2.0 * rho * ((phi + 2.0 * std::f64::consts::PI * k as f64) / 3.0).cos() + shift).collect()
     };
     for x in roots.iter_mut() {
         for _ in 0..3 {
@@ -380,10 +375,7 @@ fn null_vector3(m: &M3, lambda: f64) -> Option<[f64; 3]> {
     }
     let cross = |u: &[f64; 3], v: &[f64; 3]| [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
     let candidates = [cross(&a[0], &a[1]), cross(&a[0], &a[2]), cross(&a[1], &a[2])];
-    let best = candidates
-        .into_iter()
-        .max_by(|x, y| norm(x).total_cmp(&norm(y)))
-        .expect("three candidates");
+    let best = candidates.into_iter().max_by(|x, y| norm(x).total_cmp(&norm(y))).expect("three candidates");
     let n = norm(&best);
     (n > 1e-300).then(|| best.map(|v| v / n))
 }

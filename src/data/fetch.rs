@@ -37,30 +37,16 @@ impl DataSources {
         if let Some(env) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
             dirs.push(PathBuf::from(env));
         }
-        DataSources {
-            dirs,
-            cache: PathBuf::from("datasets/cache"),
-            download: cfg!(feature = "download"),
-            allow_unverified: false,
-        }
+        DataSources { dirs, cache: PathBuf::from("datasets/cache"), download: cfg!(feature = "download"), allow_unverified: false }
     }
 
     /// Sources that only look in `dirs`, never download (tests and offline use).
     pub fn local(dirs: Vec<PathBuf>, cache: PathBuf) -> Self {
-        DataSources {
-            dirs,
-            cache,
-            download: false,
-            allow_unverified: false,
-        }
+        DataSources { dirs, cache, download: false, allow_unverified: false }
     }
 
     fn candidates(&self, dataset: &str, file: &str) -> Vec<PathBuf> {
-        self.dirs
-            .iter()
-            .chain(std::iter::once(&self.cache))
-            .flat_map(|dir| [dir.join(dataset).join(file), dir.join(file)])
-            .collect()
+        self.dirs.iter().chain(std::iter::once(&self.cache)).flat_map(|dir| [dir.join(dataset).join(file), dir.join(file)]).collect()
     }
 
     /// Finds (or downloads) `file` of `dataset` and checks its md5.
@@ -114,32 +100,15 @@ impl DataSources {
         let actual = md5_file(&path)?;
         let verified = actual.eq_ignore_ascii_case(expected);
         if !verified && !self.allow_unverified {
-            return Err(Error::Checksum {
-                file: path,
-                expected: expected.to_owned(),
-                actual,
-            });
+            return Err(Error::Checksum { file: path, expected: expected.to_owned(), actual });
         }
-        Ok(LocatedFile {
-            path,
-            md5: actual,
-            verified,
-        })
+        Ok(LocatedFile { path, md5: actual, verified })
     }
 
     fn unavailable(&self, file: &str, url: &str, reason: String) -> Error {
         let searched: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
-        let reason = if searched.is_empty() {
-            reason
-        } else {
-            format!("{reason} (searched {})", searched.join(", "))
-        };
-        Error::DataUnavailable {
-            file: file.to_owned(),
-            url: url.to_owned(),
-            cache: self.cache.clone(),
-            reason,
-        }
+        let reason = if searched.is_empty() { reason } else { format!("{reason} (searched {})", searched.join(", ")) };
+        Error::DataUnavailable { file: file.to_owned(), url: url.to_owned(), cache: self.cache.clone(), reason }
     }
 }
 
@@ -186,10 +155,7 @@ fn download(url: &str, target: &Path) -> std::result::Result<(), String> {
         .timeout_recv_body(Some(Duration::from_secs(120)))
         .build()
         .new_agent();
-    let mut response = agent
-        .get(url)
-        .call()
-        .map_err(|e| format!("the download failed ({e}); the network may be unreachable"))?;
+    let mut response = agent.get(url).call().map_err(|e| format!("the download failed ({e}); the network may be unreachable"))?;
     let total = response.body().content_length();
     let bar = crate::progress::bytes_bar(total, &format!("downloading {}", file_name(target)));
     let part = target.with_extension("part");
@@ -237,15 +203,11 @@ mod tests {
         std::fs::create_dir(dir.path().join("toy")).unwrap();
         std::fs::write(dir.path().join("toy/toy.npz"), b"abc").unwrap();
         let mut sources = DataSources::local(vec![dir.path().to_path_buf()], dir.path().join("cache"));
-        let err = sources
-            .locate("toy", "toy.npz", "https://example.org/toy.npz", "00000000000000000000000000000000")
-            .unwrap_err();
+        let err = sources.locate("toy", "toy.npz", "https://example.org/toy.npz", "00000000000000000000000000000000").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("toy.npz") && msg.contains("--allow-unverified"), "{msg}");
         sources.allow_unverified = true;
-        let found = sources
-            .locate("toy", "toy.npz", "https://example.org/toy.npz", "00000000000000000000000000000000")
-            .unwrap();
+        let found = sources.locate("toy", "toy.npz", "https://example.org/toy.npz", "00000000000000000000000000000000").unwrap();
         assert!(!found.verified);
         assert_eq!(found.md5, "900150983cd24fb0d6963f7d28e17f72");
     }
@@ -254,10 +216,8 @@ mod tests {
     fn missing_file_offline_names_file_url_and_both_remedies() {
         let dir = tempfile::tempdir().unwrap();
         let sources = DataSources::local(vec![dir.path().to_path_buf()], dir.path().join("cache"));
-        let msg = sources
-            .locate("toy", "toy.npz", "https://example.org/toy.npz", "900150983cd24fb0d6963f7d28e17f72")
-            .unwrap_err()
-            .to_string();
+        let msg =
+            sources.locate("toy", "toy.npz", "https://example.org/toy.npz", "900150983cd24fb0d6963f7d28e17f72").unwrap_err().to_string();
         for needle in ["toy.npz", "https://example.org/toy.npz", "--data-dir", "MEDMTL_DATA_DIR", "cache"] {
             assert!(msg.contains(needle), "missing {needle}: {msg}");
         }

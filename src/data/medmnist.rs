@@ -11,7 +11,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 
 use super::catalog::CatalogEntry;
-use super::dataset::{Dataset, ImageShape, Provenance, Split, SourceValues};
+use super::dataset::{Dataset, ImageShape, Provenance, SourceValues, Split};
 use super::fetch::DataSources;
 use super::npz::NpzArchive;
 use crate::{Error, Result};
@@ -36,11 +36,7 @@ pub fn load(entry: &CatalogEntry, size: u32, sources: &DataSources) -> Result<Da
 
 /// Reads the three splits of an open archive, validating shapes and label ranges against
 /// the catalog entry.
-pub fn read_archive<R: Read + Seek>(
-    archive: &mut NpzArchive<R>,
-    path: &Path,
-    entry: &CatalogEntry,
-) -> Result<Dataset> {
+pub fn read_archive<R: Read + Seek>(archive: &mut NpzArchive<R>, path: &Path, entry: &CatalogEntry) -> Result<Dataset> {
     let multi_label = entry.dataset.task.starts_with("multi-label");
     let n_labels = entry.dataset.labels.len();
     let mut shape: Option<ImageShape> = None;
@@ -59,10 +55,7 @@ pub fn read_archive<R: Read + Seek>(
         }
         match shape {
             Some(s) if s != this_shape => {
-                return Err(Error::format(
-                    path,
-                    format!("{split}_images are {this_shape}, other splits are {s}"),
-                ))
+                return Err(Error::format(path, format!("{split}_images are {this_shape}, other splits are {s}")))
             }
             _ => shape = Some(this_shape),
         }
@@ -90,14 +83,10 @@ pub fn read_archive<R: Read + Seek>(
 }
 
 fn image_shape(shape: &[usize], path: &Path, split: &str) -> Result<ImageShape> {
-    let bad = |what: &str| {
-        Error::format(path, format!("{split}_images have shape {shape:?}: {what}"))
-    };
+    let bad = |what: &str| Error::format(path, format!("{split}_images have shape {shape:?}: {what}"));
     match *shape {
         [_, h, w] if h > 0 && w > 0 => Ok(ImageShape { channels: 1, height: h, width: w }),
-        [_, h, w, c] if h > 0 && w > 0 && (c == 1 || c == 3) => {
-            Ok(ImageShape { channels: c, height: h, width: w })
-        }
+        [_, h, w, c] if h > 0 && w > 0 && (c == 1 || c == 3) => Ok(ImageShape { channels: c, height: h, width: w }),
         [_, _, _, _] => Err(bad("expected 1 or 3 channels last")),
         _ => Err(bad("expected (N, H, W) or (N, H, W, C)")),
     }

@@ -51,23 +51,14 @@ impl NpzArchive<BufReader<File>> {
 impl<R: Read + Seek> NpzArchive<R> {
     /// Reads an archive from any seekable source; `path` is used in error messages only.
     pub fn from_reader(path: &Path, reader: R) -> Result<Self> {
-        let zip = zip::ZipArchive::new(reader).map_err(|e| {
-            Error::format(path, format!("not a readable .npz (zip) archive: {e}"))
-        })?;
-        Ok(NpzArchive {
-            path: path.to_path_buf(),
-            zip,
-        })
+        let zip = zip::ZipArchive::new(reader).map_err(|e| Error::format(path, format!("not a readable .npz (zip) archive: {e}")))?;
+        Ok(NpzArchive { path: path.to_path_buf(), zip })
     }
 
     /// Names of the arrays in the archive (member names without `.npy`).
     pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .zip
-            .file_names()
-            .filter_map(|n| n.ok())
-            .filter_map(|n| n.strip_suffix(".npy").map(str::to_owned))
-            .collect();
+        let mut keys: Vec<String> =
+            self.zip.file_names().filter_map(|n| n.ok()).filter_map(|n| n.strip_suffix(".npy").map(str::to_owned)).collect();
         keys.sort();
         keys
     }
@@ -75,16 +66,14 @@ impl<R: Read + Seek> NpzArchive<R> {
     /// Reads array `key` as `u8` (the dtype of MedMNIST images and labels).
     pub fn read_u8(&mut self, key: &str) -> Result<Array<u8>> {
         self.read_with(key, |npy, path, key| {
-            npy.into_vec::<u8>()
-                .map_err(|e| member_error(path, key, format!("cannot read as uint8: {e}")))
+            npy.into_vec::<u8>().map_err(|e| member_error(path, key, format!("cannot read as uint8: {e}")))
         })
     }
 
     /// Reads a `float32` array (stored predictions).
     pub fn read_f32(&mut self, key: &str) -> Result<Array<f32>> {
         self.read_with(key, |npy, path, key| {
-            npy.into_vec::<f32>()
-                .map_err(|e| member_error(path, key, format!("cannot read as float32: {e}")))
+            npy.into_vec::<f32>().map_err(|e| member_error(path, key, format!("cannot read as float32: {e}")))
         })
     }
 
@@ -102,33 +91,20 @@ impl<R: Read + Seek> NpzArchive<R> {
                 "u4" => npy.into_vec::<u32>().map(widen),
                 "i4" => npy.into_vec::<i32>().map(widen),
                 "i8" => npy.into_vec::<i64>(),
-                _ => {
-                    return Err(member_error(
-                        path,
-                        key,
-                        format!("dtype {descr} is not an integer type"),
-                    ))
-                }
+                _ => return Err(member_error(path, key, format!("dtype {descr} is not an integer type"))),
             };
             read.map_err(|e| member_error(path, key, format!("cannot read {descr} data: {e}")))
         })
     }
 
-    fn read_with<T>(
-        &mut self,
-        key: &str,
-        read: impl FnOnce(NpyFile<&mut dyn Read>, &Path, &str) -> Result<Vec<T>>,
-    ) -> Result<Array<T>> {
+    fn read_with<T>(&mut self, key: &str, read: impl FnOnce(NpyFile<&mut dyn Read>, &Path, &str) -> Result<Vec<T>>) -> Result<Array<T>> {
         let member = format!("{key}.npy");
         let path = self.path.clone();
         let keys = self.keys();
         let mut entry = match self.zip.by_name(&member) {
             Ok(entry) => entry,
             Err(zip::result::ZipError::FileNotFound) => {
-                return Err(Error::format(
-                    &path,
-                    format!("has no array '{key}' (arrays present: {})", keys.join(", ")),
-                ))
+                return Err(Error::format(&path, format!("has no array '{key}' (arrays present: {})", keys.join(", "))))
             }
             Err(e) => return Err(member_error(&path, key, format!("unreadable member: {e}"))),
         };
@@ -140,16 +116,10 @@ impl<R: Read + Seek> NpzArchive<R> {
         let reader: &mut dyn Read = &mut entry;
         let npy = NpyFile::with_header(header, reader);
         if npy.order() != Order::C {
-            return Err(member_error(
-                &path,
-                key,
-                "is stored in Fortran order; re-save it with numpy.ascontiguousarray".into(),
-            ));
+            return Err(member_error(&path, key, "is stored in Fortran order; re-save it with numpy.ascontiguousarray".into()));
         }
         let shape: Vec<u64> = npy.shape().to_vec();
-        let item = npy.dtype().num_bytes().ok_or_else(|| {
-            member_error(&path, key, "has a variable-size dtype".into())
-        })? as u64;
+        let item = npy.dtype().num_bytes().ok_or_else(|| member_error(&path, key, "has a variable-size dtype".into()))? as u64;
         let count = shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
@@ -157,9 +127,7 @@ impl<R: Read + Seek> NpzArchive<R> {
         let bytes = count
             .checked_mul(item)
             .filter(|&b| b <= MAX_ARRAY_BYTES)
-            .ok_or_else(|| {
-                member_error(&path, key, format!("shape {shape:?} declares an absurd size"))
-            })?;
+            .ok_or_else(|| member_error(&path, key, format!("shape {shape:?} declares an absurd size")))?;
         if bytes > declared_bytes {
             return Err(member_error(
                 &path,
@@ -172,11 +140,7 @@ impl<R: Read + Seek> NpzArchive<R> {
         }
         let data = read(npy, &path, key)?;
         if data.len() as u64 != count {
-            return Err(member_error(
-                &path,
-                key,
-                format!("holds {} elements, shape {shape:?} says {count}", data.len()),
-            ));
+            return Err(member_error(&path, key, format!("holds {} elements, shape {shape:?} says {count}", data.len())));
         }
         let shape = shape.into_iter().map(|d| d as usize).collect();
         Ok(Array { shape, data })
@@ -202,9 +166,7 @@ fn read_npy_preamble(reader: &mut impl Read) -> std::result::Result<Vec<u8>, Str
     preamble.extend_from_slice(&len_bytes[..width]);
     let header_len = u32::from_le_bytes(len_bytes) as usize;
     if header_len > MAX_HEADER_BYTES {
-        return Err(format!(
-            "has a .npy header of {header_len} bytes, over numpy's own limit of {MAX_HEADER_BYTES}"
-        ));
+        return Err(format!("has a .npy header of {header_len} bytes, over numpy's own limit of {MAX_HEADER_BYTES}"));
     }
     let start = preamble.len();
     preamble.resize(start + header_len, 0);

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::dataset::{Dataset, ImageShape, Provenance, Split, SourceValues};
+use super::dataset::{Dataset, ImageShape, Provenance, SourceValues, Split};
 use crate::Result;
 
 pub const SHAPE_NAMES: [&str; 3] = ["ellipse", "rectangle", "triangle"];
@@ -74,10 +74,7 @@ impl Default for PhantomConfig {
 /// Generates the phantom dataset for `config`.
 pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
     if config.size < 8 {
-        return Err(crate::Error::Invalid(format!(
-            "phantom size {} is too small; use 8 pixels or more",
-            config.size
-        )));
+        return Err(crate::Error::Invalid(format!("phantom size {} is too small; use 8 pixels or more", config.size)));
     }
     let shape = ImageShape { channels: 1, height: config.size, width: config.size };
     let make = |count: usize, stream: u64| -> Result<Split> {
@@ -101,10 +98,7 @@ pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
         },
         class_names: BTreeMap::from([
             ("shape".to_owned(), SHAPE_NAMES.iter().map(|s| s.to_string()).collect()),
-            (
-                "shape_mask".to_owned(),
-                std::iter::once("background").chain(SHAPE_NAMES).map(str::to_owned).collect(),
-            ),
+            ("shape_mask".to_owned(), std::iter::once("background").chain(SHAPE_NAMES).map(str::to_owned).collect()),
             ("attributes".to_owned(), ["large", "high contrast", "elongated"].map(str::to_owned).to_vec()),
         ]),
     })
@@ -226,8 +220,7 @@ mod tests {
     #[test]
     fn targets_agree_with_the_mask() {
         let d = generate(&small()).unwrap();
-        let (Some(SourceValues::Masks { values, .. }), Some(SourceValues::Values(areas))) =
-            (d.test.source("mask"), d.test.source("area"))
+        let (Some(SourceValues::Masks { values, .. }), Some(SourceValues::Values(areas))) = (d.test.source("mask"), d.test.source("area"))
         else {
             panic!("phantoms lack mask or area");
         };
@@ -247,7 +240,11 @@ mod tests {
         let Some(SourceValues::Masks { values, .. }) = d.train.source("mask") else { panic!() };
         let (mut inside, mut outside) = ((0.0, 0), (0.0, 0));
         for (p, &m) in d.train.images().iter().zip(values) {
-            if m == 1 { inside = (inside.0 + p, inside.1 + 1) } else { outside = (outside.0 + p, outside.1 + 1) }
+            if m == 1 {
+                inside = (inside.0 + p, inside.1 + 1)
+            } else {
+                outside = (outside.0 + p, outside.1 + 1)
+            }
         }
         assert!(inside.0 / (inside.1 as f32) < outside.0 / (outside.1 as f32) - 0.3);
     }

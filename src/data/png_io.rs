@@ -30,28 +30,19 @@ fn open(path: &Path, transformations: Transformations) -> Result<(png::Reader<Bu
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut decoder = png::Decoder::new(BufReader::new(file));
     decoder.set_transformations(transformations);
-    let reader = decoder
-        .read_info()
-        .map_err(|e| Error::format(path, format!("not a readable PNG image: {e}")))?;
+    let reader = decoder.read_info().map_err(|e| Error::format(path, format!("not a readable PNG image: {e}")))?;
     let info = reader.info();
     if info.width as u64 * info.height as u64 > MAX_PIXELS {
-        return Err(Error::format(
-            path,
-            format!("PNG claims {}x{} pixels, more than medmtl reads", info.width, info.height),
-        ));
+        return Err(Error::format(path, format!("PNG claims {}x{} pixels, more than medmtl reads", info.width, info.height)));
     }
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| Error::format(path, "PNG image is too large to decode"))?;
+    let size = reader.output_buffer_size().ok_or_else(|| Error::format(path, "PNG image is too large to decode"))?;
     Ok((reader, vec![0u8; size]))
 }
 
 /// Decodes an image to `channels` (1 or 3) 8-bit channels.
 pub fn read_image(path: &Path, channels: usize) -> Result<Raster> {
     let (mut reader, mut buf) = open(path, Transformations::EXPAND | Transformations::STRIP_16)?;
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| Error::format(path, format!("PNG image data is corrupt: {e}")))?;
+    let frame = reader.next_frame(&mut buf).map_err(|e| Error::format(path, format!("PNG image data is corrupt: {e}")))?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let stride = frame.line_size;
     let src_channels = match frame.color_type {
@@ -87,9 +78,7 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 /// largest of R, G and B (enough for black/white masks saved as RGB).
 pub fn read_mask(path: &Path) -> Result<Raster> {
     let (mut reader, mut buf) = open(path, Transformations::IDENTITY)?;
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| Error::format(path, format!("PNG mask data is corrupt: {e}")))?;
+    let frame = reader.next_frame(&mut buf).map_err(|e| Error::format(path, format!("PNG mask data is corrupt: {e}")))?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let stride = frame.line_size;
     let bits = match frame.bit_depth {
@@ -138,11 +127,7 @@ pub fn write_png(path: &Path, raster: &Raster) -> Result<()> {
         c => return Err(Error::Invalid(format!("cannot write a {c}-channel PNG"))),
     });
     encoder.set_depth(BitDepth::Eight);
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| Error::format(path, format!("cannot write PNG: {e}")))?;
-    writer
-        .write_image_data(&raster.data)
-        .map_err(|e| Error::format(path, format!("cannot write PNG: {e}")))?;
+    let mut writer = encoder.write_header().map_err(|e| Error::format(path, format!("cannot write PNG: {e}")))?;
+    writer.write_image_data(&raster.data).map_err(|e| Error::format(path, format!("cannot write PNG: {e}")))?;
     writer.finish().map_err(|e| Error::format(path, format!("cannot write PNG: {e}")))
 }

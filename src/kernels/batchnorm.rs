@@ -41,16 +41,9 @@ pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64, rel
     let centered = x.broadcast_sub(&mean)?;
     let var = centered.sqr()?.mean_keepdim((0, 2, 3))?;
     let inv_std = (&var + eps)?.sqrt()?.recip()?;
-    let y = centered
-        .broadcast_mul(&inv_std)?
-        .broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?
-        .broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
+    let y = centered.broadcast_mul(&inv_std)?.broadcast_mul(&gamma.reshape((1, c, 1, 1))?)?.broadcast_add(&beta.reshape((1, c, 1, 1))?)?;
     let y = if relu { y.relu()? } else { y };
-    let stats = BatchStats {
-        mean: mean.flatten_all()?.to_vec1()?,
-        var: var.flatten_all()?.to_vec1()?,
-        count,
-    };
+    let stats = BatchStats { mean: mean.flatten_all()?.to_vec1()?, var: var.flatten_all()?.to_vec1()?, count };
     Ok((y, stats))
 }
 
@@ -139,9 +132,7 @@ impl CustomOp3 for BatchNormOp {
         let (dx, dgamma, dbeta) = with_slice(x, |xs| {
             let stats = stats.unwrap_or_else(|| channel_stats(xs, n, c, hw));
             with_slice(gamma, |gs| {
-                with_slice(res, |ys| {
-                    with_slice(dy, |dys| Ok(backward(xs, gs, ys, dys, &stats, self.eps as f32, self.relu, (n, c, hw))))
-                })
+                with_slice(res, |ys| with_slice(dy, |dys| Ok(backward(xs, gs, ys, dys, &stats, self.eps as f32, self.relu, (n, c, hw)))))
             })
         })?;
         Ok((

@@ -158,7 +158,11 @@ fn valid_range(j: usize, g: &Geometry) -> (usize, usize) {
 /// the product instead of across images.
 fn inner_threads(n: usize) -> usize {
     let threads = rayon::current_num_threads();
-    if n >= threads { 1 } else { threads }
+    if n >= threads {
+        1
+    } else {
+        threads
+    }
 }
 
 fn forward(x: &[f32], w: &[f32], g: &Geometry) -> Vec<f32> {
@@ -197,11 +201,7 @@ fn backward(x: &[f32], w: &[f32], dy: &[f32], g: &Geometry) -> (Vec<f32>, Vec<f3
             let mut dw = vec![0f32; g.k * ckk];
             let mut col = if g.is_pointwise() { Vec::new() } else { vec![0f32; ckk * hw] };
             let mut dcol = if g.is_pointwise() { Vec::new() } else { vec![0f32; ckk * hw] };
-            for ((dx_i, x_i), dy_i) in dx_c
-                .chunks_mut(g.image())
-                .zip(x_c.chunks(g.image()))
-                .zip(dy_c.chunks(g.k * hw))
-            {
+            for ((dx_i, x_i), dy_i) in dx_c.chunks_mut(g.image()).zip(x_c.chunks(g.image())).zip(dy_c.chunks(g.k * hw)) {
                 let cols: &[f32] = if g.is_pointwise() {
                     x_i
                 } else {
@@ -248,12 +248,7 @@ impl CustomOp2 for Conv2dOp {
 
     fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, dy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = Geometry::new(x.dims(), w.dims(), self.stride, self.padding)?;
-        let (dx, dw) = with_slice(x, |xs| {
-            with_slice(w, |ws| with_slice(dy, |dys| Ok(backward(xs, ws, dys, &g))))
-        })?;
-        Ok((
-            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
-        ))
+        let (dx, dw) = with_slice(x, |xs| with_slice(w, |ws| with_slice(dy, |dys| Ok(backward(xs, ws, dys, &g)))))?;
+        Ok((Some(Tensor::from_vec(dx, x.shape(), x.device())?), Some(Tensor::from_vec(dw, w.shape(), w.device())?)))
     }
 }

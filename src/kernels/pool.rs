@@ -53,10 +53,8 @@ impl CustomOp1 for MaxPool2Op {
             with_slice(res, |y| {
                 with_slice(grad, |dy| {
                     let mut dx = vec![0f32; planes * h * w];
-                    dx.par_chunks_mut(h * w)
-                        .zip(x.par_chunks(h * w))
-                        .zip(y.par_chunks(ho * wo).zip(dy.par_chunks(ho * wo)))
-                        .for_each(|((dxp, xp), (yp, dyp))| {
+                    dx.par_chunks_mut(h * w).zip(x.par_chunks(h * w)).zip(y.par_chunks(ho * wo).zip(dy.par_chunks(ho * wo))).for_each(
+                        |((dxp, xp), (yp, dyp))| {
                             for oy in 0..ho {
                                 for ox in 0..wo {
                                     let m = yp[oy * wo + ox];
@@ -70,7 +68,8 @@ impl CustomOp1 for MaxPool2Op {
                                     dxp[at] += dyp[oy * wo + ox];
                                 }
                             }
-                        });
+                        },
+                    );
                     Ok(dx)
                 })
             })

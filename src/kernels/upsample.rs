@@ -25,9 +25,7 @@ impl CustomOp1 for Upsample2Op {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let &[n, c, h, w] = layout.dims() else {
-            candle_core::bail!("upsample expects NCHW input, got {:?}", layout.dims())
-        };
+        let &[n, c, h, w] = layout.dims() else { candle_core::bail!("upsample expects NCHW input, got {:?}", layout.dims()) };
         let x = storage_slice(storage, layout)?;
         let mut y = vec![0f32; n * c * 4 * h * w];
         y.par_chunks_mut(4 * h * w).zip(x.par_chunks(h * w)).for_each(|(yp, xp)| {

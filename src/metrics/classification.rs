@@ -110,7 +110,11 @@ pub fn macro_f1(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
         .iter()
         .map(|&c| {
             let denom = 2 * tp[c] + fp[c] + fneg[c];
-            if denom == 0 { 0.0 } else { 2.0 * tp[c] as f64 / denom as f64 }
+            if denom == 0 {
+                0.0
+            } else {
+                2.0 * tp[c] as f64 / denom as f64
+            }
         })
         .sum();
     total / present.len() as f64
@@ -192,7 +196,11 @@ pub fn balanced_accuracy(targets: &[u32], predicted: &[u32], classes: usize) -> 
 pub fn sensitivity(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
     let Some(c) = confusion(targets, predicted, classes) else { return f64::NAN };
     let recalls = class_recalls(&c);
-    if classes == 2 { recalls[1].unwrap_or(f64::NAN) } else { mean_defined(&recalls) }
+    if classes == 2 {
+        recalls[1].unwrap_or(f64::NAN)
+    } else {
+        mean_defined(&recalls)
+    }
 }
 
 /// Specificity (true-negative rate). Binary: recall of class 0, NaN without negatives.
@@ -201,7 +209,11 @@ pub fn sensitivity(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
 pub fn specificity(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
     let Some(c) = confusion(targets, predicted, classes) else { return f64::NAN };
     let specs = class_specificities(&c);
-    if classes == 2 { specs[1].unwrap_or(f64::NAN) } else { mean_defined(&specs) }
+    if classes == 2 {
+        specs[1].unwrap_or(f64::NAN)
+    } else {
+        mean_defined(&specs)
+    }
 }
 
 /// Matthews correlation coefficient, multi-class form (Gorodkin's R_K), exactly as
@@ -220,7 +232,11 @@ pub fn mcc(targets: &[u32], predicted: &[u32], classes: usize) -> f64 {
     let cov_tp = correct * s - dot(&t, &p);
     let cov_pp = s * s - dot(&p, &p);
     let cov_tt = s * s - dot(&t, &t);
-    if cov_pp * cov_tt == 0.0 { 0.0 } else { cov_tp / (cov_pp * cov_tt).sqrt() }
+    if cov_pp * cov_tt == 0.0 {
+        0.0
+    } else {
+        cov_tp / (cov_pp * cov_tt).sqrt()
+    }
 }
 
 /// Disagreement weights of Cohen's kappa.
@@ -260,7 +276,11 @@ pub fn cohen_kappa(targets: &[u32], predicted: &[u32], classes: usize, weights: 
             expected += weight(i, j) * rows[i] * cols[j] / n;
         }
     }
-    if expected == 0.0 { f64::NAN } else { 1.0 - observed / expected }
+    if expected == 0.0 {
+        f64::NAN
+    } else {
+        1.0 - observed / expected
+    }
 }
 
 /// Mean absolute error between predicted and true grades (ordinal tasks, e.g. RetinaMNIST),
@@ -342,8 +362,7 @@ fn probability_rows(scores: &[f32], n: usize, classes: usize) -> Option<Vec<Vec<
     if classes == 2 && scores.len() == n {
         return Some(scores.iter().map(|&p| vec![1.0 - p as f64, p as f64]).collect());
     }
-    (scores.len() == n * classes)
-        .then(|| scores.chunks(classes).map(|row| row.iter().map(|&p| p as f64).collect()).collect())
+    (scores.len() == n * classes).then(|| scores.chunks(classes).map(|row| row.iter().map(|&p| p as f64).collect()).collect())
 }
 
 /// Number of equal-width confidence bins of [`ece`] (the torchmetrics / Guo et al. default).
@@ -408,9 +427,8 @@ pub fn brier(targets: &[u32], scores: &[f32], classes: usize) -> f64 {
         return total / n as f64;
     }
     let Some(rows) = probability_rows(scores, n, classes) else { return f64::NAN };
-    let squared_error = |row: &Vec<f64>, t: u32| -> f64 {
-        row.iter().enumerate().map(|(c, &p)| (p - (c == t as usize) as u8 as f64).powi(2)).sum()
-    };
+    let squared_error =
+        |row: &Vec<f64>, t: u32| -> f64 { row.iter().enumerate().map(|(c, &p)| (p - (c == t as usize) as u8 as f64).powi(2)).sum() };
     let total: f64 = rows.iter().zip(targets).map(|(row, &t)| squared_error(row, t)).sum();
     total / n as f64
 }

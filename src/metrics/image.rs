@@ -15,8 +15,7 @@ pub fn psnr(reference: &[f32], test: &[f32], data_range: f64) -> f64 {
     if reference.is_empty() || reference.len() != test.len() || !(data_range.is_finite() && data_range > 0.0) {
         return f64::NAN;
     }
-    let mse =
-        reference.iter().zip(test).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum::<f64>() / reference.len() as f64;
+    let mse = reference.iter().zip(test).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum::<f64>() / reference.len() as f64;
     10.0 * (data_range * data_range / mse).log10()
 }
 
@@ -51,15 +50,13 @@ fn gaussian_filter(image: &[f64], height: usize, width: usize, kernel: &[f64]) -
     let mut along_y = vec![0.0; image.len()];
     for y in 0..height {
         for x in 0..width {
-            along_y[y * width + x] =
-                (-r..=r).map(|k| kernel[(k + r) as usize] * image[reflect(y as isize + k, height) * width + x]).sum();
+            along_y[y * width + x] = (-r..=r).map(|k| kernel[(k + r) as usize] * image[reflect(y as isize + k, height) * width + x]).sum();
         }
     }
     let mut out = vec![0.0; image.len()];
     for y in 0..height {
         for x in 0..width {
-            out[y * width + x] =
-                (-r..=r).map(|k| kernel[(k + r) as usize] * along_y[y * width + reflect(x as isize + k, width)]).sum();
+            out[y * width + x] = (-r..=r).map(|k| kernel[(k + r) as usize] * along_y[y * width + reflect(x as isize + k, width)]).sum();
         }
     }
     out
@@ -105,14 +102,7 @@ pub fn ssim(reference: &[f32], test: &[f32], height: usize, width: usize, data_r
 
 /// Mean over channels of [`ssim`] for `channels x height x width` images (scikit-image with
 /// `channel_axis` set: each channel on its own, then the mean).
-pub fn ssim_channels(
-    reference: &[f32],
-    test: &[f32],
-    channels: usize,
-    height: usize,
-    width: usize,
-    data_range: f64,
-) -> f64 {
+pub fn ssim_channels(reference: &[f32], test: &[f32], channels: usize, height: usize, width: usize, data_range: f64) -> f64 {
     let plane = height * width;
     if channels == 0 || reference.len() != channels * plane || test.len() != reference.len() {
         return f64::NAN;

@@ -23,9 +23,17 @@ pub fn r2(targets: &[f32], predicted: &[f32]) -> f64 {
     let m = mean(targets.iter().map(|&t| t as f64), n);
     let ss_tot: f64 = targets.iter().map(|&t| (t as f64 - m).powi(2)).sum();
     let ss_res: f64 = targets.iter().zip(predicted).map(|(&t, &p)| (t as f64 - p as f64).powi(2)).sum();
-    if ss_tot == 0.0 { f64::NAN } else { 1.0 - ss_res / ss_tot }
+    if ss_tot == 0.0 {
+        f64::NAN
+    } else {
+        1.0 - ss_res / ss_tot
+    }
 }
 
 fn mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
-    if n == 0 { f64::NAN } else { values.sum::<f64>() / n as f64 }
+    if n == 0 {
+        f64::NAN
+    } else {
+        values.sum::<f64>() / n as f64
+    }
 }

@@ -207,13 +207,7 @@ fn valid(mask_len: usize, height: usize, width: usize, (sy, sx): Spacing) -> boo
 /// Distances between the two masks' boundaries in both directions (MONAI's
 /// `get_edge_surface_distance(symmetric=True)` with Euclidean distance and `spacing`), the
 /// shared input of [`hausdorff`], [`assd`] and [`nsd`].
-pub fn surface_distances(
-    reference: &[u8],
-    prediction: &[u8],
-    height: usize,
-    width: usize,
-    spacing: Spacing,
-) -> SurfaceDistances {
+pub fn surface_distances(reference: &[u8], prediction: &[u8], height: usize, width: usize, spacing: Spacing) -> SurfaceDistances {
     if !valid(reference.len(), height, width, spacing) || prediction.len() != reference.len() {
         return SurfaceDistances::Invalid;
     }
@@ -229,9 +223,8 @@ pub fn surface_distances(
     }
     let to_ref = squared_edt(&edge_ref, height, width, spacing);
     let to_pred = squared_edt(&edge_pred, height, width, spacing);
-    let sample = |edges: &[bool], field: &[f64]| -> Vec<f64> {
-        edges.iter().zip(field).filter(|(&e, _)| e).map(|(_, &d2)| d2.sqrt()).collect()
-    };
+    let sample =
+        |edges: &[bool], field: &[f64]| -> Vec<f64> { edges.iter().zip(field).filter(|(&e, _)| e).map(|(_, &d2)| d2.sqrt()).collect() };
     SurfaceDistances::Both { pred_to_ref: sample(&edge_pred, &to_ref), ref_to_pred: sample(&edge_ref, &to_pred) }
 }
 
@@ -245,9 +238,7 @@ impl SurfaceDistances {
         match self {
             SurfaceDistances::Invalid | SurfaceDistances::BothEmpty => Distance { value: f64::NAN, fallback: false },
             SurfaceDistances::OneEmpty { diagonal } => Distance { value: *diagonal, fallback: true },
-            SurfaceDistances::Both { pred_to_ref, ref_to_pred } => {
-                Distance { value: measured(pred_to_ref, ref_to_pred), fallback: false }
-            }
+            SurfaceDistances::Both { pred_to_ref, ref_to_pred } => Distance { value: measured(pred_to_ref, ref_to_pred), fallback: false },
         }
     }
 
@@ -282,14 +273,7 @@ impl SurfaceDistances {
 }
 
 /// Symmetric Hausdorff distance at `percentile` in mm; see [`SurfaceDistances::hausdorff`].
-pub fn hausdorff(
-    reference: &[u8],
-    prediction: &[u8],
-    height: usize,
-    width: usize,
-    spacing: Spacing,
-    percentile: f64,
-) -> Distance {
+pub fn hausdorff(reference: &[u8], prediction: &[u8], height: usize, width: usize, spacing: Spacing, percentile: f64) -> Distance {
     surface_distances(reference, prediction, height, width, spacing).hausdorff(percentile)
 }
 
@@ -342,14 +326,7 @@ pub struct BinaryMetrics {
 
 /// Dice, IoU, HD95, ASSD and NSD at `tau` mm of one binary mask pair, sharing one distance
 /// computation.
-pub fn binary_metrics(
-    reference: &[u8],
-    prediction: &[u8],
-    height: usize,
-    width: usize,
-    spacing: Spacing,
-    tau: f64,
-) -> BinaryMetrics {
+pub fn binary_metrics(reference: &[u8], prediction: &[u8], height: usize, width: usize, spacing: Spacing, tau: f64) -> BinaryMetrics {
     let overlap = Overlap::of(reference, prediction).filter(|_| valid(reference.len(), height, width, spacing));
     let distances = surface_distances(reference, prediction, height, width, spacing);
     BinaryMetrics {

@@ -23,7 +23,10 @@ impl Decoder {
         for l in (0..channels.len().saturating_sub(1)).rev() {
             let s = pb.sub(&format!("up{l}"));
             let c_in = channels[l + 1] + channels[l];
-            blocks.push([ConvBnRelu::new(&s.sub("a"), c_in, channels[l], 3, 1)?, ConvBnRelu::new(&s.sub("b"), channels[l], channels[l], 3, 1)?]);
+            blocks.push([
+                ConvBnRelu::new(&s.sub("a"), c_in, channels[l], 3, 1)?,
+                ConvBnRelu::new(&s.sub("b"), channels[l], channels[l], 3, 1)?,
+            ]);
         }
         let out = Conv2d::new(&pb.sub("out"), channels[0], outputs, 1, 1, 0, true)?;
         Ok(Decoder { blocks, out })

@@ -20,15 +20,7 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    pub fn new(
-        pb: &ParamBuilder,
-        c_in: usize,
-        c_out: usize,
-        kernel: usize,
-        stride: usize,
-        padding: usize,
-        bias: bool,
-    ) -> Result<Self> {
+    pub fn new(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> Result<Self> {
         let bound = 1.0 / ((c_in * kernel * kernel) as f64).sqrt();
         let weight = pb.uniform("weight", &[c_out, c_in, kernel, kernel], bound)?;
         let bias = if bias { Some(pb.uniform("bias", &[c_out], bound)?) } else { None };
@@ -94,9 +86,7 @@ impl BatchNorm2d {
         let inv_std = (live(self.running_var.as_tensor()) + self.eps)?.sqrt()?.recip()?;
         let scale = (inv_std * live(&self.weight))?;
         let shift = (live(&self.bias) - (live(self.running_mean.as_tensor()) * &scale)?)?;
-        let y = x
-            .broadcast_mul(&scale.reshape((1, c, 1, 1))?)?
-            .broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
+        let y = x.broadcast_mul(&scale.reshape((1, c, 1, 1))?)?.broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
         Ok(if relu { kernels::relu(&y)? } else { y })
     }
 }
@@ -115,10 +105,7 @@ impl ConvBnRelu {
     }
 
     pub fn with_stride(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: usize) -> Result<Self> {
-        Ok(ConvBnRelu {
-            conv: Conv2d::new(pb, c_in, c_out, kernel, stride, padding, false)?,
-            bn: BatchNorm2d::new(&pb.sub("bn"), c_out)?,
-        })
+        Ok(ConvBnRelu { conv: Conv2d::new(pb, c_in, c_out, kernel, stride, padding, false)?, bn: BatchNorm2d::new(&pb.sub("bn"), c_out)? })
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -136,10 +123,7 @@ pub struct Linear {
 impl Linear {
     pub fn new(pb: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
         let bound = 1.0 / (inputs as f64).sqrt();
-        Ok(Linear {
-            weight: pb.uniform("weight", &[outputs, inputs], bound)?,
-            bias: pb.uniform("bias", &[outputs], bound)?,
-        })
+        Ok(Linear { weight: pb.uniform("weight", &[outputs, inputs], bound)?, bias: pb.uniform("bias", &[outputs], bound)? })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {

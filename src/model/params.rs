@@ -39,7 +39,11 @@ impl Drop for NoGradGuard {
 
 /// A parameter as the current region should use it: detached inside [`no_grad`].
 pub fn live(param: &Tensor) -> Tensor {
-    if NO_GRAD.with(Cell::get) { param.detach() } else { param.clone() }
+    if NO_GRAD.with(Cell::get) {
+        param.detach()
+    } else {
+        param.clone()
+    }
 }
 
 /// Which part of a multi-task model a parameter belongs to.
@@ -85,11 +89,7 @@ impl ParamStore {
 
     /// Trainable variables with the given owner.
     pub fn trainable_owned_by(&self, owner: Owner) -> Vec<Var> {
-        self.params
-            .iter()
-            .filter(|p| p.trainable && p.owner == owner)
-            .map(|p| p.var.clone())
-            .collect()
+        self.params.iter().filter(|p| p.trainable && p.owner == owner).map(|p| p.var.clone()).collect()
     }
 
     /// Number of trainable scalars.
@@ -141,11 +141,7 @@ impl ParamBuilder {
     /// A builder whose initial values are a pure function of `seed`.
     pub fn new(seed: u64, device: &Device) -> Self {
         ParamBuilder {
-            state: Arc::new(Mutex::new(BuilderState {
-                params: Vec::new(),
-                rng: ChaCha8Rng::seed_from_u64(seed),
-                device: device.clone(),
-            })),
+            state: Arc::new(Mutex::new(BuilderState { params: Vec::new(), rng: ChaCha8Rng::seed_from_u64(seed), device: device.clone() })),
             prefix: String::new(),
             owner: Owner::Shared,
         }
@@ -153,11 +149,7 @@ impl ParamBuilder {
 
     /// A builder for a sub-module; names become `prefix.name`.
     pub fn sub(&self, name: &str) -> Self {
-        let prefix = if self.prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.prefix)
-        };
+        let prefix = if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{name}", self.prefix) };
         ParamBuilder { prefix, ..self.clone() }
     }
 

@@ -30,10 +30,16 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     }
     let revisions: BTreeSet<&str> = table.runs.iter().map(|r| r.git_revision.as_str()).collect();
     if revisions.len() > 1 {
-        warnings.push(format!("Runs were made at {} code revisions: {}.", revisions.len(), revisions.iter().copied().collect::<Vec<_>>().join(", ")));
+        warnings.push(format!(
+            "Runs were made at {} code revisions: {}.",
+            revisions.len(),
+            revisions.iter().copied().collect::<Vec<_>>().join(", ")
+        ));
     }
     if revisions.iter().any(|r| r.ends_with("-dirty") || *r == "unknown") {
-        warnings.push("Some runs were made from a modified (dirty) or unknown code revision; the revision alone does not reproduce them.".into());
+        warnings.push(
+            "Some runs were made from a modified (dirty) or unknown code revision; the revision alone does not reproduce them.".into(),
+        );
     }
     let failed = table
         .runs
@@ -77,12 +83,8 @@ pub(crate) fn short(hash: &str) -> &str {
 }
 
 fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Result<ExperimentReport> {
-    let runs: Vec<(&RunMeta, &PathBuf)> = table
-        .runs
-        .iter()
-        .zip(&table.run_dirs)
-        .filter(|(r, _)| r.experiment == name && r.status == RunStatus::Complete)
-        .collect();
+    let runs: Vec<(&RunMeta, &PathBuf)> =
+        table.runs.iter().zip(&table.run_dirs).filter(|(r, _)| r.experiment == name && r.status == RunStatus::Complete).collect();
     let metas: Vec<&RunMeta> = runs.iter().map(|(r, _)| *r).collect();
     let rows: Vec<&MetricRow> = table.rows.iter().filter(|r| r.experiment == name && r.split == "test").collect();
     let mut combos: Vec<Combo> = metas
@@ -145,10 +147,8 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     }
     let agreement = stats::rank_agreement(&tables, &combos, &delta_m, stl);
     let cost = table::cost_rows(&metas, &combos);
-    let histories: Vec<(&RunMeta, Vec<crate::results::HistoryRow>)> = runs
-        .iter()
-        .filter_map(|(r, dir)| read_history(&dir.join("history.csv")).ok().map(|h| (*r, h)))
-        .collect();
+    let histories: Vec<(&RunMeta, Vec<crate::results::HistoryRow>)> =
+        runs.iter().filter_map(|(r, dir)| read_history(&dir.join("history.csv")).ok().map(|h| (*r, h))).collect();
     let primaries: Vec<String> = tables.iter().map(|t| t.primary.clone()).collect();
     let curves = table::curves(&histories, &combos, &tasks, &primaries);
     let galleries = galleries(&tables, &combos, &seeds, stl, &runs, &mut load);
@@ -197,7 +197,8 @@ fn galleries(
         else {
             continue;
         };
-        let Some((_, dir)) = runs.iter().find(|(r, _)| r.design == combos[mtl].design && r.weighting == combos[mtl].weighting && r.seed == seed)
+        let Some((_, dir)) =
+            runs.iter().find(|(r, _)| r.design == combos[mtl].design && r.weighting == combos[mtl].weighting && r.seed == seed)
         else {
             continue;
         };

@@ -138,8 +138,20 @@ pub fn render_markdown(c: &Comparison, a: &str, b: &str) -> String {
     let _ = writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---|");
     for r in &c.rows {
         let d = decimals_for([r.a.mean, r.b.mean]);
-        let ms = |s: &Summary| if s.n > 1 { format!("{} ± {} ({})", num(s.mean, d), num(s.std, d), s.n) } else { format!("{} ({})", num(s.mean, d), s.n) };
-        let arrow = if r.difference == 0.0 || !r.difference.is_finite() { "" } else if r.better { " ▲" } else { " ▼" };
+        let ms = |s: &Summary| {
+            if s.n > 1 {
+                format!("{} ± {} ({})", num(s.mean, d), num(s.std, d), s.n)
+            } else {
+                format!("{} ({})", num(s.mean, d), s.n)
+            }
+        };
+        let arrow = if r.difference == 0.0 || !r.difference.is_finite() {
+            ""
+        } else if r.better {
+            " ▲"
+        } else {
+            " ▼"
+        };
         let flag = match r.exceeds_noise {
             Some(true) => "*",
             Some(false) => "no",
@@ -177,8 +189,21 @@ fn short_all(hashes: &[String]) -> String {
 /// The comparison at full precision.
 pub fn to_csv(c: &Comparison) -> CsvTable {
     let mut rows = vec![[
-        "experiment", "task", "metric", "design", "weighting", "a_mean", "a_std", "a_seeds", "b_mean", "b_std", "b_seeds",
-        "difference", "p_welch", "exceeds_noise", "better",
+        "experiment",
+        "task",
+        "metric",
+        "design",
+        "weighting",
+        "a_mean",
+        "a_std",
+        "a_seeds",
+        "b_mean",
+        "b_std",
+        "b_seeds",
+        "difference",
+        "p_welch",
+        "exceeds_noise",
+        "better",
     ]
     .map(String::from)
     .to_vec()];

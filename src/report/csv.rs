@@ -27,7 +27,11 @@ impl CsvTable {
 
 /// Full precision; empty for NaN (what CSV readers take as missing).
 fn f(v: f64) -> String {
-    if v.is_nan() { String::new() } else { format!("{v}") }
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -37,21 +41,65 @@ fn strings(items: &[&str]) -> Vec<String> {
 /// Every CSV table of the report.
 pub fn tables(report: &Report) -> Vec<CsvTable> {
     let mut metrics = vec![strings(&[
-        "experiment", "task", "task_kind", "metric", "higher_is_better", "is_count", "design", "weighting", "seeds", "mean", "std",
-        "ci_low", "ci_high", "best", "mark",
+        "experiment",
+        "task",
+        "task_kind",
+        "metric",
+        "higher_is_better",
+        "is_count",
+        "design",
+        "weighting",
+        "seeds",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "best",
+        "mark",
     ])];
     let mut delta = vec![strings(&[
-        "experiment", "design", "weighting", "seeds", "delta_m_pct", "delta_m_std", "ci95_low", "ci95_high", "delta_m_libmtl_pct",
-        "delta_m_nashmtl_pct", "per_seed",
+        "experiment",
+        "design",
+        "weighting",
+        "seeds",
+        "delta_m_pct",
+        "delta_m_std",
+        "ci95_low",
+        "ci95_high",
+        "delta_m_libmtl_pct",
+        "delta_m_nashmtl_pct",
+        "per_seed",
     ])];
     let mut tests = vec![strings(&[
-        "experiment", "task", "metric", "design", "weighting", "seeds", "test_samples", "resamples", "difference", "ci95_low", "ci95_high",
-        "p_value", "p_holm", "mark", "note",
+        "experiment",
+        "task",
+        "metric",
+        "design",
+        "weighting",
+        "seeds",
+        "test_samples",
+        "resamples",
+        "difference",
+        "ci95_low",
+        "ci95_high",
+        "p_value",
+        "p_holm",
+        "mark",
+        "note",
     ])];
     let mut ranks = vec![strings(&["experiment", "ranking", "design", "weighting", "rank", "best"])];
     let mut cost = vec![strings(&[
-        "experiment", "design", "weighting", "seeds", "parameters", "train_images_per_sec", "train_images_per_sec_std",
-        "relative_throughput", "inference_images_per_sec", "train_seconds", "peak_memory_mib",
+        "experiment",
+        "design",
+        "weighting",
+        "seeds",
+        "parameters",
+        "train_images_per_sec",
+        "train_images_per_sec_std",
+        "relative_throughput",
+        "inference_images_per_sec",
+        "train_seconds",
+        "peak_memory_mib",
     ])];
     let mut out = Vec::new();
     for exp in &report.experiments {

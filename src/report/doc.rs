@@ -96,7 +96,11 @@ pub struct FigureRef {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
-    Heading { level: u8, text: Text, id: String },
+    Heading {
+        level: u8,
+        text: Text,
+        id: String,
+    },
     Paragraph(Text),
     List(Vec<Text>),
     Table(Table),
@@ -105,7 +109,10 @@ pub enum Block {
     /// A warning the reader must see.
     Note(Text),
     /// Long material (HTML: collapsed).
-    Details { summary: String, blocks: Vec<Block> },
+    Details {
+        summary: String,
+        blocks: Vec<Block>,
+    },
 }
 
 /// An anchor id from a heading's words.

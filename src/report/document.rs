@@ -1,12 +1,12 @@
 //! The report's layout: the summary model turned into headings, tables, figures and text,
 //! once, for the Markdown and HTML renderers.
 
+use super::build::short;
 use super::doc::{slug, Block, Cell as DocCell, FigureRef, Table, Text};
 use super::figures::{FigureKind, Rendered};
 use super::format::{decimals_for, interval, mean_std, num, p_value, signed};
 use super::method::{metric_sections, statistics_text, DELTA_M_FORMULA, DELTA_M_TEXT, DELTA_M_VARIANTS};
 use super::model::{ExperimentReport, Report};
-use super::build::short;
 
 /// Metric columns per task table; wider tables are split into parts.
 pub(super) const MAX_METRIC_COLUMNS: usize = 9;
@@ -48,7 +48,14 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     let contents: Vec<Text> = report
         .experiments
         .iter()
-        .map(|e| Text::new().t("Experiment ").c(&e.name).t(format!(" ({}): {} design × weighting combos, {} tasks", e.datasets, e.combos.len(), e.tasks.len())))
+        .map(|e| {
+            Text::new().t("Experiment ").c(&e.name).t(format!(
+                " ({}): {} design × weighting combos, {} tasks",
+                e.datasets,
+                e.combos.len(),
+                e.tasks.len()
+            ))
+        })
         .collect();
     if !contents.is_empty() {
         out.push(Block::Paragraph(Text::plain("Contents:")));
@@ -62,7 +69,13 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
         let mut items: Vec<Text> = report
             .skipped
             .iter()
-            .map(|s| Text::new().t("skipped experiment ").c(&s.experiment).t(format!(" (dataset {}): {}", s.dataset, s.reason.replace('\n', " "))))
+            .map(|s| {
+                Text::new().t("skipped experiment ").c(&s.experiment).t(format!(
+                    " (dataset {}): {}",
+                    s.dataset,
+                    s.reason.replace('\n', " ")
+                ))
+            })
             .collect();
         items.extend(report.failed.iter().map(|f| Text::new().t("failed run ").c(&f.run_id).t(format!(": {}", f.reason))));
         out.push(Block::List(items));
@@ -77,7 +90,11 @@ fn figure(figures: &[Rendered], exp: &str, kind: &FigureKind) -> Option<FigureRe
 
 fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]) {
     let id = slug(&format!("experiment {}", exp.name));
-    out.push(Block::Heading { level: 2, text: Text::new().t("Experiment ").c(&exp.name).t(format!(" ({})", exp.datasets)), id: id.clone() });
+    out.push(Block::Heading {
+        level: 2,
+        text: Text::new().t("Experiment ").c(&exp.name).t(format!(" ({})", exp.datasets)),
+        id: id.clone(),
+    });
     let combos: Vec<String> = exp
         .combos
         .iter()
@@ -155,14 +172,25 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             if part > 0 {
                 out.push(Block::Paragraph(Text::new().t("Task ").c(&task.name).t(" (continued):")));
             }
-            let mut table = Table { header: vec!["design".into(), "weighting".into(), "seeds".into()], numeric: vec![false, false, true], rows: Vec::new() };
+            let mut table = Table {
+                header: vec!["design".into(), "weighting".into(), "seeds".into()],
+                numeric: vec![false, false, true],
+                rows: Vec::new(),
+            };
             for col in columns {
-                let arrow = if col.count { "" } else if col.higher_is_better { " ↑" } else { " ↓" };
+                let arrow = if col.count {
+                    ""
+                } else if col.higher_is_better {
+                    " ↑"
+                } else {
+                    " ↓"
+                };
                 table.header.push(format!("{}{arrow}", col.metric));
                 table.numeric.push(true);
             }
             for (c, combo) in exp.combos.iter().enumerate() {
-                let mut row: Vec<DocCell> = vec![combo.design.clone().into(), combo.weighting.clone().into(), exp.seeds[c].len().to_string().into()];
+                let mut row: Vec<DocCell> =
+                    vec![combo.design.clone().into(), combo.weighting.clone().into(), exp.seeds[c].len().to_string().into()];
                 for col in columns {
                     row.push(match &col.cells[c] {
                         // Counts read as numbers of cases: the mean over seeds alone.
@@ -190,9 +218,22 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
              95% CI and p from the paired bootstrap; Holm-adjusted within each task.",
         )));
         let mut table = Table {
-            header: ["task", "metric", "design", "weighting", "seeds", "test samples", "B", "difference", "95% CI", "p", "p (Holm)", "mark"]
-                .map(String::from)
-                .to_vec(),
+            header: [
+                "task",
+                "metric",
+                "design",
+                "weighting",
+                "seeds",
+                "test samples",
+                "B",
+                "difference",
+                "95% CI",
+                "p",
+                "p (Holm)",
+                "mark",
+            ]
+            .map(String::from)
+            .to_vec(),
             numeric: vec![false, false, false, false, true, true, true, true, true, true, true, false],
             rows: Vec::new(),
         };
@@ -229,7 +270,11 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
     // Metric variability
     let agreement = &exp.agreement;
     if !agreement.labels.is_empty() && exp.combos.len() > 1 {
-        out.push(Block::Heading { level: 3, text: "Metric variability: does the ranking depend on the metric?".into(), id: format!("{id}-ranks") });
+        out.push(Block::Heading {
+            level: 3,
+            text: "Metric variability: does the ranking depend on the metric?".into(),
+            id: format!("{id}-ranks"),
+        });
         if agreement.changes.is_empty() {
             out.push(Block::Paragraph(Text::plain("The same combo is best under every metric of every task.")));
         } else {
@@ -316,7 +361,15 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             numeric: vec![false, false, true, true, true, true, true, true],
             rows: Vec::new(),
         };
-        let ms = |s: &crate::stats::Summary, d: usize| if s.n == 0 { "–".to_owned() } else if s.n > 1 { format!("{} ± {}", num(s.mean, d), num(s.std, d)) } else { num(s.mean, d) };
+        let ms = |s: &crate::stats::Summary, d: usize| {
+            if s.n == 0 {
+                "–".to_owned()
+            } else if s.n > 1 {
+                format!("{} ± {}", num(s.mean, d), num(s.std, d))
+            } else {
+                num(s.mean, d)
+            }
+        };
         for row in &exp.cost {
             let c = &exp.combos[row.combo];
             table.rows.push(vec![
@@ -346,7 +399,11 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
     }
     for g in &exp.galleries {
         if let Some(f) = figure(figures, &exp.name, &FigureKind::Gallery(g.task.clone())) {
-            out.push(Block::Heading { level: 3, text: Text::new().t("Segmentation examples: ").c(&g.task), id: slug(&format!("{id} gallery {}", g.task)) });
+            out.push(Block::Heading {
+                level: 3,
+                text: Text::new().t("Segmentation examples: ").c(&g.task),
+                id: slug(&format!("{id} gallery {}", g.task)),
+            });
             out.push(Block::Figure(f));
         }
     }
@@ -419,8 +476,14 @@ fn method(out: &mut Vec<Block>, report: &Report) {
     out.push(Block::Paragraph(Text::plain(DELTA_M_TEXT)));
     out.push(Block::List(vec![
         Text::new().b("medmtl (reported): ").c("100 · (1/T) Σ_t (1/K_t) Σ_k s_tk (M_tk − B_tk) / |B_tk|").t(" — %, positive = better"),
-        Text::new().b("LibMTL count_improvement: ").c("(1/T) Σ_t (1/K_t) Σ_k −s_tk (B_tk − M_tk) / B_tk").t(" — fraction (shown ×100), positive = better"),
-        Text::new().b("nash-mtl delta_fn: ").c("100 · (1/Σ_t K_t) Σ_t Σ_k −s_tk (M_tk − B_tk) / B_tk").t(" — %, flat over all metrics, positive = worse"),
+        Text::new()
+            .b("LibMTL count_improvement: ")
+            .c("(1/T) Σ_t (1/K_t) Σ_k −s_tk (B_tk − M_tk) / B_tk")
+            .t(" — fraction (shown ×100), positive = better"),
+        Text::new()
+            .b("nash-mtl delta_fn: ")
+            .c("100 · (1/Σ_t K_t) Σ_t Σ_k −s_tk (M_tk − B_tk) / B_tk")
+            .t(" — %, flat over all metrics, positive = worse"),
     ]));
     out.push(Block::Paragraph(Text::plain(DELTA_M_VARIANTS)));
     out.push(Block::Paragraph(Text::plain(
@@ -456,5 +519,8 @@ fn method(out: &mut Vec<Block>, report: &Report) {
             r.timestamp.clone().into(),
         ]);
     }
-    out.push(Block::Details { summary: format!("All {} runs (config hashes: first 12 hex digits of the SHA-256 in run.json)", m.runs.len()), blocks: vec![Block::Table(runs)] });
+    out.push(Block::Details {
+        summary: format!("All {} runs (config hashes: first 12 hex digits of the SHA-256 in run.json)", m.runs.len()),
+        blocks: vec![Block::Table(runs)],
+    });
 }

@@ -7,18 +7,30 @@ pub fn num(v: f64, decimals: usize) -> String {
     if v.is_nan() {
         "–".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "∞".into() } else { "−∞".into() }
+        if v > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        }
     } else {
         let s = format!("{v:.decimals$}");
         // "-0.000" reads as a sign where there is none.
-        if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_owned() } else { s }
+        if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+            s[1..].to_owned()
+        } else {
+            s
+        }
     }
 }
 
 /// A signed number (`+1.23`), for differences and Δm.
 pub fn signed(v: f64, decimals: usize) -> String {
     let s = num(v, decimals);
-    if v.is_finite() && !s.starts_with('-') && s.chars().any(|c| c.is_ascii_digit() && c != '0') { format!("+{s}") } else { s }
+    if v.is_finite() && !s.starts_with('-') && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("+{s}")
+    } else {
+        s
+    }
 }
 
 /// `mean ± std` of a cell (`mean` alone for one seed).

@@ -92,11 +92,8 @@ fn begin(text: &mut String, columns: &str) {
 const RESIZE: &str = "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n";
 
 fn end(text: &mut String, caption: &str, label_text: &str) {
-    let _ = write!(
-        text,
-        "\\bottomrule\n\\end{{tabular}}}}\n\\caption{{{caption}}}\n\\label{{tab:{}}}\n\\end{{table}}\n",
-        label(label_text)
-    );
+    let _ =
+        write!(text, "\\bottomrule\n\\end{{tabular}}}}\n\\caption{{{caption}}}\n\\label{{tab:{}}}\n\\end{{table}}\n", label(label_text));
 }
 
 fn math_cell(mean: &str, std: Option<&str>, bold: bool, mark: &str) -> String {
@@ -125,7 +122,13 @@ fn task_table(exp: &ExperimentReport, task: &TaskTable) -> TexTable {
         }
         let mut header = vec!["Design".to_owned(), "Weighting".to_owned()];
         for col in columns {
-            let arrow = if col.count { "" } else if col.higher_is_better { " $\\uparrow$" } else { " $\\downarrow$" };
+            let arrow = if col.count {
+                ""
+            } else if col.higher_is_better {
+                " $\\uparrow$"
+            } else {
+                " $\\downarrow$"
+            };
             header.push(format!("{}{arrow}", escape(&col.metric)));
         }
         let _ = writeln!(text, "{} \\\\\n\\midrule", header.join(" & "));
@@ -192,7 +195,10 @@ fn delta_m_table(exp: &ExperimentReport) -> TexTable {
 fn tests_table(exp: &ExperimentReport) -> TexTable {
     let mut text = String::new();
     begin(&mut text, "llllrrrrr");
-    let _ = writeln!(text, "Task & Metric & Design & Weighting & Seeds & Difference & 95\\% CI & $p$ & $p_{{\\mathrm{{Holm}}}}$ \\\\\n\\midrule");
+    let _ = writeln!(
+        text,
+        "Task & Metric & Design & Weighting & Seeds & Difference & 95\\% CI & $p$ & $p_{{\\mathrm{{Holm}}}}$ \\\\\n\\midrule"
+    );
     for t in exp.tests.iter().filter(|t| t.note.is_none()) {
         let c = &exp.combos[t.combo];
         let d = decimals_for([t.difference.abs(), t.ci.0.abs(), t.ci.1.abs()]).max(3);
@@ -223,7 +229,10 @@ fn tests_table(exp: &ExperimentReport) -> TexTable {
 fn cost_table(exp: &ExperimentReport) -> TexTable {
     let mut text = String::new();
     begin(&mut text, "llrrrrr");
-    let _ = writeln!(text, "Design & Weighting & Parameters & Train img/s & Inference img/s & Train time (s) & Peak memory (MiB) \\\\\n\\midrule");
+    let _ = writeln!(
+        text,
+        "Design & Weighting & Parameters & Train img/s & Inference img/s & Train time (s) & Peak memory (MiB) \\\\\n\\midrule"
+    );
     for r in &exp.cost {
         let c = &exp.combos[r.combo];
         let _ = writeln!(

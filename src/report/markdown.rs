@@ -24,7 +24,11 @@ fn inline(text: &Text) -> String {
             Inline::Strong(s) => {
                 let core = s.trim();
                 let (lead, trail) = (&s[..s.len() - s.trim_start().len()], &s[s.trim_end().len()..]);
-                if core.is_empty() { s.clone() } else { format!("{lead}**{}**{trail}", escape(core)) }
+                if core.is_empty() {
+                    s.clone()
+                } else {
+                    format!("{lead}**{}**{trail}", escape(core))
+                }
             }
             Inline::Code(s) => format!("`{s}`"),
         })

@@ -13,9 +13,8 @@ use crate::results::{RunMeta, RunStatus};
 /// (`<results>/suite.toml`), else the built-in (or local) suite of that name, when its
 /// SHA-256 equals the runs' `suite_hash`.
 pub fn find_suite(name: &str, hashes: &[String], results_dir: Option<&std::path::Path>) -> Option<(Suite, SuiteFile)> {
-    let hash_of = |text: &str| -> String {
-        <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let hash_of =
+        |text: &str| -> String { <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect() };
     if let Some(path) = results_dir.map(|d| d.join("suite.toml")) {
         if let Ok(text) = std::fs::read_to_string(&path) {
             let hash = hash_of(&text);
@@ -41,7 +40,8 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
     let mut datasets = Vec::new();
     let experiments: BTreeSet<(&str, &str)> = runs.iter().map(|r| (r.experiment.as_str(), r.datasets.as_str())).collect();
     for (exp, name) in experiments {
-        let files: BTreeSet<(String, String)> = runs.iter().filter(|r| r.experiment == exp).flat_map(|r| r.data_files.iter().cloned()).collect();
+        let files: BTreeSet<(String, String)> =
+            runs.iter().filter(|r| r.experiment == exp).flat_map(|r| r.data_files.iter().cloned()).collect();
         let config = suite.and_then(|(s, _)| s.experiments.iter().find(|e| e.name == exp));
         let mut info = DatasetInfo {
             experiment: exp.to_owned(),
@@ -113,10 +113,8 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
                 Err(_) => String::new(),
             };
             info.splits = inline(toml::Value::try_from(&spec.split));
-            info.preprocessing = format!(
-                "resized to {size}x{size} px ({}); masks nearest-neighbour",
-                inline(toml::Value::try_from(&spec.preprocess))
-            );
+            info.preprocessing =
+                format!("resized to {size}x{size} px ({}); masks nearest-neighbour", inline(toml::Value::try_from(&spec.preprocess)));
         } else {
             info.description = "not in medmtl's dataset catalog".into();
             info.citation = "unknown".into();
@@ -249,7 +247,8 @@ pub fn metric_definitions(kind: &str) -> Vec<(&'static str, &'static str)> {
 /// The Δm conventions, as printed (formula lines).
 pub const DELTA_M_FORMULA: &str = "Δm = 100 · (1/T) Σ_t (1/K_t) Σ_k s_tk · (M_tk − B_tk) / |B_tk|";
 
-pub const DELTA_M_TEXT: &str = "T tasks; K_t metrics of task t (the headline metrics of its kind, listed under each experiment's Δm table); M the \
+pub const DELTA_M_TEXT: &str =
+    "T tasks; K_t metrics of task t (the headline metrics of its kind, listed under each experiment's Δm table); M the \
     multi-task model's metric, B the STL baseline (mean over the STL seeds); s = +1 where higher is better, −1 where \
     lower is better. In percent, positive = better than STL; each task weighs the same however many metrics it has. \
     Each seed of a combo gets its own Δm against the same baseline; the table shows their mean (equal to Δm of the \

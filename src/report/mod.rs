@@ -58,11 +58,7 @@ pub fn collect_suite_table(results_dir: &Path) -> Result<SuiteTable> {
     // A suite whose every experiment was skipped has no runs/ yet; its report lists why.
     let table = gather(results_dir)?;
     let mut df = results::metrics_frame(&table.rows)?;
-    results::write_frame(
-        &mut df,
-        Some(&results_dir.join("metrics.csv")),
-        Some(&results_dir.join("metrics.parquet")),
-    )?;
+    results::write_frame(&mut df, Some(&results_dir.join("metrics.csv")), Some(&results_dir.join("metrics.parquet")))?;
     Ok(table)
 }
 

@@ -57,5 +57,9 @@ pub fn diverging(v: f64) -> RGBColor {
 /// Black or white, whichever reads better on `bg`.
 pub fn text_on(bg: RGBColor) -> RGBColor {
     let luminance = 0.2126 * bg.0 as f64 + 0.7152 * bg.1 as f64 + 0.0722 * bg.2 as f64;
-    if luminance < 120.0 { RGBColor(255, 255, 255) } else { BLACK }
+    if luminance < 120.0 {
+        RGBColor(255, 255, 255)
+    } else {
+        BLACK
+    }
 }

@@ -31,9 +31,7 @@ impl SampleStat {
         let files = RunFiles::new(run_dir.to_path_buf());
         let path = files.predictions(task, kind.is_dense());
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
-        let p = by_split
-            .remove(&SplitName::Test)
-            .ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
+        let p = by_split.remove(&SplitName::Test).ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
         let metric = metrics::primary_metric(kind).to_owned();
         Ok(match (kind, &p.targets) {
             (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
@@ -43,8 +41,16 @@ impl SampleStat {
                     .map(|i| {
                         let s = p.spacing.as_ref().map_or(1.0, |s| s[i] as f64);
                         let range = i * h * w..(i + 1) * h * w;
-                        segmentation::multiclass_metrics(&values[range.clone()], &predicted[range], h, w, (s, s), (*classes).max(2), NSD_TOLERANCE)
-                            .dice
+                        segmentation::multiclass_metrics(
+                            &values[range.clone()],
+                            &predicted[range],
+                            h,
+                            w,
+                            (s, s),
+                            (*classes).max(2),
+                            NSD_TOLERANCE,
+                        )
+                        .dice
                     })
                     .collect();
                 SampleStat::Dice { per_image, truth: values.clone(), predicted, height: h, width: w }
@@ -93,7 +99,11 @@ impl SampleStat {
             SampleStat::Vector { kind, metric, predictions } => primary_value(kind, metric, &predictions.subset(idx)),
             SampleStat::Dice { per_image, .. } => {
                 let (sum, n) = idx.iter().map(|&i| per_image[i]).filter(|v| v.is_finite()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-                if n == 0 { f64::NAN } else { sum / n as f64 }
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    sum / n as f64
+                }
             }
             SampleStat::PooledR2 { per_image } => {
                 let mut t = [0.0; 4];
@@ -103,7 +113,11 @@ impl SampleStat {
                     }
                 }
                 let sst = t[2] - t[1] * t[1] / t[3].max(1.0);
-                if sst > 0.0 { 1.0 - t[0] / sst } else { f64::NAN }
+                if sst > 0.0 {
+                    1.0 - t[0] / sst
+                } else {
+                    f64::NAN
+                }
             }
         }
     }
@@ -161,7 +175,12 @@ mod tests {
         check(TaskKind::MultiClass { classes: 3 }, Targets::Classes(classes.clone()), probs.clone(), 3);
         check(TaskKind::Ordinal { classes: 3 }, Targets::Classes(classes), probs, 3);
         let labels: Vec<u8> = (0..n * 2).map(|i| ((i * 7) % 3 == 0) as u8).collect();
-        check(TaskKind::MultiLabel { labels: 2 }, Targets::MultiLabels { width: 2, values: labels }, (0..n * 2).map(|i| score(i, 1)).collect(), 2);
+        check(
+            TaskKind::MultiLabel { labels: 2 },
+            Targets::MultiLabels { width: 2, values: labels },
+            (0..n * 2).map(|i| score(i, 1)).collect(),
+            2,
+        );
         let values: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
         check(TaskKind::Regression, Targets::Values(values.clone()), values.iter().enumerate().map(|(i, v)| v + score(i, 2)).collect(), 1);
         check(TaskKind::OrdinalRegression { classes: 5 }, Targets::Values(values.clone()), values.iter().map(|v| v * 0.9).collect(), 1);

@@ -28,7 +28,6 @@ use crate::stats::{delta_m, delta_m_libmtl, delta_m_nashmtl, holm_adjust, kendal
 /// Seed of the paired bootstrap's resampling stream (the same resamples for every combo).
 pub const PAIRED_BOOTSTRAP_SEED: u64 = 20_240_601;
 
-
 /// The significance mark of an adjusted p-value.
 pub fn mark(p_adjusted: f64) -> &'static str {
     if p_adjusted < 0.01 {
@@ -66,10 +65,8 @@ pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>
             .collect()
     };
     let hib: Vec<Vec<bool>> = metrics.iter().map(|(_, ms)| ms.iter().map(|m| higher_is_better(m)).collect()).collect();
-    let base: Vec<Vec<f64>> = metrics
-        .iter()
-        .map(|(t, ms)| ms.iter().map(|m| summarize(&value_of(&combos[stl], None, t, m)).mean).collect())
-        .collect();
+    let base: Vec<Vec<f64>> =
+        metrics.iter().map(|(t, ms)| ms.iter().map(|m| summarize(&value_of(&combos[stl], None, t, m)).mean).collect()).collect();
     if base.iter().flatten().any(|v| !v.is_finite() || *v == 0.0) {
         section.note = Some(
             "An STL baseline metric is missing, undefined or zero, so the relative change (and Δm) is undefined \
@@ -78,11 +75,8 @@ pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>
         );
     }
     for (c, combo) in combos.iter().enumerate().filter(|(c, _)| *c != stl) {
-        let mut seeds: Vec<u64> = rows
-            .iter()
-            .filter(|r| r.design == combo.design && r.weighting == combo.weighting)
-            .map(|r| r.seed)
-            .collect();
+        let mut seeds: Vec<u64> =
+            rows.iter().filter(|r| r.design == combo.design && r.weighting == combo.weighting).map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
         let per_seed: Vec<(u64, f64)> = seeds
@@ -95,10 +89,8 @@ pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>
                 (s, delta_m(&values, &base, &hib))
             })
             .collect();
-        let means: Vec<Vec<f64>> = metrics
-            .iter()
-            .map(|(t, ms)| ms.iter().map(|m| summarize(&value_of(combo, None, t, m)).mean).collect())
-            .collect();
+        let means: Vec<Vec<f64>> =
+            metrics.iter().map(|(t, ms)| ms.iter().map(|m| summarize(&value_of(combo, None, t, m)).mean).collect()).collect();
         let flat = |v: &[Vec<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
         let flat_hib: Vec<bool> = hib.iter().flatten().copied().collect();
         let values: Vec<f64> = per_seed.iter().map(|(_, d)| *d).collect();
@@ -159,7 +151,8 @@ pub fn paired_tests(
                 jobs.push((test, None));
                 continue;
             }
-            let loaded: Result<Pairs, String> = common.iter().map(|&s| Ok((load(c, s, &table.name)?, load(stl, s, &table.name)?))).collect();
+            let loaded: Result<Pairs, String> =
+                common.iter().map(|&s| Ok((load(c, s, &table.name)?, load(stl, s, &table.name)?))).collect();
             match loaded {
                 Err(e) => {
                     test.note = Some(e);
@@ -190,7 +183,13 @@ pub fn paired_tests(
                 summarize(&values).mean
             };
             test.resamples = paired_resamples(m);
-            let result = paired_bootstrap(|idx| mean_over(true, idx), |idx| mean_over(false, idx), test.samples, test.resamples, PAIRED_BOOTSTRAP_SEED);
+            let result = paired_bootstrap(
+                |idx| mean_over(true, idx),
+                |idx| mean_over(false, idx),
+                test.samples,
+                test.resamples,
+                PAIRED_BOOTSTRAP_SEED,
+            );
             test.difference = result.difference;
             test.ci = result.ci;
             test.p_value = result.p_value;

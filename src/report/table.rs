@@ -66,10 +66,7 @@ pub fn task_tables(rows: &[&MetricRow], combos: &[Combo], tasks: &[TaskInfo]) ->
                     column
                 })
                 .collect();
-            let primary = task
-                .kind_value()
-                .map(|k| crate::metrics::primary_metric(&k).to_owned())
-                .unwrap_or_default();
+            let primary = task.kind_value().map(|k| crate::metrics::primary_metric(&k).to_owned()).unwrap_or_default();
             TaskTable { name: task.name.clone(), kind: task.kind.clone(), primary, columns }
         })
         .collect()
@@ -128,9 +125,8 @@ pub fn cost_rows(runs: &[&RunMeta], combos: &[Combo]) -> Vec<CostRow> {
         .filter_map(|(i, combo)| {
             let of: Vec<&&RunMeta> = runs.iter().filter(|r| r.design == combo.design && r.weighting == combo.weighting).collect();
             let first = of.first()?;
-            let collect = |f: &dyn Fn(&RunMeta) -> Option<f64>| -> Summary {
-                summarize(&of.iter().filter_map(|r| f(r)).collect::<Vec<f64>>())
-            };
+            let collect =
+                |f: &dyn Fn(&RunMeta) -> Option<f64>| -> Summary { summarize(&of.iter().filter_map(|r| f(r)).collect::<Vec<f64>>()) };
             Some(CostRow {
                 combo: i,
                 params: first.param_count,
@@ -146,12 +142,7 @@ pub fn cost_rows(runs: &[&RunMeta], combos: &[Combo]) -> Vec<CostRow> {
 
 /// Training curves per task: per combo, the mean over seeds of each epoch's training loss
 /// and validation primary metric.
-pub fn curves(
-    histories: &[(&RunMeta, Vec<HistoryRow>)],
-    combos: &[Combo],
-    tasks: &[TaskInfo],
-    primaries: &[String],
-) -> Vec<TaskCurves> {
+pub fn curves(histories: &[(&RunMeta, Vec<HistoryRow>)], combos: &[Combo], tasks: &[TaskInfo], primaries: &[String]) -> Vec<TaskCurves> {
     tasks
         .iter()
         .zip(primaries)
@@ -160,10 +151,8 @@ pub fn curves(
                 .iter()
                 .enumerate()
                 .filter_map(|(c, combo)| {
-                    let of: Vec<&(&RunMeta, Vec<HistoryRow>)> = histories
-                        .iter()
-                        .filter(|(m, _)| m.design == combo.design && m.weighting == combo.weighting)
-                        .collect();
+                    let of: Vec<&(&RunMeta, Vec<HistoryRow>)> =
+                        histories.iter().filter(|(m, _)| m.design == combo.design && m.weighting == combo.weighting).collect();
                     let mut by_epoch: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
                     for (_, rows) in &of {
                         for row in rows.iter().filter(|r| r.task == task.name) {
@@ -176,10 +165,8 @@ pub fn curves(
                         return None;
                     }
                     let task_index = of[0].0.tasks.iter().position(|t| t.name == task.name);
-                    let selected: Vec<f64> = of
-                        .iter()
-                        .filter_map(|(m, _)| task_index.and_then(|t| m.selected_epoch.get(t)).map(|&e| e as f64))
-                        .collect();
+                    let selected: Vec<f64> =
+                        of.iter().filter_map(|(m, _)| task_index.and_then(|t| m.selected_epoch.get(t)).map(|&e| e as f64)).collect();
                     Some(CurveSeries {
                         combo: c,
                         epochs: by_epoch.keys().copied().collect(),

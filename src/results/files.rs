@@ -88,8 +88,7 @@ pub fn write_run(
     let mut hist = history_frame(history, &meta.tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>())?;
     write_frame(&mut hist, Some(&files.history()), None)?;
     atomic_write(&files.meta(), |out| {
-        serde_json::to_writer_pretty(&mut *out, meta)
-            .map_err(|e| Error::format(files.meta(), e.to_string()))?;
+        serde_json::to_writer_pretty(&mut *out, meta).map_err(|e| Error::format(files.meta(), e.to_string()))?;
         out.write_all(b"\n").map_err(|e| Error::io(files.meta(), e))
     })
 }
@@ -97,8 +96,7 @@ pub fn write_run(
 /// Reads `run.json`, refusing other schema versions.
 pub fn read_run_meta(path: &Path) -> Result<RunMeta> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::format(path, format!("is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::format(path, format!("is not valid JSON: {e}")))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
     if version != Some(SCHEMA_VERSION as u64) {
         return Err(Error::format(

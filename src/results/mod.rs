@@ -21,8 +21,8 @@ mod schema;
 mod table;
 
 pub use dense::{read_dense, read_test_images, write_dense};
+pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
 pub use merge::{merge_results, MergeSummary};
 pub use recompute::{compare_run, recompute_run, Mismatch};
-pub use files::{atomic_write, read_run_meta, write_run, RunFiles};
 pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
 pub use table::{metrics_frame, read_history, read_metrics, read_predictions, rows_from_frame, write_frame, HistoryRow};

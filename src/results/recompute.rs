@@ -18,9 +18,9 @@ pub fn recompute_run(files: &RunFiles, meta: &RunMeta) -> Result<Vec<MetricRow>>
         return Ok(rows);
     }
     for task in &meta.tasks {
-        let kind = task.task_kind().ok_or_else(|| {
-            Error::format(files.meta(), format!("task '{}' has an unknown kind '{}'", task.name, task.kind))
-        })?;
+        let kind = task
+            .task_kind()
+            .ok_or_else(|| Error::format(files.meta(), format!("task '{}' has an unknown kind '{}'", task.name, task.kind)))?;
         let path = files.predictions(&task.name, kind.is_dense());
         let predictions = if kind.is_dense() { super::read_dense(&path, &kind)? } else { super::read_predictions(&path, &kind)? };
         for split in [SplitName::Val, SplitName::Test] {

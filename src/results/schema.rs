@@ -77,7 +77,11 @@ impl TaskMeta {
 pub enum RunStatus {
     Complete,
     /// The loss became NaN or infinite.
-    Diverged { epoch: usize, task: String, last_finite_loss: f64 },
+    Diverged {
+        epoch: usize,
+        task: String,
+        last_finite_loss: f64,
+    },
 }
 
 /// Everything about a run except its metric values.

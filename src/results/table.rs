@@ -13,10 +13,8 @@ use crate::metrics::TaskPredictions;
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
-const STRING_COLUMNS: [&str; 11] = [
-    "run_id", "suite", "experiment", "datasets", "design", "weighting", "backbone", "task",
-    "task_kind", "split", "metric",
-];
+const STRING_COLUMNS: [&str; 11] =
+    ["run_id", "suite", "experiment", "datasets", "design", "weighting", "backbone", "task", "task_kind", "split", "metric"];
 
 /// The tidy metrics table of `rows`, with a `schema_version` column.
 pub fn metrics_frame(rows: &[MetricRow]) -> Result<DataFrame> {
@@ -59,11 +57,7 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
     let mut text: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for name in STRING_COLUMNS {
         let col = df.column(name).map_err(|_| missing(name))?.cast(&DataType::String)?;
-        let values = col
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or_default().to_owned())
-            .collect();
+        let values = col.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
         text.insert(name, values);
     }
     let seeds = df.column("seed").map_err(|_| missing("seed"))?.cast(&DataType::Int64)?;

@@ -33,10 +33,8 @@ pub enum TaskKindName {
 }
 
 impl TaskKindName {
-    pub const NAMES: [&'static str; 8] = [
-        "binary", "multiclass", "multilabel", "ordinal", "ordinal-regression", "regression",
-        "segmentation", "reconstruction",
-    ];
+    pub const NAMES: [&'static str; 8] =
+        ["binary", "multiclass", "multilabel", "ordinal", "ordinal-regression", "regression", "segmentation", "reconstruction"];
 }
 
 /// A task as a suite writes it.
@@ -71,14 +69,26 @@ fn default_source() -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskKind {
     Binary,
-    MultiClass { classes: usize },
-    MultiLabel { labels: usize },
-    Ordinal { classes: usize },
-    OrdinalRegression { classes: usize },
+    MultiClass {
+        classes: usize,
+    },
+    MultiLabel {
+        labels: usize,
+    },
+    Ordinal {
+        classes: usize,
+    },
+    OrdinalRegression {
+        classes: usize,
+    },
     Regression,
     /// `classes` counts the background: 2 for a binary mask.
-    Segmentation { classes: usize },
-    Reconstruction { channels: usize },
+    Segmentation {
+        classes: usize,
+    },
+    Reconstruction {
+        channels: usize,
+    },
 }
 
 impl TaskKind {
@@ -101,7 +111,13 @@ impl TaskKind {
             TaskKind::Binary | TaskKind::Regression | TaskKind::OrdinalRegression { .. } => 1,
             TaskKind::MultiClass { classes } | TaskKind::Ordinal { classes } => *classes,
             TaskKind::MultiLabel { labels } => *labels,
-            TaskKind::Segmentation { classes } => if *classes == 2 { 1 } else { *classes },
+            TaskKind::Segmentation { classes } => {
+                if *classes == 2 {
+                    1
+                } else {
+                    *classes
+                }
+            }
             TaskKind::Reconstruction { channels } => *channels,
         }
     }
@@ -122,12 +138,24 @@ impl TaskKind {
 pub enum Targets {
     Classes(Vec<u32>),
     /// `width` 0/1 labels per sample.
-    MultiLabels { width: usize, values: Vec<u8> },
+    MultiLabels {
+        width: usize,
+        values: Vec<u8>,
+    },
     Values(Vec<f32>),
     /// One class map per sample.
-    Masks { height: usize, width: usize, values: Vec<u8> },
+    Masks {
+        height: usize,
+        width: usize,
+        values: Vec<u8>,
+    },
     /// The images themselves (reconstruction), NCHW.
-    Images { channels: usize, height: usize, width: usize, values: Vec<f32> },
+    Images {
+        channels: usize,
+        height: usize,
+        width: usize,
+        values: Vec<f32>,
+    },
 }
 
 impl Targets {
@@ -198,12 +226,7 @@ impl Task {
         }
         let source = dataset.train.source(&spec.source).ok_or_else(|| {
             let names: Vec<&str> = dataset.train.source_names().collect();
-            bad(format!(
-                "dataset '{}' has no target source '{}'; it has: {}",
-                dataset.name,
-                spec.source,
-                names.join(", ")
-            ))
+            bad(format!("dataset '{}' has no target source '{}'; it has: {}", dataset.name, spec.source, names.join(", ")))
         })?;
         let names = dataset.class_names.get(&spec.source).cloned().unwrap_or_default();
         let max = max_label(dataset, &spec.source);
@@ -215,10 +238,7 @@ impl Task {
             }
             (TaskKindName::Binary, SourceValues::Labels(_), None) => {
                 if max > 1 {
-                    return Err(bad(format!(
-                        "source '{}' has labels up to {max}; set positive_at_least to make it binary",
-                        spec.source
-                    )));
+                    return Err(bad(format!("source '{}' has labels up to {max}; set positive_at_least to make it binary", spec.source)));
                 }
                 (TaskKind::Binary, if names.len() == 2 { names } else { numbered(2) })
             }
@@ -235,23 +255,16 @@ impl Task {
                 let names = if names.len() == *width { names } else { numbered(*width) };
                 (TaskKind::MultiLabel { labels: *width }, names)
             }
-            (TaskKindName::Regression, SourceValues::Values(_) | SourceValues::Labels(_), None) => {
-                (TaskKind::Regression, vec![])
-            }
+            (TaskKindName::Regression, SourceValues::Values(_) | SourceValues::Labels(_), None) => (TaskKind::Regression, vec![]),
             (TaskKindName::Segmentation, SourceValues::Masks { height, width, .. }, None) => {
                 if (*height, *width) != (dataset.shape.height, dataset.shape.width) {
-                    return Err(bad(format!(
-                        "masks are {height}x{width} but images are {}x{}",
-                        dataset.shape.height, dataset.shape.width
-                    )));
+                    return Err(bad(format!("masks are {height}x{width} but images are {}x{}", dataset.shape.height, dataset.shape.width)));
                 }
                 let classes = classes.max(2);
                 (TaskKind::Segmentation { classes }, if names.len() == classes { names } else { numbered(classes) })
             }
             (_, _, Some(_)) => return Err(bad("positive_at_least only applies to binary tasks".into())),
-            (kind, _, None) => {
-                return Err(bad(format!("source '{}' cannot feed a {kind:?} task", spec.source)))
-            }
+            (kind, _, None) => return Err(bad(format!("source '{}' cannot feed a {kind:?} task", spec.source))),
         };
         if spec.predict_in_pixels {
             if kind != TaskKind::Regression {
@@ -306,9 +319,9 @@ impl Task {
                 values: split.images().to_vec(),
             });
         }
-        let source = split.source(&self.spec.source).ok_or_else(|| {
-            Error::Invalid(format!("task '{}': source '{}' missing", self.name, self.spec.source))
-        })?;
+        let source = split
+            .source(&self.spec.source)
+            .ok_or_else(|| Error::Invalid(format!("task '{}': source '{}' missing", self.name, self.spec.source)))?;
         Ok(match (&self.kind, source) {
             (TaskKind::Binary, SourceValues::Labels(l)) => match self.spec.positive_at_least {
                 Some(t) => Targets::Classes(l.iter().map(|&v| (v as f64 >= t) as u32).collect()),
@@ -324,10 +337,7 @@ impl Task {
             }
             (TaskKind::Regression, SourceValues::Values(v)) => {
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::Invalid(format!(
-                        "task '{}': target {i} of source '{}' is not finite",
-                        self.name, self.spec.source
-                    )));
+                    return Err(Error::Invalid(format!("task '{}': target {i} of source '{}' is not finite", self.name, self.spec.source)));
                 }
                 match self.pixel_sizes(split)? {
                     Some(px) => Targets::Values(v.iter().zip(px).map(|(mm, px)| mm / px).collect()),
@@ -339,10 +349,7 @@ impl Task {
             }
             (TaskKind::Segmentation { classes }, SourceValues::Masks { height, width, values }) => {
                 if let Some(v) = values.iter().find(|&&v| v as usize >= *classes) {
-                    return Err(Error::Invalid(format!(
-                        "task '{}': mask value {v} outside the {classes} classes",
-                        self.name
-                    )));
+                    return Err(Error::Invalid(format!("task '{}': mask value {v} outside the {classes} classes", self.name)));
                 }
                 Targets::Masks { height: *height, width: *width, values: values.clone() }
             }

@@ -93,11 +93,7 @@ pub fn train(
             Ok(GroupData { group: g, targets, order: Vec::new(), cursor: usize::MAX })
         })
         .collect::<Result<_>>()?;
-    let steps_per_epoch = groups
-        .iter()
-        .map(|g| g.dataset.train.len().div_ceil(config.batch_size))
-        .max()
-        .unwrap_or(0);
+    let steps_per_epoch = groups.iter().map(|g| g.dataset.train.len().div_ceil(config.batch_size)).max().unwrap_or(0);
     if steps_per_epoch == 0 {
         return Err(Error::Invalid("the training split is empty".into()));
     }
@@ -261,12 +257,7 @@ struct Selection {
 impl Selection {
     fn new(tasks: usize, per_task: bool) -> Self {
         let slots = if per_task { tasks } else { 1 };
-        Selection {
-            per_task,
-            scores: vec![f64::NEG_INFINITY; slots],
-            epochs: vec![0; tasks],
-            snapshots: vec![None; slots],
-        }
+        Selection { per_task, scores: vec![f64::NEG_INFINITY; slots], epochs: vec![0; tasks], snapshots: vec![None; slots] }
     }
 
     fn consider(&mut self, epoch: usize, val_primary: &[f64], model: &dyn Architecture) -> Result<()> {

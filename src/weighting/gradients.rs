@@ -52,11 +52,7 @@ impl TaskGradients {
     /// One backward pass per task loss.
     pub fn compute(losses: &[Tensor], params: &ParamStore) -> Result<Self> {
         let shared = params.trainable_owned_by(Owner::Shared);
-        let task_specific: Vec<Var> = params
-            .iter()
-            .filter(|p| p.trainable && p.owner != Owner::Shared)
-            .map(|p| p.var.clone())
-            .collect();
+        let task_specific: Vec<Var> = params.iter().filter(|p| p.trainable && p.owner != Owner::Shared).map(|p| p.var.clone()).collect();
         let stores = task_gradients(losses)?;
         let dim: usize = shared.iter().map(|v| v.elem_count()).sum();
         let rows = stores

@@ -141,10 +141,7 @@ impl CaGrad {
         let gw = grads.combine(&self.last);
         let lambda = c / (norm(&gw) + 1e-8);
         let mean = grads.combine(&vec![1.0 / t as f64; t]);
-        mean.iter()
-            .zip(&gw)
-            .map(|(&m, &w)| ((m as f64 + lambda * w as f64) / (1.0 + self.c * self.c)) as f32)
-            .collect()
+        mean.iter().zip(&gw).map(|(&m, &w)| ((m as f64 + lambda * w as f64) / (1.0 + self.c * self.c)) as f32).collect()
     }
 }
 
@@ -188,9 +185,7 @@ impl ImtlG {
         let gu = |a: usize, b: usize| gram[a][b] / n[b];
         let rhs: Vec<f64> = (1..t).map(|b| gu(0, 0) - gu(0, b)).collect();
         // DU^T[a][b] = (g_1 - g_a) . (u_1 - u_b)
-        let du: Vec<Vec<f64>> = (1..t)
-            .map(|a| (1..t).map(|b| gu(0, 0) - gu(0, b) - gu(a, 0) + gu(a, b)).collect())
-            .collect();
+        let du: Vec<Vec<f64>> = (1..t).map(|a| (1..t).map(|b| gu(0, 0) - gu(0, b) - gu(a, 0) + gu(a, b)).collect()).collect();
         // alpha' (D U^T) = rhs  <=>  (D U^T)^T alpha'^T = rhs^T
         let du_t: Vec<Vec<f64>> = (0..t - 1).map(|i| (0..t - 1).map(|j| du[j][i]).collect()).collect();
         match solvers::solve(&du_t, &rhs) {
@@ -286,9 +281,7 @@ impl AlignedMtl {
         };
         (0..t)
             .map(|i| {
-                (0..t)
-                    .map(|j| kept.iter().map(|&k| vectors[i][k] * vectors[j][k] / values[k].sqrt()).sum::<f64>() * l_min.sqrt())
-                    .collect()
+                (0..t).map(|j| kept.iter().map(|&k| vectors[i][k] * vectors[j][k] / values[k].sqrt()).sum::<f64>() * l_min.sqrt()).collect()
             })
             .collect()
     }

@@ -28,10 +28,10 @@ use md5::{Digest, Md5};
 use rayon::prelude::*;
 
 pub use spec::{
-    embedded_names, embedded_spec, parse_spec, read_spec, DatasetInfo, FileSetDigest, Fit, FolderSpec, GroupArithmetic,
-    GroupSelect, ImageFilter, ImageSpec, Key, KnownFile, MaskEncoding, MaskSpec, MaskTransform, Normalize,
-    PixelSizeSpec, Preprocess, Scalar, SplitRule, SplitSpec, TableSpec, TargetKind, TargetSpec, Unassigned, Variant,
-    EMBEDDED_SPECS, PIXEL_HEIGHT_SOURCE, PIXEL_SIZE_SOURCE, PIXEL_WIDTH_SOURCE,
+    embedded_names, embedded_spec, parse_spec, read_spec, DatasetInfo, FileSetDigest, Fit, FolderSpec, GroupArithmetic, GroupSelect,
+    ImageFilter, ImageSpec, Key, KnownFile, MaskEncoding, MaskSpec, MaskTransform, Normalize, PixelSizeSpec, Preprocess, Scalar, SplitRule,
+    SplitSpec, TableSpec, TargetKind, TargetSpec, Unassigned, Variant, EMBEDDED_SPECS, PIXEL_HEIGHT_SOURCE, PIXEL_SIZE_SOURCE,
+    PIXEL_WIDTH_SOURCE,
 };
 
 use self::pattern::{render, Pattern};
@@ -105,9 +105,10 @@ impl Table {
             .iter()
             .map(str::to_owned)
             .collect();
-        let id_col = headers.iter().position(|h| h == &spec.id_column).ok_or_else(|| {
-            Error::format(path, format!("no id column '{}'; the columns are: {}", spec.id_column, headers.join(", ")))
-        })?;
+        let id_col = headers
+            .iter()
+            .position(|h| h == &spec.id_column)
+            .ok_or_else(|| Error::format(path, format!("no id column '{}'; the columns are: {}", spec.id_column, headers.join(", "))))?;
         let (mut rows, mut lines) = (Vec::new(), Vec::new());
         let mut index: HashMap<String, usize> = HashMap::new();
         for record in reader.records() {
@@ -118,10 +119,7 @@ impl Table {
                 return Err(Error::format(path, format!("line {line}: empty '{}'", spec.id_column)));
             }
             if let Some(&prev) = index.get(&id) {
-                return Err(Error::format(
-                    path,
-                    format!("line {line}: '{}' = '{id}' repeats line {}", spec.id_column, lines[prev]),
-                ));
+                return Err(Error::format(path, format!("line {line}: '{}' = '{id}' repeats line {}", spec.id_column, lines[prev])));
             }
             index.insert(id, rows.len());
             rows.push(record.iter().map(str::to_owned).collect());
@@ -140,18 +138,10 @@ struct Tables(Vec<Table>);
 
 impl Tables {
     fn find(&self, column: &str) -> Result<(usize, usize)> {
-        self.0
-            .iter()
-            .enumerate()
-            .find_map(|(t, table)| table.column(column).map(|c| (t, c)))
-            .ok_or_else(|| {
-                let all: Vec<String> = self
-                    .0
-                    .iter()
-                    .map(|t| format!("{} has {}", t.path.display(), t.headers.join(", ")))
-                    .collect();
-                Error::Invalid(format!("no table has a column '{column}' ({})", all.join("; ")))
-            })
+        self.0.iter().enumerate().find_map(|(t, table)| table.column(column).map(|c| (t, c))).ok_or_else(|| {
+            let all: Vec<String> = self.0.iter().map(|t| format!("{} has {}", t.path.display(), t.headers.join(", "))).collect();
+            Error::Invalid(format!("no table has a column '{column}' ({})", all.join("; ")))
+        })
     }
 
     /// The cell of `record` in `(table, column)` and a "file: line N, column 'x'" location.
@@ -175,11 +165,7 @@ pub fn load_folder_dataset_with_report(
     let start = Instant::now();
     spec.validate().map_err(|m| Error::Invalid(format!("dataset spec '{}': {m}", spec.dataset.name)))?;
     if !SIZE_RANGE.contains(&size) {
-        return Err(Error::Invalid(format!(
-            "image size {size} is outside {}..={} pixels",
-            SIZE_RANGE.start(),
-            SIZE_RANGE.end()
-        )));
+        return Err(Error::Invalid(format!("image size {size} is outside {}..={} pixels", SIZE_RANGE.start(), SIZE_RANGE.end())));
     }
     let info = &spec.dataset;
     let Prepared { root, records, tables, mut class_names, targets, pixel_sizes, splits, .. } = prepare(spec, sources)?;
@@ -196,10 +182,7 @@ pub fn load_folder_dataset_with_report(
     let (entries, cache_hit) = match cache::read(&cache_file, &rels, size_u, channels, spec.masks.len()) {
         Some(entries) => (entries, true),
         None => {
-            let entries = kept
-                .par_iter()
-                .map(|&i| decode(spec, &records[i], size_u))
-                .collect::<Result<Vec<_>>>()?;
+            let entries = kept.par_iter().map(|&i| decode(spec, &records[i], size_u)).collect::<Result<Vec<_>>>()?;
             cache_error = cache::write(&cache_file, &entries, size_u, channels, spec.masks.len()).err().map(|e| e.to_string());
             (entries, false)
         }
@@ -319,12 +302,7 @@ pub struct PlannedImage {
 pub fn split_plan(spec: &FolderSpec, sources: &DataSources) -> Result<Vec<PlannedImage>> {
     spec.validate().map_err(|m| Error::Invalid(format!("dataset spec '{}': {m}", spec.dataset.name)))?;
     let Prepared { records, splits, groups, .. } = prepare(spec, sources)?;
-    Ok(records
-        .into_iter()
-        .zip(groups)
-        .zip(splits)
-        .map(|((r, group), split)| PlannedImage { path: r.rel, group, split })
-        .collect())
+    Ok(records.into_iter().zip(groups).zip(splits).map(|((r, group), split)| PlannedImage { path: r.rel, group, split }).collect())
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
@@ -334,7 +312,8 @@ fn rel_path(root: &Path, path: &Path) -> String {
 fn list_images(spec: &FolderSpec, root: &Path) -> Result<Vec<Record>> {
     let dir = root.join(&spec.images.dir);
     let pattern = Pattern::parse(&spec.images.pattern).map_err(Error::Invalid)?;
-    let excludes = spec.images.exclude.iter().map(|p| Pattern::parse(p)).collect::<std::result::Result<Vec<_>, _>>().map_err(Error::Invalid)?;
+    let excludes =
+        spec.images.exclude.iter().map(|p| Pattern::parse(p)).collect::<std::result::Result<Vec<_>, _>>().map_err(Error::Invalid)?;
     if !dir.is_dir() {
         return Err(Error::format(&dir, "the image folder of the dataset spec does not exist"));
     }
@@ -383,7 +362,11 @@ fn attach_masks(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Resul
             if images.contains(&rel) {
                 return Err(Error::format(
                     &path,
-                    format!("is both an image and the '{}' mask of {}; narrow images.pattern or add an exclude", mask.source, record.path.display()),
+                    format!(
+                        "is both an image and the '{}' mask of {}; narrow images.pattern or add an exclude",
+                        mask.source,
+                        record.path.display()
+                    ),
                 ));
             }
             if !path.is_file() {
@@ -407,14 +390,7 @@ fn join_tables(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Result
         for record in records.iter_mut() {
             let id = render(&table_spec.id, &record.vars).map_err(Error::Invalid)?;
             let row = *index.get(&id).ok_or_else(|| {
-                Error::format(
-                    &record.path,
-                    format!(
-                        "image has no row in {} (no '{}' = '{id}')",
-                        path.display(),
-                        table_spec.id_column
-                    ),
-                )
+                Error::format(&record.path, format!("image has no row in {} (no '{}' = '{id}')", path.display(), table_spec.id_column))
             })?;
             used[row] = true;
             record.rows.push(row);
@@ -584,7 +560,12 @@ fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables
         tables.0.iter().zip(&spec.tables).map(|(t, s)| (t.path.display().to_string(), md5s[&s.file].clone())).collect();
     let mask_note = if spec.masks.is_empty() { String::new() } else { " and their masks".into() };
     provenance.push((
-        format!("{} ({} image files{mask_note}: {} files, md5 of their md5sum listing)", root.join(&spec.images.dir).join(&spec.images.pattern).display(), records.len(), files.len()),
+        format!(
+            "{} ({} image files{mask_note}: {} files, md5 of their md5sum listing)",
+            root.join(&spec.images.dir).join(&spec.images.pattern).display(),
+            records.len(),
+            files.len()
+        ),
         digest.clone(),
     ));
 
@@ -620,7 +601,11 @@ fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables
     }
     let expected: Vec<String> = variants
         .iter()
-        .filter_map(|v| v.image_files.as_ref().map(|d| format!("{} files{} ({})", d.count, d.md5.as_ref().map(|m| format!(", md5 {m}")).unwrap_or_default(), v.name)))
+        .filter_map(|v| {
+            v.image_files
+                .as_ref()
+                .map(|d| format!("{} files{} ({})", d.count, d.md5.as_ref().map(|m| format!(", md5 {m}")).unwrap_or_default(), v.name))
+        })
         .collect();
     Err(Error::Checksum {
         file: root.join(&spec.images.dir).join(format!("{} ({} image and mask files)", spec.images.pattern, files.len())),
@@ -640,14 +625,7 @@ fn decode(spec: &FolderSpec, record: &Record, size: usize) -> Result<cache::Entr
         if (raw.width, raw.height) != (image.width, image.height) {
             return Err(Error::format(
                 path,
-                format!(
-                    "mask is {}x{} but its image {} is {}x{}",
-                    raw.width,
-                    raw.height,
-                    record.path.display(),
-                    image.width,
-                    image.height
-                ),
+                format!("mask is {}x{} but its image {} is {}x{}", raw.width, raw.height, record.path.display(), image.width, image.height),
             ));
         }
         let mut values: Vec<u8> = match mask_spec.encoding {
@@ -673,7 +651,8 @@ fn decode(spec: &FolderSpec, record: &Record, size: usize) -> Result<cache::Entr
                 return Err(Error::format(path, "outline is not closed: filling it found no inside"));
             }
         }
-        let (small, _) = resize::resize(&Raster { width: raw.width, height: raw.height, channels: 1, data: values }, size, pre.fit, None, 0);
+        let (small, _) =
+            resize::resize(&Raster { width: raw.width, height: raw.height, channels: 1, data: values }, size, pre.fit, None, 0);
         masks.push(small.data);
     }
     Ok(cache::Entry { rel: record.rel.clone(), width: image.width as u32, height: image.height as u32, image: resized.data, masks })

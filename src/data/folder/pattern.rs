@@ -39,9 +39,7 @@ impl Pattern {
                 '{' => {
                     let key = read_key(&mut chars, text)?;
                     if BUILTIN_KEYS.contains(&key.as_str()) {
-                        return Err(format!(
-                            "pattern '{text}': capture '{{{key}}}' would hide the built-in key '{key}'"
-                        ));
+                        return Err(format!("pattern '{text}': capture '{{{key}}}' would hide the built-in key '{key}'"));
                     }
                     if seen.contains(&key) {
                         return Err(format!("pattern '{text}': capture '{{{key}}}' appears twice"));
@@ -50,11 +48,7 @@ impl Pattern {
                     tokens.push(Token::Capture(key));
                 }
                 '}' => return Err(format!("pattern '{text}': '}}' without '{{'")),
-                '/' | '\\' => {
-                    return Err(format!(
-                        "pattern '{text}' matches file names only; put folders into `dir`"
-                    ))
-                }
+                '/' | '\\' => return Err(format!("pattern '{text}' matches file names only; put folders into `dir`")),
                 c => tokens.push(Token::Literal(c)),
             }
         }
@@ -100,9 +94,7 @@ fn read_key(chars: &mut std::str::Chars<'_>, text: &str) -> Result<String, Strin
     for c in chars.by_ref() {
         if c == '}' {
             if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "'{text}': '{{{key}}}' is not a valid key (letters, digits and _ only)"
-                ));
+                return Err(format!("'{text}': '{{{key}}}' is not a valid key (letters, digits and _ only)"));
             }
             return Ok(key);
         }
@@ -155,9 +147,7 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String,
         match c {
             '{' => {
                 let key = read_key(&mut chars, template)?;
-                let value = vars
-                    .get(&key)
-                    .ok_or_else(|| format!("template '{template}' uses unknown key '{{{key}}}'"))?;
+                let value = vars.get(&key).ok_or_else(|| format!("template '{template}' uses unknown key '{{{key}}}'"))?;
                 out.push_str(value);
             }
             '}' => return Err(format!("template '{template}': '}}' without '{{'")),

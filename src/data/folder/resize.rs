@@ -51,15 +51,7 @@ pub fn placement(width: usize, height: usize, size: usize, fit: Fit) -> Placemen
             };
             let (w, cx, cw) = side(width);
             let (h, cy, ch) = side(height);
-            Placement {
-                left: (size - w) / 2,
-                top: (size - h) / 2,
-                width: w,
-                height: h,
-                crop: (cx, cy, cw, ch),
-                scale_x: s,
-                scale_y: s,
-            }
+            Placement { left: (size - w) / 2, top: (size - h) / 2, width: w, height: h, crop: (cx, cy, cw, ch), scale_x: s, scale_y: s }
         }
     }
 }
@@ -82,8 +74,8 @@ pub fn resize(src: &Raster, size: usize, fit: Fit, filter: Option<ImageFilter>, 
         Some(ImageFilter::Area) if p.scale_x < 1.0 || p.scale_y < 1.0 => ResizeAlg::Convolution(FilterType::Box),
         Some(ImageFilter::Area) => ResizeAlg::Convolution(FilterType::Bilinear),
     };
-    let source = Image::from_vec_u8(src.width as u32, src.height as u32, src.data.clone(), pixel_type(c))
-        .expect("raster buffer matches its size");
+    let source =
+        Image::from_vec_u8(src.width as u32, src.height as u32, src.data.clone(), pixel_type(c)).expect("raster buffer matches its size");
     let mut dst = Image::new(p.width as u32, p.height as u32, pixel_type(c));
     let (cl, ct, cw, ch) = p.crop;
     let options = ResizeOptions::new().resize_alg(alg).crop(cl, ct, cw, ch);

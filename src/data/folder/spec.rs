@@ -348,12 +348,7 @@ pub struct Preprocess {
 
 impl Default for Preprocess {
     fn default() -> Self {
-        Preprocess {
-            fit: Fit::Pad,
-            image_filter: ImageFilter::Area,
-            pad_value: 0,
-            normalize: Normalize::default(),
-        }
+        Preprocess { fit: Fit::Pad, image_filter: ImageFilter::Area, pad_value: 0, normalize: Normalize::default() }
     }
 }
 
@@ -388,10 +383,8 @@ impl Default for Normalize {
 }
 
 /// The specs compiled into medmtl, by dataset name.
-pub const EMBEDDED_SPECS: &[(&str, &str)] = &[
-    ("busbra", include_str!("../../../datasets/busbra.toml")),
-    ("hc18", include_str!("../../../datasets/hc18.toml")),
-];
+pub const EMBEDDED_SPECS: &[(&str, &str)] =
+    &[("busbra", include_str!("../../../datasets/busbra.toml")), ("hc18", include_str!("../../../datasets/hc18.toml"))];
 
 /// The names of the embedded specs.
 pub fn embedded_names() -> Vec<&'static str> {
@@ -400,10 +393,8 @@ pub fn embedded_names() -> Vec<&'static str> {
 
 /// The embedded spec of `name` (`busbra`, `hc18`).
 pub fn embedded_spec(name: &str) -> Result<FolderSpec> {
-    let (_, text) = EMBEDDED_SPECS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .ok_or_else(|| Error::unknown("folder dataset", name, &embedded_names()))?;
+    let (_, text) =
+        EMBEDDED_SPECS.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::unknown("folder dataset", name, &embedded_names()))?;
     parse_spec(text, Path::new(&format!("datasets/{name}.toml")))
 }
 

@@ -31,9 +31,8 @@ impl CrossStitch {
         let stages = columns[0].stage_channels().len();
         let other = if t > 1 { (1.0 - self_weight) / (t - 1) as f32 } else { 0.0 };
         let init: Vec<f32> = (0..t * t).map(|k| if k / t == k % t { self_weight } else { other }).collect();
-        let units = (0..stages)
-            .map(|s| pb.sub("stitch").values(&format!("stage{s}"), &[t, t], init.clone()))
-            .collect::<Result<Vec<_>>>()?;
+        let units =
+            (0..stages).map(|s| pb.sub("stitch").values(&format!("stage{s}"), &[t, t], init.clone())).collect::<Result<Vec<_>>>()?;
         let channels = columns[0].stage_channels().to_vec();
         let heads = task_heads(pb, spec, &channels)?;
         Ok(CrossStitch { columns, units, heads, params: pb.finish() })

@@ -150,7 +150,11 @@ enum StageGate {
 
 impl StageGate {
     fn new(pb: &ParamBuilder, spec: &ModelSpec, stage: usize, c_in: usize, experts: usize) -> Result<Self> {
-        Ok(if stage == 0 { StageGate::Image(ImageGate::new(pb, spec, experts)?) } else { StageGate::Pooled(Linear::new(pb, c_in, experts)?) })
+        Ok(if stage == 0 {
+            StageGate::Image(ImageGate::new(pb, spec, experts)?)
+        } else {
+            StageGate::Pooled(Linear::new(pb, c_in, experts)?)
+        })
     }
 
     fn weights(&self, input: &Tensor) -> Result<Tensor> {

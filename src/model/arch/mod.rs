@@ -144,11 +144,7 @@ pub fn build(design: Design, spec: &ModelSpec, seed: u64, device: &Device) -> Re
 
 /// One head per task, owned by its task, reading levels with `channels`.
 fn task_heads(pb: &ParamBuilder, spec: &ModelSpec, channels: &[usize]) -> Result<Vec<Head>> {
-    spec.heads
-        .iter()
-        .enumerate()
-        .map(|(t, &h)| Head::new(&pb.sub(&format!("head{t}")).owned_by(Owner::Task(t)), h, channels))
-        .collect()
+    spec.heads.iter().enumerate().map(|(t, &h)| Head::new(&pb.sub(&format!("head{t}")).owned_by(Owner::Task(t)), h, channels)).collect()
 }
 
 /// A per-sample convex combination `sum_e g[:, e] * maps[e]` of same-shaped NCHW maps.

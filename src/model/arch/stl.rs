@@ -28,10 +28,7 @@ impl Stl {
 
 impl Architecture for Stl {
     fn forward(&self, x: &Tensor, tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
-        tasks
-            .iter()
-            .map(|&t| self.heads[t].forward(&self.columns[t].forward_levels(x, train)?, train))
-            .collect()
+        tasks.iter().map(|&t| self.heads[t].forward(&self.columns[t].forward_levels(x, train)?, train)).collect()
     }
 
     fn params(&self) -> &ParamStore {

@@ -78,7 +78,8 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
     let (y0, y1) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| (l.min(p.1), h.max(p.1)));
     let yp = ((y1 - y0) * 0.08).max(1e-3);
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let title = if loss { format!("task {}: training loss", task.task) } else { format!("task {}: validation {}", task.task, task.val_metric) };
+    let title =
+        if loss { format!("task {}: training loss", task.task) } else { format!("task {}: validation {}", task.task, task.val_metric) };
     let yd = tick_decimals(y0 - yp, y1 + yp, 6);
     let mut chart = ChartBuilder::on(area)
         .margin(ctx.upx(10.0))
@@ -107,7 +108,9 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
         let color = palette::series(s.combo);
         let points = value(s);
         if palette::dashed(s.combo) {
-            chart.draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color))).map_err(err)?;
+            chart
+                .draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color)))
+                .map_err(err)?;
         } else {
             chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
         }

@@ -56,13 +56,8 @@ impl Figure for DeltaMFigure {
         let (lo, hi) = values.filter(|v| v.is_finite()).fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
         let pad = ((hi - lo) * 0.08).max(0.5);
         let body = ctx.body();
-        let label_width = self
-            .labels
-            .iter()
-            .map(|l| root.estimate_text_size(l, &body).map(|(w, _)| w).unwrap_or(0))
-            .max()
-            .unwrap_or(0)
-            + ctx.upx(16.0);
+        let label_width =
+            self.labels.iter().map(|l| root.estimate_text_size(l, &body).map(|(w, _)| w).unwrap_or(0)).max().unwrap_or(0) + ctx.upx(16.0);
         let xd = super::tick_decimals(lo - pad, hi + pad, 8);
         let mut chart = ChartBuilder::on(root)
             .margin(ctx.upx(12.0))
@@ -89,10 +84,7 @@ impl Figure for DeltaMFigure {
         for i in 0..n {
             let color = palette::series(self.colors[i]);
             chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, y(i) - 0.3), (self.means[i], y(i) + 0.3)],
-                    color.mix(0.75).filled(),
-                )))
+                .draw_series(std::iter::once(Rectangle::new([(0.0, y(i) - 0.3), (self.means[i], y(i) + 0.3)], color.mix(0.75).filled())))
                 .map_err(err)?;
             let (a, b) = self.cis[i];
             if a.is_finite() && b.is_finite() {
@@ -103,9 +95,7 @@ impl Figure for DeltaMFigure {
                 }
             }
             for &s in &self.seeds[i] {
-                chart
-                    .draw_series(std::iter::once(Circle::new((s, y(i)), ctx.px(3.0), palette::BLACK.filled())))
-                    .map_err(err)?;
+                chart.draw_series(std::iter::once(Circle::new((s, y(i)), ctx.px(3.0), palette::BLACK.filled()))).map_err(err)?;
             }
             let (px, py) = chart.backend_coord(&(lo - pad, y(i)));
             let style = body.clone().pos(Pos::new(HPos::Right, VPos::Center));

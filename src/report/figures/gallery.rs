@@ -63,7 +63,11 @@ impl GalleryFigure {
 /// side of a foreground pixel whose neighbour (or the outside) has another label.
 pub fn contour_segments(labels: &[u8], h: usize, w: usize) -> Vec<((usize, usize), (usize, usize))> {
     let at = |y: isize, x: isize| -> u8 {
-        if y < 0 || x < 0 || y >= h as isize || x >= w as isize { 0 } else { labels[y as usize * w + x as usize] }
+        if y < 0 || x < 0 || y >= h as isize || x >= w as isize {
+            0
+        } else {
+            labels[y as usize * w + x as usize]
+        }
     };
     let mut out = Vec::new();
     for y in 0..h {
@@ -104,7 +108,15 @@ impl Figure for GalleryFigure {
         for (r, case) in g.cases.iter().enumerate() {
             for c in 0..3 {
                 let (x, y) = self.origin(r, c);
-                out.push(Raster { x, y, pixel: self.pixel(), channels: g.channels, height: g.height, width: g.width, data: case.image.clone() });
+                out.push(Raster {
+                    x,
+                    y,
+                    pixel: self.pixel(),
+                    channels: g.channels,
+                    height: g.height,
+                    width: g.width,
+                    data: case.image.clone(),
+                });
             }
         }
         out
@@ -126,9 +138,14 @@ impl Figure for GalleryFigure {
                 for yy in 0..raster.height {
                     for xx in 0..raster.width {
                         let k = (yy * raster.width + xx) * channels;
-                        let color = if channels == 3 { RGBColor(pixels[k], pixels[k + 1], pixels[k + 2]) } else { RGBColor(pixels[k], pixels[k], pixels[k]) };
+                        let color = if channels == 3 {
+                            RGBColor(pixels[k], pixels[k + 1], pixels[k + 2])
+                        } else {
+                            RGBColor(pixels[k], pixels[k], pixels[k])
+                        };
                         let (x0, y0) = (raster.x + xx as f64 * p, raster.y + yy as f64 * p);
-                        root.draw(&Rectangle::new([(ctx.px(x0), ctx.px(y0)), (ctx.px(x0 + p), ctx.px(y0 + p))], color.filled())).map_err(err)?;
+                        root.draw(&Rectangle::new([(ctx.px(x0), ctx.px(y0)), (ctx.px(x0 + p), ctx.px(y0 + p))], color.filled()))
+                            .map_err(err)?;
                     }
                 }
             }
@@ -138,7 +155,8 @@ impl Figure for GalleryFigure {
             let label_style = ctx.title().pos(Pos::new(HPos::Right, VPos::Center));
             root.draw(&Text::new(case.label.to_owned(), (ctx.px(LEFT - 14.0), ctx.px(y + PANEL / 2.0 - 9.0)), label_style)).map_err(err)?;
             let sub = ctx.body().pos(Pos::new(HPos::Right, VPos::Center));
-            root.draw(&Text::new(format!("test #{}", case.index), (ctx.px(LEFT - 14.0), ctx.px(y + PANEL / 2.0 + 11.0)), sub)).map_err(err)?;
+            root.draw(&Text::new(format!("test #{}", case.index), (ctx.px(LEFT - 14.0), ctx.px(y + PANEL / 2.0 + 11.0)), sub))
+                .map_err(err)?;
             for (c, prediction, dice) in [(1, &case.stl_prediction, case.stl_dice), (2, &case.mtl_prediction, case.mtl_dice)] {
                 let (x0, y0) = self.origin(r, c);
                 let to = |(x, y): (usize, usize)| (ctx.px(x0 + x as f64 * p), ctx.px(y0 + y as f64 * p));
@@ -157,7 +175,8 @@ impl Figure for GalleryFigure {
         let mut x = LEFT;
         for (color, label) in [(TRUTH, "ground truth"), (PREDICTED, "prediction")] {
             root.draw(&Rectangle::new([(ctx.px(x), ctx.px(y - 4.0)), (ctx.px(x + 26.0), ctx.px(y + 4.0))], color.filled())).map_err(err)?;
-            root.draw(&Rectangle::new([(ctx.px(x), ctx.px(y - 4.0)), (ctx.px(x + 26.0), ctx.px(y + 4.0))], ctx.stroke(1.0, palette::GREY))).map_err(err)?;
+            root.draw(&Rectangle::new([(ctx.px(x), ctx.px(y - 4.0)), (ctx.px(x + 26.0), ctx.px(y + 4.0))], ctx.stroke(1.0, palette::GREY)))
+                .map_err(err)?;
             root.draw(&Text::new(label, (ctx.px(x + 34.0), ctx.px(y)), ctx.body().pos(Pos::new(HPos::Left, VPos::Center)))).map_err(err)?;
             x += 170.0;
         }

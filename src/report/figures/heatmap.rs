@@ -109,10 +109,14 @@ impl Figure for HeatmapFigure {
         for k in 0..steps {
             let v = 1.0 - 2.0 * k as f64 / (steps - 1) as f64;
             let y = top + bh * k as f64 / steps as f64;
-            root.draw(&Rectangle::new([(ctx.px(bx), ctx.px(y)), (ctx.px(bx + 16.0), ctx.px(y + bh / steps as f64) + 1)], palette::diverging(v).filled()))
-                .map_err(err)?;
+            root.draw(&Rectangle::new(
+                [(ctx.px(bx), ctx.px(y)), (ctx.px(bx + 16.0), ctx.px(y + bh / steps as f64) + 1)],
+                palette::diverging(v).filled(),
+            ))
+            .map_err(err)?;
         }
-        root.draw(&Rectangle::new([(ctx.px(bx), ctx.px(top)), (ctx.px(bx + 16.0), ctx.px(top + bh))], ctx.stroke(1.0, palette::GREY))).map_err(err)?;
+        root.draw(&Rectangle::new([(ctx.px(bx), ctx.px(top)), (ctx.px(bx + 16.0), ctx.px(top + bh))], ctx.stroke(1.0, palette::GREY)))
+            .map_err(err)?;
         for (v, label) in [(1.0, "+1"), (0.0, "0"), (-1.0, "−1")] {
             let y = top + bh * (1.0 - v) / 2.0;
             let style = ctx.body().pos(Pos::new(HPos::Left, VPos::Center));

@@ -219,7 +219,8 @@ fn with_rasters(svg: String, rasters: &[Raster]) -> String {
         ));
     }
     // The background is the first element after the <svg> tag.
-    let at = svg.find("<rect").and_then(|i| svg[i..].find("/>").map(|j| i + j + 2)).unwrap_or_else(|| svg.rfind("</svg>").unwrap_or(svg.len()));
+    let at =
+        svg.find("<rect").and_then(|i| svg[i..].find("/>").map(|j| i + j + 2)).unwrap_or_else(|| svg.rfind("</svg>").unwrap_or(svg.len()));
     let mut out = svg;
     out.insert_str(at, &format!("\n{images}"));
     out
@@ -251,7 +252,8 @@ pub fn legend<DB: DrawingBackend>(
         if line {
             let segments: Vec<(f64, f64)> = if palette::dashed(*i) { vec![(0.0, 7.0), (15.0, 22.0)] } else { vec![(0.0, 22.0)] };
             for (a, b) in segments {
-                root.draw(&PathElement::new(vec![(ctx.px(cx + a), mid.1), (ctx.px(cx + b), mid.1)], ctx.stroke(2.5, color))).map_err(err)?;
+                root.draw(&PathElement::new(vec![(ctx.px(cx + a), mid.1), (ctx.px(cx + b), mid.1)], ctx.stroke(2.5, color)))
+                    .map_err(err)?;
             }
         }
         draw_marker(root, ctx, palette::marker(*i), mid, 5.0, color, true)?;
@@ -292,12 +294,25 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
     let mut out = Vec::new();
     for exp in &report.experiments {
         let stem_of = |kind: &str| format!("{}__{}", super::latex::file_part(&exp.name), kind);
-        let mut push = |kind: FigureKind, stem: String, title: String, caption: String, result: std::result::Result<(String, Vec<u8>), String>, width: u32| -> Result<()> {
+        let mut push = |kind: FigureKind,
+                        stem: String,
+                        title: String,
+                        caption: String,
+                        result: std::result::Result<(String, Vec<u8>), String>,
+                        width: u32|
+         -> Result<()> {
             let (svg, png) = result.map_err(|e| Error::Invalid(format!("figure {stem}: {e}")))?;
             out.push(Rendered {
                 experiment: exp.name.clone(),
                 kind,
-                reference: FigureRef { png: format!("figures/{stem}.png"), svg: format!("figures/{stem}.svg"), stem, title, caption, width },
+                reference: FigureRef {
+                    png: format!("figures/{stem}.png"),
+                    svg: format!("figures/{stem}.svg"),
+                    stem,
+                    title,
+                    caption,
+                    width,
+                },
                 png,
                 svg,
             });

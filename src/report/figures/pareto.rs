@@ -114,7 +114,9 @@ impl Figure for ParetoFigure {
 }
 
 fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {
-    let span = |v: &mut dyn Iterator<Item = f64>| v.filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| (l.min(x), h.max(x)));
+    let span = |v: &mut dyn Iterator<Item = f64>| {
+        v.filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| (l.min(x), h.max(x)))
+    };
     let (x0, x1) = span(&mut panel.points.iter().flat_map(|p| [p.x - p.x_std, p.x + p.x_std]));
     let (y0, y1) = span(&mut panel.points.iter().flat_map(|p| [p.y - p.y_std, p.y + p.y_std]));
     let xp = ((x1 - x0) * 0.12).max(x1.abs() * 0.02).max(1.0);
