@@ -1,18 +1,18 @@
 //! One training step per design (small CNN, two tasks, batch 64) and per weighting method
-//! (HPS), so design and method overheads read as ratios to HPS + EW from one run.
+//! (HPS), so design and method overheads read as ratios to HPS + EW from one run. Every
+//! registered design and method is timed, through the trainer's own step function.
 //!
 //! `cargo bench --bench train_step`
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use criterion::{criterion_group, criterion_main, Criterion};
-use medmtl::model::arch::{build, Design, ExpertConfig, ModelSpec};
+use medmtl::model::arch::{build, Design, ModelSpec};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::head::HeadSpec;
 use medmtl::task::{task_loss, TaskKind};
-use medmtl::weighting::{loss_values, WeightingKind};
-
-const DESIGNS: [Design; 7] = [Design::Stl, Design::Hps, Design::CrossStitch, Design::Mtan, Design::Mmoe, Design::Cgc, Design::Ple];
+use medmtl::train::optim::{Adam, AdamConfig};
+use medmtl::train::{StepOutcome, Stepper};
+use medmtl::weighting::WeightingKind;
 
 fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: WeightingKind) {
     let d = Device::Cpu;
@@ -23,7 +23,6 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
         in_channels: 1,
         input_size: (28, 28),
         heads: kinds.iter().map(HeadSpec::of).collect(),
-        experts: ExpertConfig::default(),
     };
     let model = build(design, &spec, 0, &d).unwrap();
     let x = Tensor::randn(0f32, 1.0, (64, 1, 28, 28), &d).unwrap();
@@ -32,38 +31,29 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
     let mut method = weighting.build(2, 0, &d).unwrap();
     let mut vars = model.params().trainable_vars();
     vars.extend(method.extra_vars());
-    let mut opt = AdamW::new(vars, ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
+    let mut stepper = Stepper { optimizer: Adam::new(vars, AdamConfig::adam(1e-3)), weighting: method.as_mut() };
     let losses = || {
-        let out = model.forward(&x, &[0, 1], true).unwrap();
-        [task_loss(&kinds[0], &out[0], &y0).unwrap(), task_loss(&kinds[1], &out[1], &y1).unwrap()]
+        let out = model.forward(&x, &[0, 1], true)?;
+        Ok(vec![task_loss(&kinds[0], &out[0], &y0)?, task_loss(&kinds[1], &out[1], &y1)?])
     };
-    // Two "epochs" first: GradNorm and DWA run plain EW until they have recorded epoch
-    // losses, and the steady state is what a long run pays for.
-    let first = loss_values(&losses()).unwrap();
-    method.end_epoch(&first);
-    method.end_epoch(&first);
+    // The steady state is what a long run pays for: past GradNorm's and DWA's warm-up.
+    stepper.warm_up(2, losses).unwrap();
     c.bench_function(&format!("{group_name}/{design}/{weighting}"), |b| {
-        b.iter(|| {
-            let grads = method.backward(&losses(), model.params()).unwrap();
-            opt.step(&grads).unwrap();
-            // As the trainer does for FAMO: the same batch's losses after the step.
-            if method.wants_losses_after_step() {
-                let _no_grad = medmtl::model::params::no_grad();
-                method.after_step(&loss_values(&losses()).unwrap());
-            }
-        })
+        b.iter(|| assert!(matches!(stepper.step(model.params(), losses).unwrap(), StepOutcome::Done(_))))
     });
 }
 
 fn designs(c: &mut Criterion) {
-    for design in DESIGNS {
-        step_bench(c, "train_step/design", design, WeightingKind::Ew);
+    let ew = WeightingKind::from_name("ew").unwrap();
+    for design in Design::all() {
+        step_bench(c, "train_step/design", design, ew);
     }
 }
 
 fn weightings(c: &mut Criterion) {
-    for method in WeightingKind::ALL {
-        step_bench(c, "train_step/weighting", Design::Hps, method);
+    let hps = Design::from_name("hps").unwrap();
+    for method in WeightingKind::all() {
+        step_bench(c, "train_step/weighting", hps, method);
     }
 }
 

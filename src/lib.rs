@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod progress;
 pub mod provenance;
+pub mod registry;
 pub mod report;
 pub mod results;
 pub mod stats;

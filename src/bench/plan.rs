@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::config::params::ParamTable;
 use crate::config::{Experiment, ModelConfig, Suite};
 use crate::model::arch::Design;
 use crate::train::TrainConfig;
@@ -19,6 +20,12 @@ pub struct RunSpec {
     pub seed: u64,
     pub train: TrainConfig,
     pub model: ModelConfig,
+    /// The suite's overrides of the design's hyper-parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub design_params: Option<ParamTable>,
+    /// The suite's overrides of the weighting method's hyper-parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighting_params: Option<ParamTable>,
 }
 
 impl RunSpec {
@@ -32,9 +39,11 @@ impl RunSpec {
     }
 
     /// SHA-256 over every setting that changes this run's numbers (experiment with its data
-    /// and tasks, design, weighting, seed, training and model settings).
+    /// and tasks, design, weighting, seed, training and model settings, hyper-parameter
+    /// overrides). Overrides join the hash only when present, so runs at the defaults keep
+    /// the hashes they had before hyper-parameters could be set.
     pub fn config_hash(&self) -> String {
-        let json = serde_json::to_string(&(
+        let mut json = serde_json::to_string(&(
             &self.experiment.dataset,
             &self.experiment.spec,
             self.experiment.size,
@@ -47,6 +56,9 @@ impl RunSpec {
             &self.model,
         ))
         .unwrap_or_default();
+        if self.design_params.is_some() || self.weighting_params.is_some() {
+            json += &serde_json::to_string(&(&self.design_params, &self.weighting_params)).unwrap_or_default();
+        }
         crate::data::fetch::hex(&Sha256::digest(json.as_bytes()))
     }
 }
@@ -58,7 +70,7 @@ pub fn plan(suite: &Suite) -> Vec<RunSpec> {
     for exp in &suite.experiments {
         for &design in suite.designs_for(exp) {
             let weightings: Vec<Option<WeightingKind>> =
-                if design == Design::Stl { vec![None] } else { suite.weightings_of(exp, design).into_iter().map(Some).collect() };
+                if design.single_task { vec![None] } else { suite.weightings_of(exp, design).into_iter().map(Some).collect() };
             for weighting in weightings {
                 for &seed in &suite.seeds {
                     runs.push(RunSpec {
@@ -69,6 +81,8 @@ pub fn plan(suite: &Suite) -> Vec<RunSpec> {
                         seed,
                         train: suite.train_for(exp).clone(),
                         model: suite.model_for(exp).clone(),
+                        design_params: suite.design_params_of(design).cloned(),
+                        weighting_params: weighting.and_then(|w| suite.weighting_params_of(w)).cloned(),
                     });
                 }
             }
@@ -85,8 +99,8 @@ mod tests {
     fn plan_crosses_designs_weightings_seeds_and_stl_once() {
         let (suite, _, _) = Suite::find("smoke").unwrap();
         let runs = plan(&suite);
-        let stl = runs.iter().filter(|r| r.design == Design::Stl).count();
-        let hps = runs.iter().filter(|r| r.design == Design::Hps).count();
+        let stl = runs.iter().filter(|r| r.design.single_task).count();
+        let hps = runs.iter().filter(|r| r.design.as_str() == "hps").count();
         assert_eq!(stl, suite.seeds.len());
         assert_eq!(hps, suite.seeds.len() * suite.weightings.len());
         let ids: std::collections::BTreeSet<_> = runs.iter().map(RunSpec::run_id).collect();
@@ -94,5 +108,25 @@ mod tests {
         let hashes: std::collections::BTreeSet<_> = runs.iter().map(RunSpec::config_hash).collect();
         assert_eq!(hashes.len(), runs.len());
         assert_eq!(runs[0].config_hash(), plan(&suite)[0].config_hash());
+    }
+
+    #[test]
+    fn hyper_parameters_change_the_config_hash_only_when_set() {
+        let (mut suite, _, _) = Suite::find("smoke").unwrap();
+        let pcgrad: WeightingKind = "pcgrad".parse().unwrap();
+        let pcgrad_run = |s: &Suite| plan(s).into_iter().find(|r| r.weighting == Some(pcgrad)).unwrap();
+        let default_hash = pcgrad_run(&suite).config_hash();
+        let with = |text: &str| {
+            let mut run = pcgrad_run(&suite);
+            run.weighting_params = Some(text.parse().unwrap());
+            run.config_hash()
+        };
+        assert_ne!(with("x = 0.4"), default_hash);
+        assert_ne!(with("x = 0.4"), with("x = 0.3"), "two values of one hyper-parameter");
+        let cagrad: WeightingKind = "cagrad".parse().unwrap();
+        suite.weighting_params.insert(cagrad, "c = 0.4".parse().unwrap());
+        assert_eq!(pcgrad_run(&suite).config_hash(), default_hash, "another method's overrides leave this run alone");
+        suite.weighting_params.insert(pcgrad, ParamTable::new());
+        assert_ne!(pcgrad_run(&suite).config_hash(), default_hash, "the suite's section reaches the run");
     }
 }

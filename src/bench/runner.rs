@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{plan, RunSpec};
 use super::shard::Shard;
+use std::collections::BTreeMap;
+
+use crate::config::params::ParamTable;
 use crate::config::{DatasetRef, Experiment, Suite};
 use crate::data::catalog::Catalog;
 use crate::data::fetch::DataSources;
@@ -26,6 +29,7 @@ use crate::model::head::HeadSpec;
 use crate::results::{self, MetricRow, RunFiles, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
 use crate::task::Task;
 use crate::train::{self, TaskGroup, TrainOutcome};
+use crate::weighting::WeightingKind;
 use crate::{Error, Result};
 
 /// How to run a suite.
@@ -200,10 +204,12 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         in_channels: dataset.shape.channels,
         input_size: (dataset.shape.height, dataset.shape.width),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
-        experts: run.model.experts,
     };
-    let model = arch::build(run.design, &spec, run.seed, &options.device)?;
-    let mut weighting = run.weighting.unwrap_or(crate::weighting::WeightingKind::Ew).build(tasks.len(), run.seed, &options.device)?;
+    let model = arch::build_with(run.design, &spec, run.design_params.as_ref(), run.seed, &options.device)?;
+    let mut weighting = weighting_of(run).build_with(
+        &crate::weighting::Context { tasks: tasks.len(), seed: run.seed, device: &options.device },
+        run.weighting_params.as_ref(),
+    )?;
     let groups = [TaskGroup { dataset, tasks: (0..tasks.len()).collect() }];
     let steps = run.train.epochs as u64 * dataset.train.len().div_ceil(run.train.batch_size) as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));
@@ -250,6 +256,22 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))
 }
 
+/// The method a run trains with: STL, with nothing to weight, sums its (independent) task
+/// losses as EW does.
+fn weighting_of(run: &RunSpec) -> WeightingKind {
+    run.weighting.unwrap_or_else(|| WeightingKind::from_name("ew").expect("EW is registered"))
+}
+
+/// The hyper-parameters a run trains with, defaults included.
+fn resolved_params(run: &RunSpec) -> Result<BTreeMap<String, ParamTable>> {
+    let mut out = BTreeMap::new();
+    out.insert("design".to_owned(), run.design.resolve_params(run.design_params.as_ref())?);
+    if let Some(w) = run.weighting {
+        out.insert("weighting".to_owned(), w.resolve_params(run.weighting_params.as_ref())?);
+    }
+    Ok(out)
+}
+
 fn run_meta(
     run: &RunSpec,
     ctx: &RunContext,
@@ -289,5 +311,6 @@ fn run_meta(
         status,
         suite_hash: ctx.suite_hash.to_owned(),
         reference_images_per_sec: ctx.reference,
+        hyper_params: resolved_params(run).unwrap_or_default(),
     }
 }

@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,9 @@ use crate::model::arch::{self, Architecture, Design, ModelSpec};
 use crate::model::backbone::BackboneKind;
 use crate::model::head::HeadSpec;
 use crate::task::{task_loss, TaskKind};
-use crate::weighting::{gradients, WeightingKind};
+use crate::train::optim::{Adam, AdamConfig};
+use crate::train::{StepOutcome, Stepper};
+use crate::weighting::{gradients, Backward, Weighting, WeightingKind};
 use crate::{Error, Result};
 
 /// A model of the speed comparison.
@@ -62,6 +63,11 @@ pub struct SpeedResult {
     /// The weighting method of a `train` measurement (EW when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weighting: Option<WeightingKind>,
+    /// Whether the weighting method had left its warm-up (GradNorm's and DWA's first
+    /// epochs of plain EW) before the timed steps: a timing of the warm-up would not be
+    /// the method's.
+    #[serde(default)]
+    pub past_warm_up: bool,
 }
 
 struct Workload {
@@ -83,15 +89,9 @@ fn workload(model: SpeedModel, batch: usize, seed: u64, device: &Device) -> Resu
             vec![TaskKind::Segmentation { classes: 2 }, TaskKind::MultiClass { classes: 2 }, TaskKind::Regression],
         ),
     };
-    let spec = ModelSpec {
-        backbone,
-        width,
-        in_channels: channels,
-        input_size: (side, side),
-        heads: kinds.iter().map(HeadSpec::of).collect(),
-        experts: Default::default(),
-    };
-    let model = arch::build(Design::Hps, &spec, seed, device)?;
+    let spec =
+        ModelSpec { backbone, width, in_channels: channels, input_size: (side, side), heads: kinds.iter().map(HeadSpec::of).collect() };
+    let model = arch::build(Design::from_name("hps")?, &spec, seed, device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let pixels: Vec<f32> = (0..batch * channels * side * side).map(|_| rng.random_range(-1.0..1.0)).collect();
     let x = Tensor::from_vec(pixels, (batch, channels, side, side), device)?;
@@ -139,39 +139,31 @@ pub fn measure(
     let w = workload(model, batch, 0, device)?;
     let tasks: Vec<usize> = (0..w.kinds.len()).collect();
     let vars = w.model.params().trainable_vars();
-    let mut method = weighting.map(|k| k.build(w.kinds.len(), 0, device)).transpose()?;
-    let mut all_vars = vars.clone();
-    if let Some(m) = &method {
-        all_vars.extend(m.extra_vars());
-    }
-    let mut opt = AdamW::new(all_vars, ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() })?;
+    // `train`: EW unless a method is named; `train-per-task`: one backward per task, summed.
+    let mut method: Box<dyn Weighting> = match (mode, weighting) {
+        (SpeedMode::TrainPerTask, None) => Box::new(SummedTaskGradients { vars: vars.clone() }),
+        (_, kind) => kind.map_or_else(|| WeightingKind::from_name("ew"), Ok)?.build(w.kinds.len(), 0, device)?,
+    };
+    let mut all_vars = vars;
+    all_vars.extend(method.extra_vars());
+    let mut stepper = Stepper { optimizer: Adam::new(all_vars, AdamConfig::adam(1e-3)), weighting: method.as_mut() };
+    let losses = || -> Result<Vec<Tensor>> {
+        let out = w.model.forward(&w.x, &tasks, true)?;
+        out.iter().zip(&w.kinds).zip(&w.targets).map(|((o, k), t)| task_loss(k, o, t)).collect()
+    };
+    stepper.warm_up(2, losses)?;
     let mut step = || -> Result<()> {
-        match mode {
-            SpeedMode::Infer => {
-                let _no_grad = crate::model::params::no_grad();
-                let out = w.model.forward(&w.x, &tasks, false)?;
-                // Force the computation to finish (a no-op on CPU, a sync on CUDA).
-                out[0].sum_all()?.to_scalar::<f32>()?;
-            }
-            SpeedMode::Train | SpeedMode::TrainPerTask => {
-                let out = w.model.forward(&w.x, &tasks, true)?;
-                let losses = out.iter().zip(&w.kinds).zip(&w.targets).map(|((o, k), t)| task_loss(k, o, t)).collect::<Result<Vec<_>>>()?;
-                let grads = if let Some(m) = method.as_mut() {
-                    m.backward(&losses, w.model.params())?
-                } else if mode == SpeedMode::Train {
-                    let mut total = losses[0].clone();
-                    for l in &losses[1..] {
-                        total = (total + l)?;
-                    }
-                    total.backward()?
-                } else {
-                    let stores = gradients::task_gradients(&losses)?;
-                    gradients::weighted_sum(&stores, &vec![1.0; losses.len()], &vars)?
-                };
-                opt.step(&grads)?;
-            }
+        if mode == SpeedMode::Infer {
+            let _no_grad = crate::model::params::no_grad();
+            let out = w.model.forward(&w.x, &tasks, false)?;
+            // Force the computation to finish (a no-op on CPU, a sync on CUDA).
+            out[0].sum_all()?.to_scalar::<f32>()?;
+            return Ok(());
         }
-        Ok(())
+        match stepper.step(w.model.params(), losses)? {
+            StepOutcome::Done(_) => Ok(()),
+            StepOutcome::NonFinite { task, loss } => Err(Error::Invalid(format!("speed workload: task {task} loss is {loss}"))),
+        }
     };
     for _ in 0..warmup {
         step()?;
@@ -193,7 +185,21 @@ pub fn measure(
         peak_rss_mib: crate::train::peak_rss_bytes().map(|b| b as f64 / (1 << 20) as f64),
         kernels: crate::kernels::enabled(),
         weighting,
+        past_warm_up: !method.warming_up(),
     })
+}
+
+/// One backward per task and the plain sum of the per-task gradients: the cost every
+/// gradient method pays before its own combination rule.
+struct SummedTaskGradients {
+    vars: Vec<candle_core::Var>,
+}
+
+impl Weighting for SummedTaskGradients {
+    fn backward(&mut self, losses: &[Tensor], _params: &crate::model::params::ParamStore) -> Result<Backward> {
+        let stores = gradients::task_gradients(losses)?;
+        Ok(gradients::weighted_sum(&stores, &vec![1.0; losses.len()], &self.vars)?.into())
+    }
 }
 
 /// Images/s of a small fixed training workload (small CNN, batch 32, 8 steps after 2

@@ -233,14 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (_, false) => 128,
                 (_, true) => 256,
             });
-            let weighting = weighting
-                .map(|name| {
-                    serde_json::from_value::<medmtl::weighting::WeightingKind>(serde_json::Value::String(name.clone())).map_err(|_| {
-                        let names: Vec<&str> = medmtl::weighting::WeightingKind::ALL.iter().map(|k| k.as_str()).collect();
-                        anyhow::anyhow!("unknown weighting '{name}'; allowed: {}", names.join(", "))
-                    })
-                })
-                .transpose()?;
+            let weighting = weighting.map(|name| name.parse::<medmtl::weighting::WeightingKind>()).transpose()?;
             let result = measure(model, mode, weighting, batch, steps, warmup, &candle_core::Device::Cpu)?;
             println!("{}", serde_json::to_string(&result)?);
         }

@@ -1,5 +1,6 @@
 //! Suite configuration: what to compare, on which data, with which training protocol.
 
+pub mod params;
 mod suite;
 
 pub use suite::{DatasetRef, Experiment, ModelConfig, Suite, SuiteSource};

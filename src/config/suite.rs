@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::data::catalog::Catalog;
 use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
 use crate::data::phantoms::PhantomConfig;
-use crate::model::arch::{Design, ExpertConfig};
+use std::collections::BTreeMap;
+
+use super::params::ParamTable;
+use crate::model::arch::Design;
 use crate::model::backbone::BackboneKind;
 use crate::task::TaskSpec;
 use crate::train::TrainConfig;
@@ -47,12 +50,18 @@ pub struct Suite {
     pub train: TrainConfig,
     #[serde(default)]
     pub model: ModelConfig,
+    /// Hyper-parameter overrides per weighting method (`[weighting.cagrad] c = 0.4`).
+    #[serde(default, rename = "weighting")]
+    pub weighting_params: BTreeMap<WeightingKind, ParamTable>,
+    /// Hyper-parameter overrides per design (`[design.mmoe] experts = 2`).
+    #[serde(default, rename = "design")]
+    pub design_params: BTreeMap<Design, ParamTable>,
     #[serde(rename = "experiment")]
     pub experiments: Vec<Experiment>,
 }
 
 fn default_weightings() -> Vec<WeightingKind> {
-    vec![WeightingKind::Ew]
+    WeightingKind::from_name("ew").into_iter().collect()
 }
 
 /// The backbone and its width.
@@ -63,14 +72,11 @@ pub struct ModelConfig {
     /// Base channel width; the backbone's default when absent.
     #[serde(default)]
     pub width: Option<usize>,
-    /// Expert counts of MMoE / CGC / PLE.
-    #[serde(default)]
-    pub experts: ExpertConfig,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { backbone: BackboneKind::SmallCnn, width: None, experts: ExpertConfig::default() }
+        ModelConfig { backbone: BackboneKind::SmallCnn, width: None }
     }
 }
 
@@ -197,7 +203,7 @@ impl Suite {
             return err("`seeds` is empty; list at least one seed".into());
         }
         if self.designs.is_empty() {
-            return err("`designs` is empty; allowed: ".to_owned() + &Design::NAMES.join(", "));
+            return err("`designs` is empty; allowed: ".to_owned() + &Design::names().join(", "));
         }
         if self.weightings.is_empty() {
             return err("`weightings` is empty".into());
@@ -207,6 +213,12 @@ impl Suite {
         }
         if let Err(msg) = self.train.validate() {
             return err(format!("[train]: {msg}"));
+        }
+        for (method, table) in &self.weighting_params {
+            method.resolve_params(Some(table)).map_err(|e| Error::config(path, e.to_string()))?;
+        }
+        for (design, table) in &self.design_params {
+            design.resolve_params(Some(table)).map_err(|e| Error::config(path, e.to_string()))?;
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, exp) in self.experiments.iter().enumerate() {
@@ -290,6 +302,16 @@ impl Suite {
     pub fn model_for<'a>(&'a self, exp: &'a Experiment) -> &'a ModelConfig {
         exp.model.as_ref().unwrap_or(&self.model)
     }
+
+    /// The suite's overrides of `method`'s hyper-parameters.
+    pub fn weighting_params_of(&self, method: WeightingKind) -> Option<&ParamTable> {
+        self.weighting_params.get(&method)
+    }
+
+    /// The suite's overrides of `design`'s hyper-parameters.
+    pub fn design_params_of(&self, design: Design) -> Option<&ParamTable> {
+        self.design_params.get(&design)
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +372,21 @@ tasks = [{ name = "shape", kind = "multiclass", source = "shape" }]
     fn unknown_dataset_lists_the_catalog() {
         let msg = check(&GOOD.replace("dataset = \"phantoms\"", "dataset = \"retinamnst\"")).unwrap_err();
         assert!(msg.contains("retinamnst") && msg.contains("retinamnist") && msg.contains("phantoms"), "{msg}");
+    }
+
+    #[test]
+    fn hyper_parameters_are_checked_before_training() {
+        let with = |section: &str| check(&format!("{GOOD}\n{section}"));
+        assert!(with("[weighting.cagrad]\nc = 0.4").is_ok());
+        assert!(with("[design.mmoe]\nexperts = 2").is_ok());
+        let unknown = with("[weighting.cagrad]\ncc = 0.4").unwrap_err();
+        assert!(unknown.contains("suites/t.toml") && unknown.contains("weighting.cagrad") && unknown.contains("cc"), "{unknown}");
+        let range = with("[weighting.dwa]\ntemperature = -1.0").unwrap_err();
+        assert!(range.contains("suites/t.toml") && range.contains("temperature must be > 0"), "{range}");
+        let method = with("[weighting.cagard]\nc = 0.4").unwrap_err();
+        assert!(method.contains("cagard") && method.contains("cagrad"), "{method}");
+        let experts = with("[design.mmoe]\nexperts = 0").unwrap_err();
+        assert!(experts.contains("experts must be at least 1"), "{experts}");
     }
 
     #[test]

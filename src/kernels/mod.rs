@@ -25,6 +25,7 @@ pub use batchnorm::{batch_norm_train, BatchStats};
 pub use conv::conv2d;
 pub use pool::max_pool2;
 pub use relu::relu;
+pub(crate) use slices::storage_slice;
 pub use upsample::upsample_nearest2;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -7,6 +7,7 @@
 //! `segmentation`, `image`) and are summarised in every report's method section.
 
 pub mod classification;
+pub mod defs;
 pub mod image;
 pub mod regression;
 pub mod segmentation;
@@ -75,39 +76,26 @@ pub struct MetricValue {
     pub ci: Option<(f64, f64)>,
 }
 
-/// Whether larger values of the named metric are better (used by delta_m, ranks, checks).
+/// Whether larger values of the named metric are better (used by delta_m, ranks, checks);
+/// metrics without an entry in [`defs::METRICS`] (from other tools) count as higher-better.
 pub fn higher_is_better(metric: &str) -> bool {
-    !matches!(metric, "mae" | "rmse" | "mse" | "hd95" | "assd" | "ece" | "brier" | "mae_grades" | "circumference_mae_mm")
+    defs::metric(metric).is_none_or(|m| m.higher_is_better)
 }
 
 /// Metrics that count cases (undefined values, fallbacks) rather than measure quality;
 /// reports show them but never rank or compare designs on them.
 pub fn is_count(metric: &str) -> bool {
-    metric.starts_with("n_")
+    defs::metric(metric).map_or(metric.starts_with("n_"), |m| m.count)
 }
 
-/// The metric a task's model selection and summary use. All are "higher is better" and
-/// roughly on [0, 1], so their mean over tasks is a usable multi-task selection score:
-/// AUC for classification (as MedMNIST selects), R^2 for regression and reconstruction
-/// (scale-free, 1 = perfect), Dice for segmentation.
+/// The metric a task's model selection and summary use ([`defs::KindMetrics::primary`]).
 pub fn primary_metric(kind: &TaskKind) -> &'static str {
-    match kind {
-        k if k.is_classification() => "auc",
-        TaskKind::Segmentation { .. } => "dice",
-        _ => "r2",
-    }
+    defs::of(kind).primary
 }
 
-/// The metrics delta_m averages per task: the usual headline metrics of each kind.
+/// The metrics delta_m averages per task ([`defs::KindMetrics::headline`]).
 pub fn delta_m_metrics(kind: &TaskKind) -> &'static [&'static str] {
-    match kind {
-        TaskKind::Binary | TaskKind::MultiClass { .. } | TaskKind::MultiLabel { .. } => &["acc", "auc"],
-        TaskKind::Ordinal { .. } => &["acc", "auc", "kappa_quadratic"],
-        TaskKind::OrdinalRegression { .. } => &["acc", "mae_grades", "kappa_quadratic"],
-        TaskKind::Regression => &["mae", "rmse"],
-        TaskKind::Segmentation { .. } => &["dice", "hd95"],
-        TaskKind::Reconstruction { .. } => &["psnr", "ssim"],
-    }
+    defs::of(kind).headline
 }
 
 fn push(out: &mut Vec<MetricValue>, name: &str, value: f64) {

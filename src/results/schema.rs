@@ -126,4 +126,8 @@ pub struct RunMeta {
     /// Images/s of the fixed reference workload timed in the same invocation, so CI can
     /// compare throughput as a ratio across machines.
     pub reference_images_per_sec: Option<f64>,
+    /// The design's and the weighting method's hyper-parameters as the run used them,
+    /// defaults included (`{"design": {...}, "weighting": {...}}`).
+    #[serde(default)]
+    pub hyper_params: std::collections::BTreeMap<String, crate::config::params::ParamTable>,
 }

@@ -3,11 +3,14 @@
 
 pub mod batch;
 mod memory;
+pub mod optim;
 mod schedule;
+pub mod step;
 mod trainer;
 
 pub use memory::{peak_rss_bytes, reset_peak_rss};
 pub use schedule::Schedule;
+pub use step::{StepOutcome, StepReport, Stepper};
 pub use trainer::{train, EpochRecord, TaskGroup, TrainOutcome};
 
 use serde::{Deserialize, Serialize};

@@ -11,19 +11,20 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::optim::{Adam, AdamConfig};
+use super::step::{StepOutcome, Stepper};
 use super::{batch, memory, OptimizerKind, TrainConfig};
 use crate::data::{Dataset, SourceValues, SplitName, PIXEL_SIZE_SOURCE};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::Architecture;
 use crate::model::params::{Owner, Snapshot};
 use crate::task::{Targets, Task, TaskKind};
-use crate::weighting::{loss_values, Weighting};
+use crate::weighting::Weighting;
 use crate::{Error, Result};
 
 /// A dataset and the tasks (indices into the task list) it provides targets for.
@@ -100,17 +101,12 @@ pub fn train(
 
     let mut vars = model.params().trainable_vars();
     vars.extend(weighting.extra_vars());
-    let mut optimizer = AdamW::new(
-        vars,
-        ParamsAdamW {
-            lr: config.lr,
-            weight_decay: match config.optimizer {
-                OptimizerKind::Adam => 0.0,
-                OptimizerKind::Adamw => config.weight_decay,
-            },
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let weight_decay = match config.optimizer {
+        OptimizerKind::Adam => 0.0,
+        OptimizerKind::Adamw => config.weight_decay,
+    };
+    let optimizer = Adam::new(vars, AdamConfig { weight_decay, ..AdamConfig::adam(config.lr) });
+    let mut stepper = Stepper { optimizer, weighting };
 
     let per_task_selection = !model.params().has_shared();
     let mut best = Selection::new(tasks.len(), per_task_selection);
@@ -121,42 +117,31 @@ pub fn train(
 
     for epoch in 0..config.epochs {
         let lr = config.schedule.lr(config.lr, epoch, config.epochs);
-        optimizer.set_learning_rate(lr);
+        stepper.optimizer.set_learning_rate(lr);
         let epoch_start = Instant::now();
         let mut loss_sum = vec![0.0; tasks.len()];
         let mut loss_count = vec![0usize; tasks.len()];
         for _ in 0..steps_per_epoch {
             let batches: Vec<Vec<usize>> = data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect();
-            let losses = batch_losses(model, tasks, &data, &batches, true, device)?;
             train_images += batches.iter().map(Vec::len).sum::<usize>();
-            for (t, loss) in losses.iter().enumerate() {
-                let value = loss.to_scalar::<f32>()? as f64;
-                if !value.is_finite() {
-                    return Err(Error::Diverged {
-                        epoch: epoch + 1,
-                        task: tasks[t].name.clone(),
-                        loss: value,
-                        last_finite: last_finite[t],
-                    });
+            let outcome = stepper.step(model.params(), || batch_losses(model, tasks, &data, &batches, true, device))?;
+            let report = match outcome {
+                StepOutcome::Done(report) => report,
+                StepOutcome::NonFinite { task, loss } => {
+                    return Err(Error::Diverged { epoch: epoch + 1, task: tasks[task].name.clone(), loss, last_finite: last_finite[task] });
                 }
+            };
+            for (t, &value) in report.losses.iter().enumerate() {
                 last_finite[t] = value;
                 loss_sum[t] += value;
                 loss_count[t] += 1;
-            }
-            let grads = weighting.backward(&losses, model.params())?;
-            optimizer.step(&grads)?;
-            if weighting.wants_losses_after_step() {
-                let _no_grad = crate::model::params::no_grad();
-                let after = batch_losses(model, tasks, &data, &batches, true, device)?;
-                let values = loss_values(&after)?;
-                weighting.after_step(&values);
             }
             if let Some(bar) = progress {
                 bar.inc(1);
             }
         }
         let mean_losses: Vec<f64> = loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect();
-        weighting.end_epoch(&mean_losses);
+        stepper.weighting.end_epoch(&mean_losses);
         train_seconds += epoch_start.elapsed().as_secs_f64();
 
         let val = predict_all(model, tasks, &data, SplitName::Val, config.eval_batch_size, device)?;

@@ -118,10 +118,24 @@ impl TaskGradients {
     }
 }
 
+/// `g -= coef * onto`: removes from `g` its component along `onto` (scaled by `coef`).
+pub(crate) fn axpy(g: &mut [f64], coef: f64, onto: &[f32]) {
+    for (a, &b) in g.iter_mut().zip(onto) {
+        *a -= coef * b as f64;
+    }
+}
+
+/// An f64 update as the f32 gradient the optimiser applies.
+pub(crate) fn to_f32(v: Vec<f64>) -> Vec<f32> {
+    v.into_iter().map(|x| x as f32).collect()
+}
+
+/// `a . b` accumulated in f64.
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
 }
 
+/// Euclidean norm, accumulated in f64.
 pub fn norm(a: &[f32]) -> f64 {
     dot(a, a).sqrt()
 }

@@ -1,19 +1,56 @@
 //! GradNorm (Chen, Badrinarayanan, Lee & Rabinovich, "GradNorm: gradient normalization for
-//! adaptive loss balancing in deep multitask networks", ICML 2018), as LibMTL implements it:
-//! weights `w = T softmax(xi)`; after the first epoch, per-task gradient norms
-//! `G_t = |w_t g_t|` on the shared parameters are pulled towards
-//! `mean(G) r_t^alpha` with `r_t = (L_t / L_t(0)) / mean(L / L(0))` (`alpha = 1.5`,
-//! `L(0)` the first epoch's mean loss) by training `xi` on `sum_t |G_t - target_t|` with
-//! the model's optimiser. The shared gradient is `sum_t w_t g_t`. Needs per-task gradients.
+//! adaptive loss balancing in deep multitask networks", ICML 2018), as LibMTL implements it.
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
+use serde::{Deserialize, Serialize};
 
+use super::ew::EqualWeighting;
 use super::gradients::{norm, TaskGradients};
-use super::{loss_values, Weighting};
+use super::{loss_values, Backward, Context, Family, Method, Weighting};
+use crate::config::params::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
-use crate::Result;
+use crate::{Error, Result};
 
+pub(super) const ENTRY: Method = Method {
+    name: "gradnorm",
+    title: "GradNorm",
+    citation: "Chen, Badrinarayanan, Lee & Rabinovich, GradNorm: gradient normalization for adaptive loss balancing in deep multitask networks, ICML 2018",
+    family: Family::Gradient,
+    construct,
+    params: params::resolve::<GradNormParams>,
+};
+
+/// GradNorm's hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GradNormParams {
+    /// Restoring-force strength `alpha` (LibMTL's default 1.5).
+    pub alpha: f64,
+}
+
+impl Default for GradNormParams {
+    fn default() -> Self {
+        GradNormParams { alpha: 1.5 }
+    }
+}
+
+impl HyperParams for GradNormParams {
+    fn check(&self) -> std::result::Result<(), String> {
+        params::require(self.alpha >= 0.0 && self.alpha.is_finite(), "alpha", ">= 0", self.alpha)
+    }
+}
+
+fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
+    let p: GradNormParams = params::parse("weighting.gradnorm", table)?;
+    Ok(Box::new(GradNorm::new(context.tasks, p.alpha, context.device)?))
+}
+
+/// Weights `w = T softmax(xi)`; after the first epoch, per-task gradient norms
+/// `G_t = |w_t g_t|` on the shared parameters are pulled towards `mean(G) r_t^alpha` with
+/// `r_t = (L_t / L_t(0)) / mean(L / L(0))` (`L(0)` the first epoch's mean loss) by
+/// training `xi` on `sum_t |G_t - target_t|` with the model's optimiser. The shared
+/// gradient is `sum_t w_t g_t`.
 pub struct GradNorm {
     alpha: f64,
     logits: Var,
@@ -22,6 +59,7 @@ pub struct GradNorm {
 }
 
 impl GradNorm {
+    /// GradNorm over `tasks` tasks with restoring force `alpha`.
     pub fn new(tasks: usize, alpha: f64, device: &candle_core::Device) -> Result<Self> {
         Ok(GradNorm { alpha, logits: Var::from_vec(vec![1.0f32; tasks], tasks, device)?, initial: None, last: vec![1.0; tasks] })
     }
@@ -33,13 +71,14 @@ impl GradNorm {
 }
 
 impl Weighting for GradNorm {
-    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore> {
+    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<Backward> {
         let Some(initial) = &self.initial else {
             // First epoch: plain equal weighting while the initial losses are recorded.
-            return super::EqualWeighting.backward(losses, params);
+            return EqualWeighting::new(losses.len()).backward(losses, params);
         };
         let values = loss_values(losses)?;
         let grads = TaskGradients::compute(losses, params)?;
+        let gram = grads.gram();
         let norms: Vec<f32> = grads.rows.iter().map(|r| norm(r) as f32).collect();
         let w = self.weights_tensor()?;
         let device = w.device().clone();
@@ -53,17 +92,21 @@ impl Weighting for GradNorm {
         let weights: Vec<f64> = w.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
         self.last = weights.clone();
         let shared = grads.combine(&weights);
-        let mut store = grads.into_store(&shared, None)?;
+        let mut store: GradStore = grads.into_store(&shared, None)?;
         if let Some(g) = xi_grad.get(self.logits.as_tensor()) {
             store.insert(self.logits.as_tensor(), g.clone());
         }
-        Ok(store)
+        Ok(Backward { grads: store, task_gram: Some(gram) })
     }
 
     fn end_epoch(&mut self, mean_losses: &[f64]) {
         if self.initial.is_none() {
             self.initial = Some(mean_losses.to_vec());
         }
+    }
+
+    fn warming_up(&self) -> bool {
+        self.initial.is_none()
     }
 
     fn extra_vars(&self) -> Vec<Var> {
@@ -74,7 +117,14 @@ impl Weighting for GradNorm {
         Some(self.last.clone())
     }
 
-    fn needs_task_gradients(&self) -> bool {
-        true
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "initial": self.initial, "last": self.last })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let bad = |_| Error::Invalid("checkpoint: GradNorm state is malformed".into());
+        self.initial = serde_json::from_value(state["initial"].clone()).map_err(bad)?;
+        self.last = serde_json::from_value(state["last"].clone()).map_err(bad)?;
+        Ok(())
     }
 }

@@ -2,28 +2,31 @@
 //! every architecture. A method receives the per-task losses of one step and returns the
 //! gradients the optimiser applies.
 //!
-//! Loss-weighting methods (EW, UW, DWA, RLW, GLS, FAMO) need one backward pass; gradient
-//! methods (GradNorm, MGDA, PCGrad, CAGrad, IMTL-G, GradVac, Aligned-MTL, Nash-MTL, UPGrad)
-//! take one backward pass per task ([`gradients::TaskGradients`]) and act on the shared
-//! parameters' gradients. Hyper-parameters are the papers' / reference implementations'
-//! defaults, documented on each type.
+//! Loss-weighting methods combine the losses into one scalar and need one backward pass;
+//! gradient methods take one backward pass per task ([`gradients::TaskGradients`]) and act
+//! on the shared parameters' gradients. Each method is one file holding its paper, its
+//! hyper-parameters with the paper's defaults, and its registry entry; adding a method is
+//! that file plus one name in the [`register!`](crate::registry) list below.
 
+mod combine;
 pub mod gradients;
-mod gradnorm;
-mod loss_based;
+mod gram;
 pub mod solvers;
-mod surgery;
-
-pub use gradnorm::GradNorm;
-pub use loss_based::{DynamicWeightAverage, EqualWeighting, Famo, GeometricLoss, RandomWeighting, Uncertainty};
-pub use surgery::{AlignedMtl, CaGrad, GradVac, GramWeighting, ImtlG, Mgda, NashMtl, PcGrad, UpGrad};
 
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
-use serde::{Deserialize, Serialize};
 
+use crate::config::params::ParamTable;
 use crate::model::params::ParamStore;
+use crate::registry::{register, Handle, Registry};
 use crate::Result;
+
+pub use gram::GramWeighting;
+
+register!(Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad);
+
+/// A weighting method a suite can name (`"pcgrad"`).
+pub type WeightingKind = Handle<Method>;
 
 /// Each loss tensor's scalar value, for the methods that read loss values within a step
 /// (GradNorm's training rates, FAMO) and for the trainer's after-step losses.
@@ -31,10 +34,26 @@ pub fn loss_values(losses: &[Tensor]) -> Result<Vec<f64>> {
     losses.iter().map(|l| Ok(l.to_scalar::<f32>()? as f64)).collect()
 }
 
+/// What one backward pass produced.
+pub struct Backward {
+    /// The gradients the optimiser applies.
+    pub grads: GradStore,
+    /// The Gram matrix `G G^T` of the per-task gradients on the shared parameters, when the
+    /// method computed them anyway (every gradient method): relatedness is read from it at
+    /// no extra cost.
+    pub task_gram: Option<Vec<Vec<f64>>>,
+}
+
+impl From<GradStore> for Backward {
+    fn from(grads: GradStore) -> Self {
+        Backward { grads, task_gram: None }
+    }
+}
+
 /// A multi-task loss or gradient weighting method.
 pub trait Weighting: Send {
     /// Gradients of one training step from the per-task losses (task order).
-    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<GradStore>;
+    fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<Backward>;
 
     /// The method's own trainable variables (UW's log-variances, GradNorm's weights), which
     /// the model's optimiser updates with the gradients `backward` puts in its store.
@@ -45,6 +64,12 @@ pub trait Weighting: Send {
     /// End of an epoch, with each task's mean training loss (DWA, GradNorm).
     fn end_epoch(&mut self, _mean_losses: &[f64]) {}
 
+    /// Whether the method still runs its warm-up (GradNorm and DWA act as EW until they
+    /// have recorded enough epochs); timings of a method in warm-up are not its own.
+    fn warming_up(&self) -> bool {
+        false
+    }
+
     /// Whether the trainer should re-evaluate the batch's losses after the optimiser step
     /// and call [`Weighting::after_step`] (FAMO).
     fn wants_losses_after_step(&self) -> bool {
@@ -54,110 +79,97 @@ pub trait Weighting: Send {
     /// The same batch's losses after the optimiser step.
     fn after_step(&mut self, _losses_after: &[f64]) {}
 
-    /// Current task weights, when the method has explicit ones (for the training log).
+    /// The task weights the last step applied, when the method has explicit ones (loss
+    /// weights for loss methods, the combination weights of gradient methods); recorded in
+    /// the training history.
     fn weights(&self) -> Option<Vec<f64>> {
         None
     }
 
-    /// Whether the method needs one backward pass per task.
-    fn needs_task_gradients(&self) -> bool {
-        false
+    /// Everything the method carries from step to step (loss history, learned weights,
+    /// random-number state), so that a run can be resumed mid-way with identical results.
+    /// Trainable variables from [`Weighting::extra_vars`] are saved by the trainer.
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Restores what [`Weighting::state`] saved.
+    fn load_state(&mut self, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
     }
 }
 
-/// The weighting methods a suite can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WeightingKind {
-    Ew,
-    Uw,
-    Dwa,
-    Rlw,
-    Gls,
-    Famo,
-    Gradnorm,
-    Mgda,
-    Pcgrad,
-    Cagrad,
-    ImtlG,
-    Gradvac,
-    AlignedMtl,
-    NashMtl,
-    Upgrad,
+/// Whether a method combines losses (one backward) or per-task gradients (one backward per
+/// task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Weights the task losses; one backward pass per step.
+    Loss,
+    /// Combines per-task gradients on the shared parameters; one backward pass per task.
+    Gradient,
+}
+
+/// What a method is built for.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Number of tasks.
+    pub tasks: usize,
+    /// The run's seed; drives the randomised methods (RLW, PCGrad, GradVac).
+    pub seed: u64,
+    /// Where the method's own tensors live.
+    pub device: &'a Device,
+}
+
+/// A registered weighting method: its name, paper and constructor.
+pub struct Method {
+    /// The name suites use (`"pcgrad"`).
+    pub name: &'static str,
+    /// The name papers use (`"PCGrad"`).
+    pub title: &'static str,
+    /// The paper that defines the method.
+    pub citation: &'static str,
+    /// Loss or gradient method.
+    pub family: Family,
+    /// Builds the method from a suite's overrides of its hyper-parameters.
+    pub construct: fn(&Context, Option<&ParamTable>) -> Result<Box<dyn Weighting>>,
+    /// The hyper-parameters the method runs with for a suite section's overrides
+    /// (validated; the defaults for `None`).
+    pub params: fn(&str, Option<&ParamTable>) -> Result<ParamTable>,
+}
+
+impl Registry for Method {
+    const WHAT: &'static str = "weighting";
+    fn entries() -> &'static [&'static Self] {
+        ENTRIES
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 impl WeightingKind {
-    pub const ALL: [WeightingKind; 15] = [
-        WeightingKind::Ew,
-        WeightingKind::Uw,
-        WeightingKind::Dwa,
-        WeightingKind::Rlw,
-        WeightingKind::Gls,
-        WeightingKind::Famo,
-        WeightingKind::Gradnorm,
-        WeightingKind::Mgda,
-        WeightingKind::Pcgrad,
-        WeightingKind::Cagrad,
-        WeightingKind::ImtlG,
-        WeightingKind::Gradvac,
-        WeightingKind::AlignedMtl,
-        WeightingKind::NashMtl,
-        WeightingKind::Upgrad,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WeightingKind::Ew => "ew",
-            WeightingKind::Uw => "uw",
-            WeightingKind::Dwa => "dwa",
-            WeightingKind::Rlw => "rlw",
-            WeightingKind::Gls => "gls",
-            WeightingKind::Famo => "famo",
-            WeightingKind::Gradnorm => "gradnorm",
-            WeightingKind::Mgda => "mgda",
-            WeightingKind::Pcgrad => "pcgrad",
-            WeightingKind::Cagrad => "cagrad",
-            WeightingKind::ImtlG => "imtl-g",
-            WeightingKind::Gradvac => "gradvac",
-            WeightingKind::AlignedMtl => "aligned-mtl",
-            WeightingKind::NashMtl => "nash-mtl",
-            WeightingKind::Upgrad => "upgrad",
-        }
+    /// The method for `tasks` tasks with its default hyper-parameters.
+    pub fn build(self, tasks: usize, seed: u64, device: &Device) -> Result<Box<dyn Weighting>> {
+        self.build_with(&Context { tasks, seed, device }, None)
     }
 
-    /// The method for `tasks` tasks; `seed` drives the randomised ones (RLW, PCGrad,
-    /// GradVac).
-    pub fn build(self, tasks: usize, seed: u64, device: &Device) -> Result<Box<dyn Weighting>> {
-        Ok(match self {
-            WeightingKind::Ew => Box::new(EqualWeighting),
-            WeightingKind::Uw => Box::new(Uncertainty::new(tasks, device)?),
-            WeightingKind::Dwa => Box::new(DynamicWeightAverage::new(tasks, 2.0)),
-            WeightingKind::Rlw => Box::new(RandomWeighting::new(tasks, seed)),
-            WeightingKind::Gls => Box::new(GeometricLoss),
-            WeightingKind::Famo => Box::new(Famo::new(tasks)),
-            WeightingKind::Gradnorm => Box::new(GradNorm::new(tasks, 1.5, device)?),
-            WeightingKind::Mgda => Box::new(Mgda::new(tasks)),
-            WeightingKind::Pcgrad => Box::new(PcGrad::new(seed)),
-            WeightingKind::Cagrad => Box::new(CaGrad::new(tasks, 0.5)),
-            WeightingKind::ImtlG => Box::new(ImtlG::new(tasks)),
-            WeightingKind::Gradvac => Box::new(GradVac::new(tasks, 0.5, seed)),
-            WeightingKind::AlignedMtl => Box::new(AlignedMtl::new(tasks)),
-            WeightingKind::NashMtl => Box::new(NashMtl::new(tasks, 1.0)),
-            WeightingKind::Upgrad => Box::new(UpGrad::new(tasks)),
-        })
+    /// The method with a suite's hyper-parameter overrides.
+    pub fn build_with(self, context: &Context, params: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
+        (self.entry().construct)(context, params)
     }
 
     /// Whether the method takes one backward pass per task.
     pub fn needs_task_gradients(self) -> bool {
-        !matches!(
-            self,
-            WeightingKind::Ew | WeightingKind::Uw | WeightingKind::Dwa | WeightingKind::Rlw | WeightingKind::Gls | WeightingKind::Famo
-        )
+        self.family == Family::Gradient
     }
-}
 
-impl std::fmt::Display for WeightingKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    /// The suite section of the method's hyper-parameters (`weighting.cagrad`).
+    pub fn section(self) -> String {
+        format!("weighting.{}", self.as_str())
+    }
+
+    /// The hyper-parameters the method runs with under `overrides`, checked.
+    pub fn resolve_params(self, overrides: Option<&ParamTable>) -> Result<ParamTable> {
+        (self.entry().params)(&self.section(), overrides)
     }
 }

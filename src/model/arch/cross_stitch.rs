@@ -6,12 +6,50 @@
 
 use candle_core::Tensor;
 
-use super::{task_heads, Architecture, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
+use crate::config::params::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{live, ParamBuilder, ParamStore};
 use crate::Result;
 
+pub(super) const ENTRY: DesignInfo = DesignInfo {
+    name: "cross-stitch",
+    title: "Cross-stitch",
+    citation: "Misra, Shrivastava, Gupta & Hebert, Cross-stitch networks for multi-task learning, CVPR 2016",
+    single_task: false,
+    construct,
+    params: params::resolve::<CrossStitchParams>,
+};
+
+/// Cross-stitch's hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrossStitchParams {
+    /// Initial diagonal of every unit (the off-diagonal entries share the rest of 1).
+    pub self_weight: f64,
+}
+
+impl Default for CrossStitchParams {
+    fn default() -> Self {
+        CrossStitchParams { self_weight: 0.9 }
+    }
+}
+
+impl HyperParams for CrossStitchParams {
+    fn check(&self) -> std::result::Result<(), String> {
+        params::require((0.0..=1.0).contains(&self.self_weight), "self_weight", "in [0, 1]", self.self_weight)
+    }
+}
+
+fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
+    let p: CrossStitchParams = params::parse("design.cross-stitch", table)?;
+    Ok(Box::new(CrossStitch::new(pb, spec, p.self_weight as f32)?))
+}
+
+/// Task columns joined by cross-stitch units after every stage.
 pub struct CrossStitch {
     columns: Vec<Box<dyn Backbone>>,
     units: Vec<Tensor>,

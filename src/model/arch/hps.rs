@@ -4,12 +4,28 @@
 
 use candle_core::Tensor;
 
-use super::{task_heads, Architecture, ModelSpec};
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
+use crate::config::params::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{ParamBuilder, ParamStore};
 use crate::Result;
 
+pub(super) const ENTRY: DesignInfo = DesignInfo {
+    name: "hps",
+    title: "HPS",
+    citation: "Caruana, Multitask learning, Machine Learning 28, 1997",
+    single_task: false,
+    construct,
+    params: params::resolve::<NoParams>,
+};
+
+fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
+    params::parse::<NoParams>("design.hps", table)?;
+    Ok(Box::new(Hps::new(pb, spec)?))
+}
+
+/// One shared backbone, one head per task.
 pub struct Hps {
     backbone: Box<dyn Backbone>,
     heads: Vec<Head>,
@@ -17,6 +33,7 @@ pub struct Hps {
 }
 
 impl Hps {
+    /// The shared encoder and the heads.
     pub fn new(pb: &ParamBuilder, spec: &ModelSpec) -> Result<Self> {
         let backbone = spec.backbone.build(&pb.sub("shared"), spec.in_channels, spec.width)?;
         let heads = task_heads(pb, spec, backbone.stage_channels())?;

@@ -7,26 +7,25 @@
 //! through a decoder (dense tasks). So each design also works in the encoder-decoder form
 //! that heterogeneous medical MTL uses (U-Net encoder, segmentation + classification +
 //! regression + reconstruction heads).
+//!
+//! Each design is one file holding its paper, its hyper-parameters and its registry entry;
+//! adding a design is that file plus its name in the `register!` list below.
 
-mod cross_stitch;
 mod experts;
-mod hps;
-mod mtan;
-mod stl;
-
-pub use cross_stitch::CrossStitch;
-pub use experts::{Cgc, Mmoe, Ple};
-pub use hps::Hps;
-pub use mtan::Mtan;
-pub use stl::Stl;
 
 use candle_core::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
 use super::backbone::BackboneKind;
 use super::head::{Head, HeadSpec};
 use super::params::{Owner, ParamBuilder, ParamStore};
+use crate::config::params::ParamTable;
+use crate::registry::{register, Handle, Registry};
 use crate::Result;
+
+register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple);
+
+/// A design a suite can name (`"mtan"`).
+pub type Design = Handle<DesignInfo>;
 
 /// A multi-task network.
 pub trait Architecture: Send + Sync {
@@ -39,107 +38,83 @@ pub trait Architecture: Send + Sync {
     fn params(&self) -> &ParamStore;
 }
 
-/// The designs a suite can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Design {
-    /// Single-task learning: one network per task.
-    Stl,
-    /// Hard parameter sharing: one encoder, one head per task.
-    Hps,
-    /// Cross-stitch networks: one column per task, learned linear mixing after each stage.
-    CrossStitch,
-    /// Multi-task attention network: shared trunk, per-task soft attention per stage.
-    Mtan,
-    /// Multi-gate mixture of experts: shared experts, one softmax gate per task.
-    Mmoe,
-    /// Customized gate control: shared plus task-specific experts, one gate per task.
-    Cgc,
-    /// Progressive layered extraction: CGC applied stage by stage.
-    Ple,
+/// A registered design: its name, paper and constructor.
+pub struct DesignInfo {
+    /// The name suites use (`"cross-stitch"`).
+    pub name: &'static str,
+    /// The name papers use (`"Cross-stitch"`).
+    pub title: &'static str,
+    /// The paper that defines the design.
+    pub citation: &'static str,
+    /// True for single-task learning: one network per task, nothing to weight, each task
+    /// selected on its own validation score.
+    pub single_task: bool,
+    /// Builds the design from a suite's overrides of its hyper-parameters.
+    pub construct: fn(&ParamBuilder, &ModelSpec, Option<&ParamTable>) -> Result<Box<dyn Architecture>>,
+    /// The hyper-parameters the design runs with for a suite section's overrides
+    /// (validated; the defaults for `None`).
+    pub params: fn(&str, Option<&ParamTable>) -> Result<ParamTable>,
+}
+
+impl Registry for DesignInfo {
+    const WHAT: &'static str = "design";
+    fn entries() -> &'static [&'static Self] {
+        ENTRIES
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
 }
 
 impl Design {
-    pub const NAMES: [&'static str; 7] = ["stl", "hps", "cross-stitch", "mtan", "mmoe", "cgc", "ple"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Design::Stl => "stl",
-            Design::Hps => "hps",
-            Design::CrossStitch => "cross-stitch",
-            Design::Mtan => "mtan",
-            Design::Mmoe => "mmoe",
-            Design::Cgc => "cgc",
-            Design::Ple => "ple",
-        }
+    /// The suite section of the design's hyper-parameters (`design.mmoe`).
+    pub fn section(self) -> String {
+        format!("design.{}", self.as_str())
     }
-}
 
-impl std::fmt::Display for Design {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Expert counts of the mixture-of-experts designs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpertConfig {
-    /// MMoE: number of shared experts.
-    #[serde(default = "three")]
-    pub experts: usize,
-    /// CGC / PLE: shared experts per stage.
-    #[serde(default = "one")]
-    pub shared_experts: usize,
-    /// CGC / PLE: experts of each task per stage.
-    #[serde(default = "one")]
-    pub task_experts: usize,
-}
-
-fn three() -> usize {
-    3
-}
-fn one() -> usize {
-    1
-}
-
-impl Default for ExpertConfig {
-    fn default() -> Self {
-        ExpertConfig { experts: 3, shared_experts: 1, task_experts: 1 }
+    /// The hyper-parameters the design runs with under `overrides`, checked.
+    pub fn resolve_params(self, overrides: Option<&ParamTable>) -> Result<ParamTable> {
+        (self.entry().params)(&self.section(), overrides)
     }
 }
 
 /// What a design needs to know to build itself.
 #[derive(Debug, Clone)]
 pub struct ModelSpec {
+    /// The encoder every design is built from.
     pub backbone: BackboneKind,
+    /// The encoder's base channel width.
     pub width: usize,
+    /// Image channels.
     pub in_channels: usize,
     /// Input height and width (the gates of the expert designs read the flattened image).
     pub input_size: (usize, usize),
     /// One head per task, in task order.
     pub heads: Vec<HeadSpec>,
-    pub experts: ExpertConfig,
 }
 
 impl ModelSpec {
+    /// Number of tasks.
     pub fn tasks(&self) -> usize {
         self.heads.len()
     }
 }
 
-/// Builds `design` with weights drawn from `seed`.
+/// Builds `design` with its default hyper-parameters and weights drawn from `seed`.
 pub fn build(design: Design, spec: &ModelSpec, seed: u64, device: &Device) -> Result<Box<dyn Architecture>> {
+    build_with(design, spec, None, seed, device)
+}
+
+/// Builds `design` with a suite's hyper-parameter overrides.
+pub fn build_with(
+    design: Design,
+    spec: &ModelSpec,
+    params: Option<&ParamTable>,
+    seed: u64,
+    device: &Device,
+) -> Result<Box<dyn Architecture>> {
     let pb = ParamBuilder::new(seed, device);
-    Ok(match design {
-        Design::Stl => Box::new(Stl::new(&pb, spec)?),
-        Design::Hps => Box::new(Hps::new(&pb, spec)?),
-        Design::CrossStitch => Box::new(CrossStitch::new(&pb, spec, 0.9)?),
-        Design::Mtan => Box::new(Mtan::new(&pb, spec)?),
-        Design::Mmoe => Box::new(Mmoe::new(&pb, spec)?),
-        Design::Cgc => Box::new(Cgc::new(&pb, spec)?),
-        Design::Ple => Box::new(Ple::new(&pb, spec)?),
-    })
+    (design.construct)(&pb, spec, params)
 }
 
 /// One head per task, owned by its task, reading levels with `channels`.

@@ -8,13 +8,28 @@
 
 use candle_core::Tensor;
 
-use super::{task_heads, Architecture, ModelSpec};
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
+use crate::config::params::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::decoder::fit_to;
 use crate::model::head::Head;
 use crate::model::layers::{max_pool2, Conv2d, ConvBnRelu};
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
 use crate::Result;
+
+pub(super) const ENTRY: DesignInfo = DesignInfo {
+    name: "mtan",
+    title: "MTAN",
+    citation: "Liu, Johns & Davison, End-to-end multi-task learning with attention, CVPR 2019",
+    single_task: false,
+    construct,
+    params: params::resolve::<NoParams>,
+};
+
+fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
+    params::parse::<NoParams>("design.mtan", table)?;
+    Ok(Box::new(Mtan::new(pb, spec)?))
+}
 
 /// The attention of one task at one stage.
 struct AttentionModule {
@@ -50,6 +65,7 @@ impl AttentionModule {
     }
 }
 
+/// A shared trunk with per-task attention at every stage.
 pub struct Mtan {
     trunk: Box<dyn Backbone>,
     attention: Vec<Vec<AttentionModule>>,
@@ -58,6 +74,7 @@ pub struct Mtan {
 }
 
 impl Mtan {
+    /// The shared trunk and every task's attention modules and head.
     pub fn new(pb: &ParamBuilder, spec: &ModelSpec) -> Result<Self> {
         let trunk = spec.backbone.build(&pb.sub("shared"), spec.in_channels, spec.width)?;
         let channels = trunk.stage_channels().to_vec();

@@ -3,12 +3,28 @@
 
 use candle_core::Tensor;
 
-use super::{task_heads, Architecture, ModelSpec};
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
+use crate::config::params::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
 use crate::Result;
 
+pub(super) const ENTRY: DesignInfo = DesignInfo {
+    name: "stl",
+    title: "STL",
+    citation: "single-task learning: one network per task",
+    single_task: true,
+    construct,
+    params: params::resolve::<NoParams>,
+};
+
+fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
+    params::parse::<NoParams>("design.stl", table)?;
+    Ok(Box::new(Stl::new(pb, spec)?))
+}
+
+/// One backbone and one head per task.
 pub struct Stl {
     columns: Vec<Box<dyn Backbone>>,
     heads: Vec<Head>,
@@ -16,6 +32,7 @@ pub struct Stl {
 }
 
 impl Stl {
+    /// One column per task.
     pub fn new(pb: &ParamBuilder, spec: &ModelSpec) -> Result<Self> {
         let columns = (0..spec.tasks())
             .map(|t| spec.backbone.build(&pb.sub(&format!("task{t}")).owned_by(Owner::Task(t)), spec.in_channels, spec.width))

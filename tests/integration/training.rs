@@ -1,7 +1,7 @@
 //! Training behaviour on small synthetic problems: determinism, best-checkpoint restore,
 //! STL independence.
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 use medmtl::data::SplitName;
@@ -10,7 +10,6 @@ use medmtl::model::arch::{build, Design};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::task::Task;
 use medmtl::train::{train, OptimizerKind, Schedule, TaskGroup, TrainConfig, TrainOutcome};
-use medmtl::weighting::WeightingKind;
 
 fn data() -> medmtl::data::Dataset {
     common::phantoms(12, 96, 3)
@@ -35,15 +34,15 @@ fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
         eval_batch_size: 64,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
-    let mut weighting = WeightingKind::Ew.build(3, seed, &Device::Cpu).unwrap();
+    let mut weighting = common::method("ew").build(3, seed, &Device::Cpu).unwrap();
     train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, seed, &Device::Cpu, None).unwrap()
 }
 
 #[test]
 fn same_seed_gives_identical_predictions_other_seed_does_not() {
-    let a = run(Design::Hps, 11, 2, 3e-3);
-    let b = run(Design::Hps, 11, 2, 3e-3);
-    let c = run(Design::Hps, 12, 2, 3e-3);
+    let a = run(common::design("hps"), 11, 2, 3e-3);
+    let b = run(common::design("hps"), 11, 2, 3e-3);
+    let c = run(common::design("hps"), 12, 2, 3e-3);
     for key in a.predictions.keys() {
         assert_eq!(a.predictions[key].scores, b.predictions[key].scores, "{key:?}");
     }
@@ -69,7 +68,7 @@ fn val_primary(outcome: &TrainOutcome, t: usize) -> f64 {
 fn best_validation_weights_are_restored() {
     let mut exercised = false;
     for seed in 0..6 {
-        let outcome = run(Design::Hps, seed, 6, 0.05);
+        let outcome = run(common::design("hps"), seed, 6, 0.05);
         let selected = outcome.selected_epoch[0];
         assert!(outcome.selected_epoch.iter().all(|&e| e == selected), "HPS selects jointly");
         let record = &outcome.history[selected - 1];
@@ -93,7 +92,7 @@ fn best_validation_weights_are_restored() {
 
 #[test]
 fn stl_selects_each_task_on_its_own_validation_score() {
-    let outcome = run(Design::Stl, 5, 5, 0.05);
+    let outcome = run(common::design("stl"), 5, 5, 0.05);
     for t in 0..3 {
         let best = outcome.history.iter().map(|h| h.val_primary[t]).fold(f64::NEG_INFINITY, f64::max);
         let selected = outcome.selected_epoch[t];
@@ -104,7 +103,7 @@ fn stl_selects_each_task_on_its_own_validation_score() {
 
 #[test]
 fn a_few_epochs_learn_something() {
-    let outcome = run(Design::Hps, 1, 4, 3e-3);
+    let outcome = run(common::design("hps"), 1, 4, 3e-3);
     let first = &outcome.history[0].train_loss;
     let last = &outcome.history.last().unwrap().train_loss;
     for t in 0..3 {

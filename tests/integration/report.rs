@@ -143,6 +143,7 @@ fn write_fake_suite(root: &Path) -> PathBuf {
                 status: RunStatus::Complete,
                 suite_hash: "f".repeat(64),
                 reference_images_per_sec: Some(50.0),
+                hyper_params: Default::default(),
             };
             let rows: Vec<MetricRow> = known(design, seed)
                 .into_iter()

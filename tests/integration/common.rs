@@ -1,9 +1,8 @@
 //! Shared fixtures for the integration tests: small phantom datasets and task lists.
-#![allow(dead_code)]
 
 use medmtl::data::phantoms::{generate, PhantomConfig};
 use medmtl::data::Dataset;
-use medmtl::model::arch::{ExpertConfig, ModelSpec};
+use medmtl::model::arch::{Design, ModelSpec};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::head::HeadSpec;
 use medmtl::task::{Task, TaskKindName, TaskSpec};
@@ -53,6 +52,26 @@ pub fn model_spec(backbone: BackboneKind, width: usize, d: &Dataset, tasks: &[Ta
         in_channels: d.shape.channels,
         input_size: (d.shape.height, d.shape.width),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
-        experts: ExpertConfig { experts: 2, shared_experts: 1, task_experts: 1 },
     }
+}
+
+/// The registered design called `name`.
+pub fn design(name: &str) -> Design {
+    Design::from_name(name).unwrap()
+}
+
+/// The registered weighting method called `name`.
+pub fn method(name: &str) -> medmtl::weighting::WeightingKind {
+    name.parse().unwrap()
+}
+
+/// Expert counts small enough for tests: MMoE with 2 experts.
+pub fn small_experts() -> medmtl::config::params::ParamTable {
+    "experts = 2".parse().unwrap()
+}
+
+/// `design` with test-sized hyper-parameters (MMoE with 2 experts) and weights from `seed`.
+pub fn build(design: Design, spec: &ModelSpec, seed: u64) -> Box<dyn medmtl::model::arch::Architecture> {
+    let params = (design.as_str() == "mmoe").then(small_experts);
+    medmtl::model::arch::build_with(design, spec, params.as_ref(), seed, &candle_core::Device::Cpu).unwrap()
 }

@@ -1,17 +1,18 @@
 //! Every design with every task kind, and the properties only a right implementation has.
 
-mod common;
+use crate::common;
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use medmtl::data::SplitName;
-use medmtl::model::arch::{build, Architecture, CrossStitch, Design, Mmoe, Mtan};
+use medmtl::model::arch::cross_stitch::CrossStitch;
+use medmtl::model::arch::mmoe::Mmoe;
+use medmtl::model::arch::mtan::Mtan;
+use medmtl::model::arch::{build, Architecture, Design};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::params::{Owner, ParamBuilder};
 use medmtl::task::{task_loss, Task};
 use medmtl::train::batch;
-
-const DESIGNS: [Design; 7] = [Design::Stl, Design::Hps, Design::CrossStitch, Design::Mtan, Design::Mmoe, Design::Cgc, Design::Ple];
+use medmtl::train::optim::{Adam, AdamConfig};
 
 fn losses(model: &dyn Architecture, tasks: &[Task], d: &medmtl::data::Dataset, idx: &[usize]) -> Vec<Tensor> {
     let x = batch::images(&d.train, d.shape, idx, &Device::Cpu).unwrap();
@@ -41,9 +42,9 @@ fn every_design_trains_every_task_kind_on_odd_sizes() {
         let d = common::phantoms(size, 16, 5);
         let tasks = common::every_kind(&d);
         let idx: Vec<usize> = (0..8).collect();
-        for design in DESIGNS {
+        for design in Design::all() {
             let spec = common::model_spec(backbone, 2, &d, &tasks);
-            let model = build(design, &spec, 1, &Device::Cpu).unwrap();
+            let model = common::build(design, &spec, 1);
             let what = format!("{design} on {}", backbone.as_str());
             let x = batch::images(&d.train, d.shape, &idx, &Device::Cpu).unwrap();
             let outs = model.forward(&x, &(0..tasks.len()).collect::<Vec<_>>(), false).unwrap();
@@ -58,12 +59,11 @@ fn every_design_trains_every_task_kind_on_odd_sizes() {
                 let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
                 assert!(norm > 0.0 && norm.is_finite(), "{what}: gradient of {} is {norm}", p.name);
             }
-            let mut opt =
-                AdamW::new(model.params().trainable_vars(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
+            let mut opt = Adam::new(model.params().trainable_vars(), AdamConfig::adam(3e-3));
             let start = total(&first).to_scalar::<f32>().unwrap();
             for _ in 0..6 {
                 let l = total(&losses(model.as_ref(), &tasks, &d, &idx));
-                opt.backward_step(&l).unwrap();
+                opt.step(&l.backward().unwrap()).unwrap();
             }
             let end = total(&losses(model.as_ref(), &tasks, &d, &idx)).to_scalar::<f32>().unwrap();
             assert!(end < start, "{what}: loss {start} -> {end}");
@@ -79,7 +79,7 @@ fn stl_shares_nothing_and_hps_shares_the_trunk() {
     let tasks = common::three_tasks(&d);
     let idx: Vec<usize> = (0..8).collect();
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
-    let stl = build(Design::Stl, &spec, 0, &Device::Cpu).unwrap();
+    let stl = build(common::design("stl"), &spec, 0, &Device::Cpu).unwrap();
     assert!(!stl.params().has_shared());
     let l = losses(stl.as_ref(), &tasks, &d, &idx);
     let g0 = l[0].backward().unwrap();
@@ -91,7 +91,7 @@ fn stl_shares_nothing_and_hps_shares_the_trunk() {
             assert_eq!(got, 0.0, "{} (owner {:?}) got task 0's gradient", p.name, p.owner);
         }
     }
-    let hps = build(Design::Hps, &spec, 0, &Device::Cpu).unwrap();
+    let hps = build(common::design("hps"), &spec, 0, &Device::Cpu).unwrap();
     let l = losses(hps.as_ref(), &tasks, &d, &idx);
     let shared: Vec<_> = hps.params().iter().filter(|p| p.trainable && p.owner == Owner::Shared).collect();
     assert!(!shared.is_empty());
@@ -162,11 +162,11 @@ fn mmoe_gates_sum_to_one_per_sample() {
     let d = common::phantoms(12, 8, 9);
     let tasks = common::three_tasks(&d);
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
-    let mmoe = Mmoe::new(&ParamBuilder::new(3, &Device::Cpu), &spec).unwrap();
+    let mmoe = Mmoe::new(&ParamBuilder::new(3, &Device::Cpu), &spec, 2).unwrap();
     let x = batch::images(&d.train, d.shape, &(0..8).collect::<Vec<_>>(), &Device::Cpu).unwrap();
     for t in 0..3 {
         let g = mmoe.gate_weights(&x, t).unwrap();
-        assert_eq!(g.dims(), &[8, spec.experts.experts]);
+        assert_eq!(g.dims(), &[8, 2]);
         for row in g.to_vec2::<f32>().unwrap() {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
             assert!(row.iter().all(|&w| w > 0.0));
@@ -182,8 +182,8 @@ fn forward_returns_requested_tasks_in_order() {
     let tasks = common::three_tasks(&d);
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
     let x = batch::images(&d.split(SplitName::Val), d.shape, &[0, 1, 2], &Device::Cpu).unwrap();
-    for design in DESIGNS {
-        let model = build(design, &spec, 0, &Device::Cpu).unwrap();
+    for design in Design::all() {
+        let model = common::build(design, &spec, 0);
         let all = model.forward(&x, &[0, 1, 2], false).unwrap();
         let some = model.forward(&x, &[2, 0], false).unwrap();
         assert_eq!(some.len(), 2);

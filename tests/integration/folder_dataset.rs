@@ -429,12 +429,11 @@ fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmt
 #[test]
 fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
     use candle_core::Device;
-    use medmtl::model::arch::{build, Design, ExpertConfig, ModelSpec};
+    use medmtl::model::arch::{build, ModelSpec};
     use medmtl::model::backbone::BackboneKind;
     use medmtl::model::head::HeadSpec;
     use medmtl::task::{Targets, Task, TaskKindName};
     use medmtl::train::{train, OptimizerKind, Schedule, TaskGroup, TrainConfig};
-    use medmtl::weighting::WeightingKind;
 
     let toy = Toy::new();
     let d = toy.load(&spec(), 16).unwrap();
@@ -456,9 +455,8 @@ fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
         in_channels: 1,
         input_size: (16, 16),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
-        experts: ExpertConfig { experts: 2, shared_experts: 1, task_experts: 1 },
     };
-    let model = build(Design::Hps, &spec, 0, &Device::Cpu).unwrap();
+    let model = build(crate::common::design("hps"), &spec, 0, &Device::Cpu).unwrap();
     let config = TrainConfig {
         epochs: 1,
         batch_size: 4,
@@ -469,7 +467,7 @@ fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
         eval_batch_size: 8,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0] }];
-    let mut weighting = WeightingKind::Ew.build(1, 0, &Device::Cpu).unwrap();
+    let mut weighting = crate::common::method("ew").build(1, 0, &Device::Cpu).unwrap();
     let out = train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, 0, &Device::Cpu, None).unwrap();
     // Predictions and their targets come back in the source's mm.
     let test = &out.predictions[&(0, SplitName::Test)];

@@ -1,0 +1,82 @@
+//! One optimisation step, shared by the trainer, `medmtl speed` and the criterion step
+//! bench, so that what is timed is what is trained.
+//!
+//! A step: forward (the caller's closure gives the per-task losses), the weighting method's
+//! backward, the optimiser update, and for methods that ask for it (FAMO) the same batch's
+//! losses again after the update.
+
+use candle_core::Tensor;
+
+use super::optim::Adam;
+use crate::model::params::{no_grad, ParamStore};
+use crate::weighting::{loss_values, Weighting};
+use crate::Result;
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// Each task's loss before the update.
+    pub losses: Vec<f64>,
+    /// The task weights the method applied, when it has explicit ones.
+    pub weights: Option<Vec<f64>>,
+    /// Gram matrix of the per-task gradients on the shared parameters, when the method
+    /// computed them.
+    pub task_gram: Option<Vec<Vec<f64>>>,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// The update was applied.
+    Done(StepReport),
+    /// Task `task`'s loss was not finite; nothing was updated.
+    NonFinite {
+        /// Index of the task.
+        task: usize,
+        /// Its loss.
+        loss: f64,
+    },
+}
+
+/// The optimiser and the weighting method of one training run.
+pub struct Stepper<'a> {
+    /// The model's optimiser (the method's own variables included).
+    pub optimizer: Adam,
+    /// The weighting method.
+    pub weighting: &'a mut dyn Weighting,
+}
+
+impl Stepper<'_> {
+    /// One step on the losses `forward` computes. `forward` is called again (without
+    /// gradients) after the update when the method wants the losses after the step.
+    pub fn step(&mut self, params: &ParamStore, mut forward: impl FnMut() -> Result<Vec<Tensor>>) -> Result<StepOutcome> {
+        let losses = forward()?;
+        let values = loss_values(&losses)?;
+        if let Some((task, &loss)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Ok(StepOutcome::NonFinite { task, loss });
+        }
+        let backward = self.weighting.backward(&losses, params)?;
+        drop(losses);
+        self.optimizer.step(&backward.grads)?;
+        if self.weighting.wants_losses_after_step() {
+            let _no_grad = no_grad();
+            let after = loss_values(&forward()?)?;
+            self.weighting.after_step(&after);
+        }
+        Ok(StepOutcome::Done(StepReport { losses: values, weights: self.weighting.weights(), task_gram: backward.task_gram }))
+    }
+
+    /// Brings the method past its warm-up (GradNorm's and DWA's first epochs) by recording
+    /// `epochs` epoch-mean losses, each the losses of one forward; used by timings, which
+    /// must measure the method in the state a long run spends its time in.
+    pub fn warm_up(&mut self, epochs: usize, mut forward: impl FnMut() -> Result<Vec<Tensor>>) -> Result<()> {
+        let values = {
+            let _no_grad = no_grad();
+            loss_values(&forward()?)?
+        };
+        for _ in 0..epochs {
+            self.weighting.end_epoch(&values);
+        }
+        Ok(())
+    }
+}
