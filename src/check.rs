@@ -18,7 +18,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::metrics::{higher_is_better, is_count};
-use crate::report::SuiteTable;
+use crate::results::SuiteTable;
 use crate::results::{atomic_write, RunStatus, SCHEMA_VERSION};
 use crate::stats::summarize;
 use crate::{Error, Result};

@@ -7,5 +7,5 @@ mod shard;
 pub mod speed;
 
 pub use plan::{plan, RunSpec};
-pub use runner::{load_dataset, run_suite, BenchOptions, Skipped, SuiteOutcome, SKIPPED_FILE as SKIPPED_FILE_NAME};
+pub use runner::{load_dataset, run_suite, BenchOptions, SuiteOutcome};
 pub use shard::Shard;

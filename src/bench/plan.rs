@@ -3,8 +3,8 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::params::ParamTable;
 use crate::config::{Experiment, ModelConfig, Suite};
+use crate::hyper::ParamTable;
 use crate::model::arch::Design;
 use crate::train::TrainConfig;
 use crate::weighting::WeightingKind;

@@ -12,21 +12,20 @@ use std::time::Instant;
 
 use candle_core::Device;
 use indicatif::MultiProgress;
-use serde::{Deserialize, Serialize};
 
 use super::plan::{plan, RunSpec};
 use super::shard::Shard;
 use std::collections::BTreeMap;
 
-use crate::config::params::ParamTable;
 use crate::config::{DatasetRef, Experiment, Suite};
 use crate::data::catalog::Catalog;
 use crate::data::fetch::DataSources;
 use crate::data::{folder, medmnist, phantoms, Dataset, SplitName};
-use crate::metrics::{self, TaskPredictions};
+use crate::hyper::ParamTable;
+use crate::metrics::TaskPredictions;
 use crate::model::arch::{self, ModelSpec};
 use crate::model::head::HeadSpec;
-use crate::results::{self, MetricRow, RunFiles, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
+use crate::results::{self, RunFiles, RunMeta, RunStatus, Skipped, TaskMeta, SCHEMA_VERSION, SKIPPED_FILE};
 use crate::task::Task;
 use crate::train::{self, TaskGroup, TrainOutcome};
 use crate::weighting::WeightingKind;
@@ -51,14 +50,6 @@ pub struct BenchOptions {
     pub progress: bool,
 }
 
-/// An experiment that did not run, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Skipped {
-    pub experiment: String,
-    pub dataset: String,
-    pub reason: String,
-}
-
 /// What a suite run produced.
 #[derive(Debug, Clone)]
 pub struct SuiteOutcome {
@@ -70,9 +61,6 @@ pub struct SuiteOutcome {
     pub skipped: Vec<Skipped>,
     pub seconds: f64,
 }
-
-/// File in a suite's results folder listing skipped experiments (read by the report).
-pub const SKIPPED_FILE: &str = "skipped.json";
 
 /// Runs every run of `suite` (or of one shard of it) and writes results and the report.
 /// `suite_text` is the suite file's content, hashed into every run record.
@@ -153,7 +141,7 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     results::atomic_write(&results_dir.join(SKIPPED_FILE), |out| {
         serde_json::to_writer_pretty(out, &outcome.skipped).map_err(|e| Error::format(results_dir.join(SKIPPED_FILE), e.to_string()))
     })?;
-    let table = crate::report::collect_suite_table(&results_dir)?;
+    let table = results::collect_suite_table(&results_dir)?;
     outcome.report_path = crate::report::write_report(&results_dir, &options.reports_root.join(&suite.name), &table)?;
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)
@@ -218,41 +206,18 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     multi.remove(&bar);
     let outcome = trained?;
 
+    let meta = run_meta(run, ctx, Some(&outcome), model.params().trainable_count(), RunStatus::Complete, options);
     let mut rows = Vec::new();
     let mut preds: Vec<(String, Vec<(SplitName, &TaskPredictions)>)> = Vec::new();
     for (t, task) in tasks.iter().enumerate() {
         let mut per_split = Vec::new();
         for split in [SplitName::Val, SplitName::Test] {
             let Some(p) = outcome.predictions.get(&(t, split)) else { continue };
-            let values = match split {
-                SplitName::Test => metrics::evaluate_with_ci(&task.kind, p, metrics::BOOTSTRAP_RESAMPLES, run.seed),
-                _ => metrics::evaluate(&task.kind, p),
-            };
-            for m in values {
-                let (ci_low, ci_high) = m.ci.unwrap_or((f64::NAN, f64::NAN));
-                rows.push(MetricRow {
-                    run_id: run.run_id(),
-                    suite: run.suite.clone(),
-                    experiment: run.experiment.name.clone(),
-                    datasets: dataset.name.clone(),
-                    design: run.design.to_string(),
-                    weighting: run.weighting_name().to_owned(),
-                    backbone: run.model.backbone.as_str().to_owned(),
-                    seed: run.seed,
-                    task: task.name.clone(),
-                    task_kind: task.kind.name().to_owned(),
-                    split: split.to_string(),
-                    metric: m.name,
-                    value: m.value,
-                    ci_low,
-                    ci_high,
-                });
-            }
+            rows.extend(results::metric_rows(&meta, &task.name, &task.kind, split, p));
             per_split.push((split, p));
         }
         preds.push((task.name.clone(), per_split));
     }
-    let meta = run_meta(run, ctx, Some(&outcome), model.params().trainable_count(), RunStatus::Complete, options);
     results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))
 }
 

@@ -67,6 +67,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader closed the pipe (`| head`): it has what it wanted.
+        Err(e) if medmtl::output::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -78,7 +80,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     if args.list {
         for name in Suite::embedded_names() {
             let (suite, _, _) = Suite::find(name)?;
-            println!("{name:12} {}", suite.description);
+            medmtl::output::print(&format!("{name:12} {}\n", suite.description))?;
         }
         return Ok(());
     }

@@ -110,11 +110,15 @@ enum Command {
         /// Use candle's own ops instead of medmtl's fused CPU kernels (the "before" column).
         #[arg(long)]
         candle_ops: bool,
-        /// Time a `train` step with this weighting method (ew, uw, dwa, rlw, gls, famo,
-        /// gradnorm, mgda, pcgrad, cagrad, imtl-g, gradvac, aligned-mtl, nash-mtl, upgrad).
-        #[arg(long)]
+        /// Time a `train` step with this weighting method, past its warm-up (`medmtl list`
+        /// shows every method with its paper).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(medmtl::weighting::WeightingKind::names()))]
         weighting: Option<String>,
     },
+    /// List every design and weighting method a suite can name, with its paper and its
+    /// hyper-parameters' defaults (set them in a suite as `[design.NAME]` or
+    /// `[weighting.NAME]`).
+    List,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -139,6 +143,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader closed the pipe (`| head`): it has what it wanted.
+        Err(e) if medmtl::output::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -154,7 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { results, reports } => {
             for results in results {
                 // Read only: a reviewer may render a results folder they cannot write to.
-                let table = medmtl::report::read_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
+                let table = medmtl::results::read_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
                 let name = results.file_name().context("the results folder has no name")?;
                 let dir = reports.join(name);
                 medmtl::report::write_report(&results, &dir, &table)?;
@@ -162,10 +168,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Compare { a, b, out, csv, fail_on_difference } => {
-            let read = |p: &PathBuf| medmtl::report::read_suite_table(p).with_context(|| format!("reading {}", p.display()));
+            let read = |p: &PathBuf| medmtl::results::read_suite_table(p).with_context(|| format!("reading {}", p.display()));
             let comparison = medmtl::report::compare::compare(&read(&a)?, &read(&b)?);
             let text = medmtl::report::compare::render_markdown(&comparison, &a.display().to_string(), &b.display().to_string());
-            print!("{text}");
+            medmtl::output::print(&text)?;
             if let Some(path) = out {
                 std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
             }
@@ -179,8 +185,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Metrics { results, write } => recompute(&results, write)?,
+        Command::List => medmtl::output::print(&medmtl::config::listing::listing())?,
         Command::Baseline { results, out } => {
-            let table = medmtl::report::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
+            let table = medmtl::results::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
             let rows = medmtl::check::summarize_suite(&table);
             anyhow::ensure!(!rows.is_empty(), "{} holds no complete runs to summarise", results.display());
             medmtl::check::write_baseline(&rows, &out)?;
@@ -188,9 +195,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check { baseline, results, json } => {
             let base = medmtl::check::read_baseline(&baseline)?;
-            let table = medmtl::report::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
+            let table = medmtl::results::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
             let report = medmtl::check::check(&base, &medmtl::check::summarize_suite(&table));
-            print!("{}", report.to_log());
+            medmtl::output::print(&report.to_log())?;
             if let Some(path) = json {
                 medmtl::results::atomic_write(&path, |out| {
                     serde_json::to_writer_pretty(out, &report).map_err(|e| medmtl::Error::format(&path, e.to_string()))
@@ -202,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Merge { inputs, out, reports } => {
             let summary = medmtl::results::merge_results(&inputs, &out)?;
-            let table = medmtl::report::collect_suite_table(&out)?;
+            let table = medmtl::results::collect_suite_table(&out)?;
             let name = out.file_name().context("the output folder has no name")?;
             let path = medmtl::report::write_report(&out, &reports.join(name), &table)?;
             eprintln!(
@@ -235,21 +242,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
             let weighting = weighting.map(|name| name.parse::<medmtl::weighting::WeightingKind>()).transpose()?;
             let result = measure(model, mode, weighting, batch, steps, warmup, &candle_core::Device::Cpu)?;
-            println!("{}", serde_json::to_string(&result)?);
+            medmtl::output::print(&format!("{}\n", serde_json::to_string(&result)?))?;
         }
     }
     Ok(())
 }
 
 fn run_dirs(results: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
-    let runs = results.join("runs");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .with_context(|| format!("{} has no runs/ folder; is it a suite's results folder?", results.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("run.json").is_file())
-        .collect();
-    dirs.sort();
-    Ok(dirs)
+    if !results.join("runs").is_dir() {
+        anyhow::bail!("{} has no runs/ folder; is it a suite's results folder?", results.display());
+    }
+    Ok(medmtl::results::io::list_runs(results)?)
 }
 
 fn recompute(results: &std::path::Path, write: bool) -> anyhow::Result<()> {
@@ -270,7 +273,7 @@ fn recompute(results: &std::path::Path, write: bool) -> anyhow::Result<()> {
         }
     }
     if write {
-        medmtl::report::collect_suite_table(results)?;
+        medmtl::results::collect_suite_table(results)?;
         eprintln!("rewrote {total} metric values from stored predictions");
         return Ok(());
     }

@@ -13,7 +13,7 @@ use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
 use crate::data::phantoms::PhantomConfig;
 use std::collections::BTreeMap;
 
-use super::params::ParamTable;
+use crate::hyper::ParamTable;
 use crate::model::arch::Design;
 use crate::model::backbone::BackboneKind;
 use crate::task::TaskSpec;

@@ -11,29 +11,27 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The three fixed partitions every dataset provides. Model selection uses `Val` only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr, strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum SplitName {
+    /// What the model is fitted on.
     Train,
+    /// What model selection reads.
     Val,
+    /// What results report.
     Test,
 }
 
 impl SplitName {
+    /// The three splits in order.
     pub const ALL: [SplitName; 3] = [SplitName::Train, SplitName::Val, SplitName::Test];
 
+    /// The split's name in results tables.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SplitName::Train => "train",
-            SplitName::Val => "val",
-            SplitName::Test => "test",
-        }
-    }
-}
-
-impl std::fmt::Display for SplitName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

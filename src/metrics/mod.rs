@@ -307,3 +307,86 @@ impl DenseTable {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::TaskKindName;
+
+    /// Small predictions of every task kind (segmentation with and without pixel sizes).
+    fn every_kind() -> Vec<(TaskKind, TaskPredictions)> {
+        let vector = |targets: Targets, scores: Vec<f32>, width: usize| TaskPredictions { targets, scores, width, spacing: None };
+        let probs3 = vec![0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6, 0.3, 0.4, 0.3];
+        let (h, w) = (12, 12);
+        let mask = |i: usize| -> Vec<u8> { (0..h * w).map(|p| ((p % w) > 3 + i && (p / w) > 2 + i) as u8).collect() };
+        let masks: Vec<u8> = (0..3).flat_map(mask).collect();
+        let predicted: Vec<f32> = (0..3).flat_map(|i| mask(i + 1)).map(f32::from).collect();
+        let seg = |spacing: Option<Vec<f32>>| TaskPredictions {
+            targets: Targets::Masks { height: h, width: w, values: masks.clone() },
+            scores: predicted.clone(),
+            width: h * w,
+            spacing,
+        };
+        let image: Vec<f32> = (0..2 * 16 * 16).map(|i| ((i * 37) % 23) as f32 / 11.5 - 1.0).collect();
+        vec![
+            (TaskKind::Binary, vector(Targets::Classes(vec![0, 1, 0, 1]), vec![0.2, 0.8, 0.6, 0.4], 1)),
+            (TaskKind::MultiClass { classes: 3 }, vector(Targets::Classes(vec![0, 1, 2, 1]), probs3.clone(), 3)),
+            (TaskKind::Ordinal { classes: 3 }, vector(Targets::Classes(vec![0, 1, 2, 1]), probs3, 3)),
+            (
+                TaskKind::MultiLabel { labels: 2 },
+                vector(
+                    Targets::MultiLabels { width: 2, values: vec![0, 1, 1, 0, 1, 1, 0, 0] },
+                    vec![0.2, 0.7, 0.6, 0.4, 0.9, 0.8, 0.1, 0.3],
+                    2,
+                ),
+            ),
+            (TaskKind::OrdinalRegression { classes: 3 }, vector(Targets::Values(vec![0.0, 1.0, 2.0, 1.0]), vec![0.1, 1.2, 1.8, 0.7], 1)),
+            (TaskKind::Regression, vector(Targets::Values(vec![0.5, 1.0, 2.0, 3.5]), vec![0.4, 1.3, 1.8, 3.0], 1)),
+            (TaskKind::Segmentation { classes: 2 }, seg(None)),
+            (TaskKind::Segmentation { classes: 2 }, seg(Some(vec![0.1, 0.2, 0.15]))),
+            (
+                TaskKind::Reconstruction { channels: 1 },
+                TaskPredictions {
+                    targets: Targets::Images { channels: 1, height: 16, width: 16, values: image.clone() },
+                    scores: image.iter().map(|v| v * 0.9).collect(),
+                    width: 256,
+                    spacing: None,
+                },
+            ),
+        ]
+    }
+
+    /// The metric table is the one fact: every kind a suite can name has an entry, and
+    /// `evaluate` emits exactly the metrics the table lists for the kind (segmentation:
+    /// plus the circumference error with pixel sizes), each with a definition; headline and
+    /// primary metrics are among the kind's metrics.
+    #[test]
+    fn evaluate_emits_exactly_the_metrics_the_table_defines() {
+        for name in TaskKindName::names() {
+            assert!(defs::kind(name).is_some(), "task kind {name} has no metric entry");
+        }
+        for (kind, p) in every_kind() {
+            let emitted: Vec<String> = evaluate(&kind, &p).into_iter().map(|m| m.name).collect();
+            let entry = defs::of(&kind);
+            assert_eq!(entry.kind, kind.name());
+            let mut listed: Vec<&str> = entry.metrics.to_vec();
+            if p.spacing.is_some() {
+                listed.insert(5, "circumference_mae_mm");
+            }
+            assert_eq!(emitted, listed, "{}", kind.name());
+            for name in &emitted {
+                let def = defs::metric(name).unwrap_or_else(|| panic!("metric {name} of {} has no definition", kind.name()));
+                assert!(!def.definition.is_empty());
+                assert_eq!(is_count(name), name.starts_with("n_"), "{name}: counts are the n_* metrics");
+            }
+            assert!(emitted.iter().any(|m| m == entry.primary), "{}: primary {}", kind.name(), entry.primary);
+            for h in entry.headline {
+                assert!(emitted.iter().any(|m| m == h), "{}: headline {h}", kind.name());
+            }
+            assert!(higher_is_better(entry.primary), "{}: the selection score must be higher-better", kind.name());
+        }
+        assert!(!higher_is_better("circumference_mae_mm") && defs::lower_is_better().contains(&"circumference_mae_mm"));
+        let names: std::collections::BTreeSet<&str> = defs::METRICS.iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), defs::METRICS.len(), "a metric is defined twice");
+    }
+}

@@ -5,23 +5,22 @@ use super::model::Report;
 
 /// A CSV file: its name (under `tables/`) and rows (header first).
 pub struct CsvTable {
+    /// File name under `tables/`.
     pub file: String,
+    /// Rows, header first.
     pub rows: Vec<Vec<String>>,
 }
 
 impl CsvTable {
-    /// RFC 4180 text: fields with a comma, quote or line break are quoted.
+    /// RFC 4180 text (the `csv` crate's writer: fields with a comma, quote or line break
+    /// are quoted), `\n` line ends.
     pub fn text(&self) -> String {
-        let mut out = String::new();
+        let mut writer = ::csv::WriterBuilder::new().terminator(::csv::Terminator::Any(b'\n')).flexible(true).from_writer(Vec::new());
         for row in &self.rows {
-            let fields: Vec<String> = row
-                .iter()
-                .map(|f| if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.clone() })
-                .collect();
-            out.push_str(&fields.join(","));
-            out.push('\n');
+            // Writing into memory cannot fail.
+            let _ = writer.write_record(row);
         }
-        out
+        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -183,7 +182,7 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
             for (r, label) in a.labels.iter().enumerate() {
                 tau.push(std::iter::once(label.clone()).chain(a.tau[r].iter().map(|&v| f(v))).collect());
             }
-            out.push(CsvTable { file: format!("{}__kendall_tau.csv", super::latex::file_part(&exp.name)), rows: tau });
+            out.push(CsvTable { file: format!("{}__kendall_tau.csv", super::format::file_part(&exp.name)), rows: tau });
         }
         for r in &exp.cost {
             let combo = &exp.combos[r.combo];

@@ -114,16 +114,3 @@ pub enum Block {
         blocks: Vec<Block>,
     },
 }
-
-/// An anchor id from a heading's words.
-pub fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for ch in s.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}

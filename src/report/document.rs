@@ -2,14 +2,11 @@
 //! once, for the Markdown and HTML renderers.
 
 use super::build::short;
-use super::doc::{slug, Block, Cell as DocCell, FigureRef, Table, Text};
+use super::doc::{Block, Cell as DocCell, FigureRef, Table, Text};
 use super::figures::{FigureKind, Rendered};
-use super::format::{decimals_for, interval, mean_std, num, p_value, signed};
+use super::format::{decimals_for, interval, mean_std, num, p_value, signed, slug, MAX_METRIC_COLUMNS};
 use super::method::{metric_sections, statistics_text, DELTA_M_FORMULA, DELTA_M_TEXT, DELTA_M_VARIANTS};
 use super::model::{ExperimentReport, Report};
-
-/// Metric columns per task table; wider tables are split into parts.
-pub(super) const MAX_METRIC_COLUMNS: usize = 9;
 
 /// Lays out the whole report.
 pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {

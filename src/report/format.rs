@@ -1,4 +1,5 @@
-//! Number formatting shared by every format, so the same value reads the same everywhere.
+//! Formatting shared by every output format, so the same value reads the same everywhere:
+//! numbers, names made safe for file names and anchors, inline images.
 
 use super::model::Cell;
 
@@ -68,6 +69,33 @@ pub fn decimals_for(values: impl IntoIterator<Item = f64>) -> usize {
     (2 - smallest.log10().floor() as i64).clamp(1, 4) as usize
 }
 
+/// Metric columns per task table; wider tables are split into parts.
+pub const MAX_METRIC_COLUMNS: usize = 9;
+
+/// File-name part of an experiment or task name.
+pub fn file_part(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
+
+/// An anchor id from a heading's words.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+/// A PNG as a `data:` URI (standard base64), for self-contained HTML and SVG.
+pub fn png_data_uri(png: &[u8]) -> String {
+    use base64::Engine;
+    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +113,12 @@ mod tests {
         assert_eq!(decimals_for([0.014, 0.9]), 4);
         assert_eq!(decimals_for([25.0, 30.0]), 1);
         assert_eq!(decimals_for([0.46]), 3);
+    }
+
+    #[test]
+    fn names_and_data_uris() {
+        assert_eq!(file_part("hc18 early/x"), "hc18_early_x");
+        assert_eq!(slug("Experiment HC18 task lesion"), "experiment-hc18-task-lesion");
+        assert_eq!(png_data_uri(b"foobar"), "data:image/png;base64,Zm9vYmFy", "RFC 4648 vector");
     }
 }

@@ -130,7 +130,7 @@ fn render_block(out: &mut String, block: &Block, images: &BTreeMap<String, Vec<u
         }
         Block::Figure(f) => {
             let src = match images.get(&f.png) {
-                Some(bytes) => format!("data:image/png;base64,{}", base64(bytes)),
+                Some(bytes) => super::format::png_data_uri(bytes),
                 None => String::new(),
             };
             let _ = writeln!(
@@ -154,38 +154,6 @@ fn render_block(out: &mut String, block: &Block, images: &BTreeMap<String, Vec<u
                 render_block(out, b, images);
             }
             out.push_str("</details>\n");
-        }
-    }
-}
-
-/// Standard base64 (RFC 4648, with padding); a dozen lines instead of a dependency.
-pub fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, want) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
-        {
-            assert_eq!(base64(input.as_bytes()), want);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::format::{decimals_for, interval, num, p_value, signed};
+use super::format::{decimals_for, file_part, interval, num, p_value, signed};
 use super::model::{ExperimentReport, Report, TaskTable};
 
 /// A LaTeX table file: its name (under `tables/`) and text.
@@ -43,11 +43,6 @@ pub fn escape(s: &str) -> String {
 
 fn label(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
-}
-
-/// File-name part of an experiment or task name.
-pub fn file_part(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
 
 /// Every LaTeX table of the report, plus `preview.tex`.
@@ -111,7 +106,7 @@ fn task_table(exp: &ExperimentReport, task: &TaskTable) -> TexTable {
     let mut text = String::new();
     // As in the report: more than nine metrics go into stacked parts of one table, so
     // none is shrunk to an unreadable size.
-    let parts = task.columns.len().div_ceil(super::document::MAX_METRIC_COLUMNS).max(1);
+    let parts = task.columns.len().div_ceil(super::format::MAX_METRIC_COLUMNS).max(1);
     let per_part = task.columns.len().div_ceil(parts).max(1);
     for (part, columns) in task.columns.chunks(per_part).enumerate() {
         let spec = format!("ll{}", "r".repeat(columns.len()));

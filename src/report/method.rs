@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::model::{DatasetInfo, Method, RunRecord, SuiteFile};
 use crate::config::{DatasetRef, Suite};
 use crate::data::catalog::Catalog;
+use crate::metrics::defs::{self, KindMetrics};
 use crate::results::{RunMeta, RunStatus};
 
 /// The suite file the runs were made from: the copy `bench-all` saves beside the results
@@ -166,82 +167,41 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
     }
 }
 
-/// The metric definitions to print for the task kinds present, grouped so that the
-/// classification set shared by binary, multi-class and ordinal tasks appears once:
-/// `(heading, definitions)`.
-pub fn metric_sections(kinds: &[String]) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
-    let shared: Vec<&str> = ["binary", "multiclass", "ordinal"].into_iter().filter(|k| kinds.iter().any(|x| x == k)).collect();
-    let mut out = Vec::new();
-    if !shared.is_empty() {
-        out.push((format!("classification tasks ({})", shared.join(", ")), metric_definitions("binary")));
-    }
-    if kinds.iter().any(|k| k == "ordinal") {
-        let common = metric_definitions("binary");
-        let extra = metric_definitions("ordinal").into_iter().filter(|d| !common.contains(d)).collect();
-        out.push(("ordinal tasks, in addition".to_owned(), extra));
-    }
-    for kind in kinds.iter().filter(|k| !["binary", "multiclass", "ordinal"].contains(&k.as_str())) {
-        let defs = metric_definitions(kind);
-        if !defs.is_empty() {
-            out.push((format!("{kind} tasks"), defs));
+/// The metric definitions to print for the task kinds present, from the metric table
+/// ([`crate::metrics::defs`]): kinds that report the same metrics share one list (binary
+/// and multi-class), and a kind that extends another's list prints only its additions
+/// (ordinal after the classification set): `(heading, definitions)`.
+pub fn metric_sections(kinds: &[String]) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let present: Vec<&'static KindMetrics> = defs::KINDS.iter().filter(|k| kinds.iter().any(|x| x == k.kind)).collect();
+    let mut out: Vec<(String, Vec<(&'static str, String)>)> = Vec::new();
+    let mut printed: Vec<&'static str> = Vec::new();
+    let mut done = vec![false; present.len()];
+    for (i, kind) in present.iter().enumerate() {
+        if done[i] {
+            continue;
         }
+        let same: Vec<&str> = present.iter().enumerate().filter(|(_, k)| k.metrics == kind.metrics).map(|(_, k)| k.kind).collect();
+        present.iter().enumerate().filter(|(_, k)| k.metrics == kind.metrics).for_each(|(j, _)| done[j] = true);
+        let mut names: Vec<&'static str> = kind.metrics.to_vec();
+        if kind.kind == "segmentation" {
+            names.insert(names.iter().position(|&n| n == "nsd").map_or(names.len(), |p| p + 1), "circumference_mae_mm");
+        }
+        let known: Vec<&'static str> = names.iter().copied().filter(|n| printed.contains(n)).collect();
+        let new: Vec<&'static str> = names.into_iter().filter(|n| !printed.contains(n)).collect();
+        let heading = match (same.len(), known.is_empty()) {
+            (1, true) => format!("{} tasks", kind.kind),
+            (_, true) => format!("classification tasks ({})", same.join(", ")),
+            (_, false) => format!("{} tasks", same.join(", ")),
+        };
+        let mut definitions: Vec<(&'static str, String)> =
+            new.iter().filter_map(|n| defs::metric(n)).map(|d| (d.name, d.definition.to_owned())).collect();
+        if !known.is_empty() {
+            definitions.insert(0, ("also", format!("as defined above: {}", known.join(", "))));
+        }
+        printed.extend(new.iter().copied());
+        out.push((heading, definitions));
     }
     out
-}
-
-/// Definitions and edge-case rules of the metrics of one task kind (a summary of the doc
-/// comments in `src/metrics`).
-pub fn metric_definitions(kind: &str) -> Vec<(&'static str, &'static str)> {
-    let classification: Vec<(&str, &str)> = vec![
-        ("acc", "fraction correct; binary: positive when p > 0.5 (MedMNIST); multi-class: argmax, first maximum on ties"),
-        ("balanced_acc", "mean recall over the classes present in the targets (scikit-learn)"),
-        ("auc", "AUROC (Mann-Whitney, mid-ranks for ties); multi-class: unweighted one-vs-rest mean over the classes present in the targets (MedMNIST); undefined (NaN) with one class"),
-        ("ap", "average precision, scikit-learn's step-wise definition, tied scores one threshold; multi-class: one-vs-rest macro mean; NaN without positives"),
-        ("f1_macro", "macro F1 over classes in targets or predictions, F1 = 0 where undefined (zero_division=0)"),
-        ("sensitivity", "binary: recall of class 1 (NaN without positives); multi-class: macro recall (= balanced accuracy)"),
-        ("specificity", "binary: recall of class 0 (NaN without negatives); multi-class: macro one-vs-rest recall of 'not k'"),
-        ("mcc", "Matthews correlation (Gorodkin's multi-class R_K); 0 when targets or predictions hold one class (scikit-learn)"),
-        ("kappa", "Cohen's kappa, unweighted; NaN where undefined"),
-        ("ece", "top-label expected calibration error, 15 equal-width bins; biased upward on small test sets"),
-        ("brier", "binary: mean (p - y)^2 in [0, 1]; multi-class: mean over samples of the squared error summed over classes, in [0, 2]"),
-    ];
-    match kind {
-        "binary" | "multiclass" => classification,
-        "ordinal" => {
-            let mut v = classification;
-            v.push(("kappa_quadratic", "Cohen's kappa with quadratic weights over all grade indices"));
-            v.push(("mae_grades", "mean absolute error between predicted (argmax) and true grades, in grades"));
-            v
-        }
-        "ordinal-regression" => vec![
-            ("acc", "fraction of exact grades after rounding the regressed value and clamping to the grade range"),
-            ("mae_grades", "mean absolute grade error after rounding"),
-            ("kappa_quadratic", "quadratic-weighted Cohen's kappa of the rounded grades"),
-            ("mae / rmse / r2", "of the unrounded regressed value (see regression)"),
-        ],
-        "multilabel" => vec![
-            ("acc", "mean over labels of the accuracy at p > 0.5 (MedMNIST's getACC)"),
-            ("auc", "mean over labels of the AUROC; a label with one target value is left out (MedMNIST would raise)"),
-        ],
-        "regression" => vec![
-            ("mae / rmse", "mean absolute / root mean squared error, in the target's unit"),
-            ("r2", "1 - SS_res / SS_tot; NaN for constant targets (scikit-learn returns 0 or 1)"),
-        ],
-        "segmentation" => vec![
-            ("dice / iou", "per image over the foreground classes (MONAI), mean over images of the defined values; both masks empty: NaN, left out and counted in n_dice_undefined; empty reference with a non-empty prediction: 0"),
-            ("hd95 / assd", "95th-percentile Hausdorff and average symmetric surface distance on 4-neighbour boundaries with an exact EDT, in mm (pixels without a pixel size); exactly one mask empty: the image diagonal instead of MONAI's inf, counted in n_distance_fallbacks"),
-            ("nsd", "normalised surface Dice at 2 mm (pixels) tolerance; 0 when exactly one mask is empty"),
-            ("dice_pooled", "2 Σ|A∩B| / (Σ|A| + Σ|B|) over all images (never the same as the mean Dice)"),
-            ("n_*", "counts of undefined values and fallbacks; shown, never ranked or compared"),
-        ],
-        "reconstruction" => vec![
-            ("mse", "mean squared error per image, mean over images (images in [-1, 1])"),
-            ("psnr", "10 log10(R^2 / MSE) in dB with data range R = 2 (the normalisation's range, not the image's); mean over images"),
-            ("ssim", "scikit-image's SSIM: Gaussian 11x11 window, σ 1.5, population covariance, reflected border, cropped mean; mean over channels then images"),
-            ("r2", "pooled over all pixels of all images, 1 - SSE / SST"),
-        ],
-        _ => Vec::new(),
-    }
 }
 
 /// The Δm conventions, as printed (formula lines).
@@ -300,8 +260,6 @@ pub fn statistics_text(resamples: usize) -> Vec<String> {
          (n_*) excluded — and by Δm (rank 1 = best, ties share their mean rank). Kendall's τ-b compares two rankings \
          over the combos both rank (1 = same order, −1 = reversed)."
             .to_owned(),
-        "Best values per column are in bold (lower is better for mae, rmse, mse, hd95, assd, ece, brier, mae_grades; \
-         higher otherwise)."
-            .to_owned(),
+        format!("Best values per column are in bold (lower is better for {}; higher otherwise).", defs::lower_is_better().join(", ")),
     ]
 }

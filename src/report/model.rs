@@ -2,7 +2,7 @@
 //! and the figures show, computed once from the results ([`super::build`]) and rendered
 //! several times, so the numbers agree across formats by construction.
 
-use crate::bench::Skipped;
+use crate::results::Skipped;
 use crate::stats::Summary;
 
 /// One design under one weighting method: a row of every table.

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use npyz::WriterBuilder;
 
-use super::files::atomic_write;
+use super::io::atomic_write;
 use crate::data::npz::NpzArchive;
 use crate::data::{ImageShape, SplitName};
 use crate::metrics::TaskPredictions;

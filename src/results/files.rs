@@ -1,12 +1,12 @@
 //! Files of one run, each written atomically (temp file in the same folder + rename), so a
 //! killed process never leaves a half-written file that a later step would read as valid.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use super::io::atomic_write;
 use super::schema::{MetricRow, RunMeta, SCHEMA_VERSION};
 use super::table::{metrics_frame, predictions_frame, write_frame};
 use crate::data::{ImageShape, SplitName};
@@ -14,26 +14,6 @@ use crate::metrics::TaskPredictions;
 use crate::task::Targets;
 use crate::train::EpochRecord;
 use crate::{Error, Result};
-
-/// Writes `path` through a temporary sibling renamed into place once `write` succeeded.
-pub fn atomic_write(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut out = BufWriter::new(file);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
 
 /// Paths of one run's files.
 #[derive(Debug, Clone)]

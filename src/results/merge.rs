@@ -21,10 +21,13 @@ pub fn merge_results(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     let mut suite_hash: Option<(String, PathBuf)> = None;
     for input in inputs {
         let runs = input.join("runs");
-        let entries = std::fs::read_dir(&runs).map_err(|e| Error::io(&runs, e))?;
-        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("run.json").is_file()).collect();
-        dirs.sort();
-        for dir in dirs {
+        if !runs.is_dir() {
+            return Err(Error::io(
+                &runs,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no runs/ folder: is this a shard's results folder?"),
+            ));
+        }
+        for dir in super::io::list_runs(input)? {
             let meta = read_run_meta(&dir.join("run.json"))?;
             match &suite_hash {
                 Some((hash, first)) if *hash != meta.suite_hash => {
@@ -96,7 +99,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     }
     if let Some((src, dest)) = meta_file {
         let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
-        super::files::atomic_write(&dest, |out| std::io::Write::write_all(out, &bytes).map_err(|e| Error::io(&dest, e)))?;
+        super::io::atomic_write(&dest, |out| std::io::Write::write_all(out, &bytes).map_err(|e| Error::io(&dest, e)))?;
     }
     Ok(())
 }

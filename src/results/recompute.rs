@@ -8,7 +8,6 @@ use super::files::{read_run_meta, RunFiles};
 use super::schema::{MetricRow, RunMeta, RunStatus};
 use super::table::read_metrics;
 use crate::data::SplitName;
-use crate::metrics::{self, BOOTSTRAP_RESAMPLES};
 use crate::{Error, Result};
 
 /// The metric rows a run's stored predictions give (same bootstrap seed as the run).
@@ -24,30 +23,8 @@ pub fn recompute_run(files: &RunFiles, meta: &RunMeta) -> Result<Vec<MetricRow>>
         let path = files.predictions(&task.name, kind.is_dense());
         let predictions = if kind.is_dense() { super::read_dense(&path, &kind)? } else { super::read_predictions(&path, &kind)? };
         for split in [SplitName::Val, SplitName::Test] {
-            let Some(p) = predictions.get(&split) else { continue };
-            let values = match split {
-                SplitName::Test => metrics::evaluate_with_ci(&kind, p, BOOTSTRAP_RESAMPLES, meta.seed),
-                _ => metrics::evaluate(&kind, p),
-            };
-            for m in values {
-                let (ci_low, ci_high) = m.ci.unwrap_or((f64::NAN, f64::NAN));
-                rows.push(MetricRow {
-                    run_id: meta.run_id.clone(),
-                    suite: meta.suite.clone(),
-                    experiment: meta.experiment.clone(),
-                    datasets: meta.datasets.clone(),
-                    design: meta.design.clone(),
-                    weighting: meta.weighting.clone(),
-                    backbone: meta.backbone.clone(),
-                    seed: meta.seed,
-                    task: task.name.clone(),
-                    task_kind: task.kind.clone(),
-                    split: split.to_string(),
-                    metric: m.name,
-                    value: m.value,
-                    ci_low,
-                    ci_high,
-                });
+            if let Some(p) = predictions.get(&split) {
+                rows.extend(super::metric_rows(meta, &task.name, &kind, split, p));
             }
         }
     }

@@ -129,5 +129,5 @@ pub struct RunMeta {
     /// The design's and the weighting method's hyper-parameters as the run used them,
     /// defaults included (`{"design": {...}, "weighting": {...}}`).
     #[serde(default)]
-    pub hyper_params: std::collections::BTreeMap<String, crate::config::params::ParamTable>,
+    pub hyper_params: std::collections::BTreeMap<String, crate::hyper::ParamTable>,
 }

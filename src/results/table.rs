@@ -6,7 +6,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::files::atomic_write;
+use super::io::atomic_write;
 use super::schema::{MetricRow, SCHEMA_VERSION};
 use crate::data::SplitName;
 use crate::metrics::TaskPredictions;

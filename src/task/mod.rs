@@ -13,8 +13,9 @@ use crate::data::{Dataset, SourceValues, Split, SplitName, PIXEL_SIZE_SOURCE};
 use crate::{Error, Result};
 
 /// The kinds of task a suite can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum TaskKindName {
     Binary,
     Multiclass,
@@ -33,8 +34,10 @@ pub enum TaskKindName {
 }
 
 impl TaskKindName {
-    pub const NAMES: [&'static str; 8] =
-        ["binary", "multiclass", "multilabel", "ordinal", "ordinal-regression", "regression", "segmentation", "reconstruction"];
+    /// Every kind's name, as suites spell it.
+    pub fn names() -> Vec<&'static str> {
+        <Self as strum::IntoEnumIterator>::iter().map(<&'static str>::from).collect()
+    }
 }
 
 /// A task as a suite writes it.

@@ -3,7 +3,7 @@
 
 use super::gram::GramWeighting;
 use super::{solvers, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::Result;
 
 pub(super) const ENTRY: Method = Method {
@@ -12,11 +12,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Senushkin, Patakin, Kuznetsov & Konushin, Independent component alignment for multi-task learning, CVPR 2023",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.aligned-mtl", table)?;
+    hyper::parse::<NoParams>("weighting.aligned-mtl", table)?;
     Ok(Box::new(AlignedMtl::new(context.tasks)))
 }
 

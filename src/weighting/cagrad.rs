@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gradients::{norm, TaskGradients};
 use super::{solvers, Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -16,7 +16,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Liu, Liu, Jin, Stone & Liu, Conflict-averse gradient descent for multi-task learning, NeurIPS 2021",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<CaGradParams>,
+    params: hyper::resolve::<CaGradParams>,
 };
 
 /// CAGrad's hyper-parameters.
@@ -36,12 +36,12 @@ impl Default for CaGradParams {
 
 impl HyperParams for CaGradParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.c >= 0.0 && self.c.is_finite(), "c", ">= 0", self.c)
+        hyper::require(self.c >= 0.0 && self.c.is_finite(), "c", ">= 0", self.c)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: CaGradParams = params::parse("weighting.cagrad", table)?;
+    let p: CaGradParams = hyper::parse("weighting.cagrad", table)?;
     Ok(Box::new(CaGrad::new(context.tasks, p.c)))
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::combine::{softmax, weighted_total};
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -16,7 +16,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Liu, Johns & Davison, End-to-end multi-task learning with attention, CVPR 2019",
     family: Family::Loss,
     construct,
-    params: params::resolve::<DwaParams>,
+    params: hyper::resolve::<DwaParams>,
 };
 
 /// DWA's hyper-parameters.
@@ -35,12 +35,12 @@ impl Default for DwaParams {
 
 impl HyperParams for DwaParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.temperature > 0.0 && self.temperature.is_finite(), "temperature", "> 0", self.temperature)
+        hyper::require(self.temperature > 0.0 && self.temperature.is_finite(), "temperature", "> 0", self.temperature)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: DwaParams = params::parse("weighting.dwa", table)?;
+    let p: DwaParams = hyper::parse("weighting.dwa", table)?;
     Ok(Box::new(DynamicWeightAverage::new(context.tasks, p.temperature)))
 }
 

@@ -5,7 +5,7 @@ use candle_core::Tensor;
 
 use super::combine::weighted_total;
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -15,11 +15,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "equal weighting: the unweighted sum of the task losses",
     family: Family::Loss,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.ew", table)?;
+    hyper::parse::<NoParams>("weighting.ew", table)?;
     Ok(Box::new(EqualWeighting::new(context.tasks)))
 }
 

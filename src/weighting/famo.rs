@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::combine::{softmax, weighted_total};
 use super::{loss_values, Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -16,7 +16,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Liu, Liang, Wang & Liu, FAMO: fast adaptive multitask optimization, NeurIPS 2023",
     family: Family::Loss,
     construct,
-    params: params::resolve::<FamoParams>,
+    params: hyper::resolve::<FamoParams>,
 };
 
 /// FAMO's hyper-parameters (the reference implementation's defaults).
@@ -37,13 +37,13 @@ impl Default for FamoParams {
 
 impl HyperParams for FamoParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.lr > 0.0 && self.lr.is_finite(), "lr", "> 0", self.lr)?;
-        params::require(self.weight_decay >= 0.0, "weight_decay", ">= 0", self.weight_decay)
+        hyper::require(self.lr > 0.0 && self.lr.is_finite(), "lr", "> 0", self.lr)?;
+        hyper::require(self.weight_decay >= 0.0, "weight_decay", ">= 0", self.weight_decay)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: FamoParams = params::parse("weighting.famo", table)?;
+    let p: FamoParams = hyper::parse("weighting.famo", table)?;
     Ok(Box::new(Famo::with_params(context.tasks, &p)))
 }
 

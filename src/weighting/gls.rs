@@ -6,7 +6,7 @@ use candle_core::Tensor;
 
 use super::combine::weighted_total;
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -16,11 +16,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Chennupati, Sistu, Yogamani & Rawashdeh, MultiNet++: multi-stream feature aggregation and geometric loss strategy for multi-task learning, CVPR Workshops 2019",
     family: Family::Loss,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(_: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.gls", table)?;
+    hyper::parse::<NoParams>("weighting.gls", table)?;
     Ok(Box::new(GeometricLoss::default()))
 }
 

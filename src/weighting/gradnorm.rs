@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ew::EqualWeighting;
 use super::gradients::{norm, TaskGradients};
 use super::{loss_values, Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -18,7 +18,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Chen, Badrinarayanan, Lee & Rabinovich, GradNorm: gradient normalization for adaptive loss balancing in deep multitask networks, ICML 2018",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<GradNormParams>,
+    params: hyper::resolve::<GradNormParams>,
 };
 
 /// GradNorm's hyper-parameters.
@@ -37,12 +37,12 @@ impl Default for GradNormParams {
 
 impl HyperParams for GradNormParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.alpha >= 0.0 && self.alpha.is_finite(), "alpha", ">= 0", self.alpha)
+        hyper::require(self.alpha >= 0.0 && self.alpha.is_finite(), "alpha", ">= 0", self.alpha)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: GradNormParams = params::parse("weighting.gradnorm", table)?;
+    let p: GradNormParams = hyper::parse("weighting.gradnorm", table)?;
     Ok(Box::new(GradNorm::new(context.tasks, p.alpha, context.device)?))
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::combine::{rng_state, set_rng_state};
 use super::gradients::{axpy, norm, to_f32, TaskGradients};
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -20,7 +20,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Wang, Tsvetkov, Firat & Cao, Gradient vaccine: investigating and improving multi-task optimization in massively multilingual models, ICLR 2021",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<GradVacParams>,
+    params: hyper::resolve::<GradVacParams>,
 };
 
 /// GradVac's hyper-parameters.
@@ -39,12 +39,12 @@ impl Default for GradVacParams {
 
 impl HyperParams for GradVacParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require((0.0..=1.0).contains(&self.beta), "beta", "in [0, 1]", self.beta)
+        hyper::require((0.0..=1.0).contains(&self.beta), "beta", "in [0, 1]", self.beta)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: GradVacParams = params::parse("weighting.gradvac", table)?;
+    let p: GradVacParams = hyper::parse("weighting.gradvac", table)?;
     Ok(Box::new(GradVac::new(context.tasks, p.beta, context.seed)))
 }
 

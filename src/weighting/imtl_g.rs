@@ -3,7 +3,7 @@
 
 use super::gram::GramWeighting;
 use super::{solvers, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::Result;
 
 pub(super) const ENTRY: Method = Method {
@@ -12,11 +12,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Liu, Li, Kuang, Xue, Chen, Yang, Liao & Zhang, Towards impartial multi-task learning, ICLR 2021",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.imtl-g", table)?;
+    hyper::parse::<NoParams>("weighting.imtl-g", table)?;
     Ok(Box::new(ImtlG::new(context.tasks)))
 }
 

@@ -3,7 +3,7 @@
 
 use super::gram::GramWeighting;
 use super::{solvers, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::Result;
 
 pub(super) const ENTRY: Method = Method {
@@ -12,11 +12,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Sener & Koltun, Multi-task learning as multi-objective optimization, NeurIPS 2018",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.mgda", table)?;
+    hyper::parse::<NoParams>("weighting.mgda", table)?;
     Ok(Box::new(Mgda::new(context.tasks)))
 }
 

@@ -16,7 +16,7 @@ pub mod solvers;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 
-use crate::config::params::ParamTable;
+use crate::hyper::ParamTable;
 use crate::model::params::ParamStore;
 use crate::registry::{register, Handle, Registry};
 use crate::Result;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gradients::{norm, TaskGradients};
 use super::{solvers, Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -16,7 +16,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Navon, Shamsian, Achituve, Maron, Kawaguchi, Chechik & Fetaya, Multi-task learning as a bargaining game, ICML 2022",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<NashParams>,
+    params: hyper::resolve::<NashParams>,
 };
 
 /// Nash-MTL's hyper-parameters.
@@ -35,12 +35,12 @@ impl Default for NashParams {
 
 impl HyperParams for NashParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.max_norm >= 0.0 && self.max_norm.is_finite(), "max_norm", ">= 0", self.max_norm)
+        hyper::require(self.max_norm >= 0.0 && self.max_norm.is_finite(), "max_norm", ">= 0", self.max_norm)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: NashParams = params::parse("weighting.nash-mtl", table)?;
+    let p: NashParams = hyper::parse("weighting.nash-mtl", table)?;
     Ok(Box::new(NashMtl::new(context.tasks, p.max_norm)))
 }
 

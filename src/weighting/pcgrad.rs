@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::combine::{rng_state, set_rng_state};
 use super::gradients::{axpy, dot, to_f32, TaskGradients};
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -19,11 +19,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Yu, Kumar, Gupta, Levine, Hausman & Finn, Gradient surgery for multi-task learning, NeurIPS 2020",
     family: Family::Gradient,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.pcgrad", table)?;
+    hyper::parse::<NoParams>("weighting.pcgrad", table)?;
     Ok(Box::new(PcGrad::new(context.seed)))
 }
 

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::combine::{rng_state, set_rng_state, softmax, weighted_total};
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::Result;
 
@@ -17,11 +17,11 @@ pub(super) const ENTRY: Method = Method {
     citation: "Lin, Ye, Xu, Shi & Zhang, Reasonable effectiveness of random weighting: a litmus test for multi-task learning, TMLR 2022",
     family: Family::Loss,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    params::parse::<NoParams>("weighting.rlw", table)?;
+    hyper::parse::<NoParams>("weighting.rlw", table)?;
     Ok(Box::new(RandomWeighting::new(context.tasks, context.seed)))
 }
 

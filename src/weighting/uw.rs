@@ -5,7 +5,7 @@ use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use super::{Backward, Context, Family, Method, Weighting};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
 use crate::{Error, Result};
 
@@ -15,7 +15,7 @@ pub(super) const ENTRY: Method = Method {
     citation: "Kendall, Gal & Cipolla, Multi-task learning using uncertainty to weigh losses for scene geometry and semantics, CVPR 2018",
     family: Family::Loss,
     construct,
-    params: params::resolve::<UwParams>,
+    params: hyper::resolve::<UwParams>,
 };
 
 /// UW's hyper-parameters.
@@ -34,12 +34,12 @@ impl Default for UwParams {
 
 impl HyperParams for UwParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.initial_log_var.is_finite(), "initial_log_var", "finite", self.initial_log_var)
+        hyper::require(self.initial_log_var.is_finite(), "initial_log_var", "finite", self.initial_log_var)
     }
 }
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
-    let p: UwParams = params::parse("weighting.uw", table)?;
+    let p: UwParams = hyper::parse("weighting.uw", table)?;
     Ok(Box::new(Uncertainty::with_initial(context.tasks, p.initial_log_var, context.device)?))
 }
 

@@ -74,3 +74,34 @@ fn unavailable_data_skips_the_experiment_and_strict_fails() {
     assert!(!strict.status.success());
     assert!(String::from_utf8_lossy(&strict.stderr).contains("retinamnist.npz"));
 }
+
+/// `medmtl speed --weighting gradnorm` times GradNorm itself, not the plain EW steps of its
+/// first epoch.
+#[test]
+fn speed_times_a_weighting_method_past_its_warm_up() {
+    for method in ["gradnorm", "dwa", "pcgrad"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_medmtl"))
+            .args(["speed", "--model", "small-cnn", "--mode", "train", "--batch", "4", "--steps", "1", "--warmup", "0", "--threads", "1"])
+            .args(["--weighting", method])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["weighting"], method);
+        assert_eq!(result["past_warm_up"], true, "{method}: {result}");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_medmtl")).args(["speed", "--weighting", "gradnrom"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("gradnorm"), "the error lists the methods");
+}
+
+/// `medmtl compare A B | head` must not panic when the reader closes the pipe.
+#[test]
+fn a_closed_stdout_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medmtl")).arg("list").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -66,7 +66,7 @@ pub fn method(name: &str) -> medmtl::weighting::WeightingKind {
 }
 
 /// Expert counts small enough for tests: MMoE with 2 experts.
-pub fn small_experts() -> medmtl::config::params::ParamTable {
+pub fn small_experts() -> medmtl::hyper::ParamTable {
     "experts = 2".parse().unwrap()
 }
 

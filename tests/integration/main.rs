@@ -10,6 +10,7 @@ mod metrics_classification_reference;
 mod metrics_image_reference;
 mod metrics_reference;
 mod metrics_segmentation_reference;
+mod module_graph;
 mod npz_loader;
 mod real_data;
 mod real_folder_data;

@@ -194,7 +194,7 @@ struct Built {
 fn build() -> Built {
     let dir = tempfile::tempdir().unwrap();
     let results = write_fake_suite(dir.path());
-    let table = report::collect_suite_table(&results).unwrap();
+    let table = medmtl::results::collect_suite_table(&results).unwrap();
     let report_dir = dir.path().join("reports").join("toy");
     report::write_report(&results, &report_dir, &table).unwrap();
     Built { results, report: report_dir, _dir: dir }
@@ -411,7 +411,7 @@ fn latex_tables_compile_where_pdflatex_is_installed() {
 #[test]
 fn compare_flags_only_differences_beyond_seed_noise() {
     let b = build();
-    let table = report::read_suite_table(&b.results).unwrap();
+    let table = medmtl::results::read_suite_table(&b.results).unwrap();
     let same = report::compare::compare(&table, &table);
     assert!(!same.rows.is_empty());
     assert!(same.rows.iter().all(|r| r.exceeds_noise == Some(false) || r.exceeds_noise.is_none()));
@@ -460,13 +460,13 @@ fn a_suite_whose_every_experiment_was_skipped_still_gets_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results").join("retina");
     std::fs::create_dir_all(&results).unwrap();
-    let skipped = vec![medmtl::bench::Skipped {
+    let skipped = vec![medmtl::results::Skipped {
         experiment: "retina".into(),
         dataset: "retinamnist".into(),
         reason: "retinamnist.npz is not available offline".into(),
     }];
     std::fs::write(results.join("skipped.json"), serde_json::to_string(&skipped).unwrap()).unwrap();
-    let table = report::collect_suite_table(&results).unwrap();
+    let table = medmtl::results::collect_suite_table(&results).unwrap();
     let report_dir = dir.path().join("reports").join("retina");
     report::write_report(&results, &report_dir, &table).unwrap();
     let md = read(&report_dir.join("report.md"));

@@ -9,7 +9,7 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{live, ParamBuilder, ParamStore};
@@ -21,7 +21,7 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "Misra, Shrivastava, Gupta & Hebert, Cross-stitch networks for multi-task learning, CVPR 2016",
     single_task: false,
     construct,
-    params: params::resolve::<CrossStitchParams>,
+    params: hyper::resolve::<CrossStitchParams>,
 };
 
 /// Cross-stitch's hyper-parameters.
@@ -40,12 +40,12 @@ impl Default for CrossStitchParams {
 
 impl HyperParams for CrossStitchParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require((0.0..=1.0).contains(&self.self_weight), "self_weight", "in [0, 1]", self.self_weight)
+        hyper::require((0.0..=1.0).contains(&self.self_weight), "self_weight", "in [0, 1]", self.self_weight)
     }
 }
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    let p: CrossStitchParams = params::parse("design.cross-stitch", table)?;
+    let p: CrossStitchParams = hyper::parse("design.cross-stitch", table)?;
     Ok(Box::new(CrossStitch::new(pb, spec, p.self_weight as f32)?))
 }
 

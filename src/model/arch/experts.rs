@@ -7,7 +7,7 @@ use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use super::ModelSpec;
-use crate::config::params::{self, HyperParams};
+use crate::hyper::{self, HyperParams};
 use crate::model::layers::{global_avg_pool, Linear};
 use crate::model::params::ParamBuilder;
 use crate::Result;
@@ -30,7 +30,7 @@ impl Default for ExtractionParams {
 
 impl HyperParams for ExtractionParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(
+        hyper::require(
             self.shared_experts + self.task_experts >= 1,
             "shared_experts + task_experts",
             "at least 1",

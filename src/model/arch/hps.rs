@@ -5,7 +5,7 @@
 use candle_core::Tensor;
 
 use super::{task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{ParamBuilder, ParamStore};
@@ -17,11 +17,11 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "Caruana, Multitask learning, Machine Learning 28, 1997",
     single_task: false,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    params::parse::<NoParams>("design.hps", table)?;
+    hyper::parse::<NoParams>("design.hps", table)?;
     Ok(Box::new(Hps::new(pb, spec)?))
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::experts::ImageGate;
 use super::{mix, task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, HyperParams, ParamTable};
+use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
@@ -19,7 +19,7 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "Ma, Zhao, Yi, Chen, Hong & Chi, Modeling task relationships in multi-task learning with multi-gate mixture-of-experts, KDD 2018",
     single_task: false,
     construct,
-    params: params::resolve::<MmoeParams>,
+    params: hyper::resolve::<MmoeParams>,
 };
 
 /// MMoE's hyper-parameters.
@@ -38,12 +38,12 @@ impl Default for MmoeParams {
 
 impl HyperParams for MmoeParams {
     fn check(&self) -> std::result::Result<(), String> {
-        params::require(self.experts >= 1, "experts", "at least 1", self.experts)
+        hyper::require(self.experts >= 1, "experts", "at least 1", self.experts)
     }
 }
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    let p: MmoeParams = params::parse("design.mmoe", table)?;
+    let p: MmoeParams = hyper::parse("design.mmoe", table)?;
     Ok(Box::new(Mmoe::new(pb, spec, p.experts)?))
 }
 

@@ -18,7 +18,7 @@ use candle_core::{Device, Tensor};
 use super::backbone::BackboneKind;
 use super::head::{Head, HeadSpec};
 use super::params::{Owner, ParamBuilder, ParamStore};
-use crate::config::params::ParamTable;
+use crate::hyper::ParamTable;
 use crate::registry::{register, Handle, Registry};
 use crate::Result;
 

@@ -9,7 +9,7 @@
 use candle_core::Tensor;
 
 use super::{task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::decoder::fit_to;
 use crate::model::head::Head;
@@ -23,11 +23,11 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "Liu, Johns & Davison, End-to-end multi-task learning with attention, CVPR 2019",
     single_task: false,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    params::parse::<NoParams>("design.mtan", table)?;
+    hyper::parse::<NoParams>("design.mtan", table)?;
     Ok(Box::new(Mtan::new(pb, spec)?))
 }
 

@@ -6,7 +6,7 @@ use candle_core::Tensor;
 
 use super::experts::{ExtractionParams, StageGate};
 use super::{mix, task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, ParamTable};
+use crate::hyper::{self, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
@@ -18,11 +18,11 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "Tang, Liu, Zhao & Gong, Progressive layered extraction (PLE): a novel multi-task learning model for personalized recommendations, RecSys 2020",
     single_task: false,
     construct,
-    params: params::resolve::<ExtractionParams>,
+    params: hyper::resolve::<ExtractionParams>,
 };
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    let p: ExtractionParams = params::parse("design.ple", table)?;
+    let p: ExtractionParams = hyper::parse("design.ple", table)?;
     Ok(Box::new(Ple::new(pb, spec, &p)?))
 }
 

@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 
 use super::{task_heads, Architecture, DesignInfo, ModelSpec};
-use crate::config::params::{self, NoParams, ParamTable};
+use crate::hyper::{self, NoParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
@@ -16,11 +16,11 @@ pub(super) const ENTRY: DesignInfo = DesignInfo {
     citation: "single-task learning: one network per task",
     single_task: true,
     construct,
-    params: params::resolve::<NoParams>,
+    params: hyper::resolve::<NoParams>,
 };
 
 fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) -> Result<Box<dyn Architecture>> {
-    params::parse::<NoParams>("design.stl", table)?;
+    hyper::parse::<NoParams>("design.stl", table)?;
     Ok(Box::new(Stl::new(pb, spec)?))
 }
 

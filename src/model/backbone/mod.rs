@@ -37,8 +37,9 @@ pub trait Backbone: Send + Sync {
 }
 
 /// Which backbone to build, as written in a suite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum BackboneKind {
     /// Five 3x3 conv + BN + ReLU layers in 3 stages (2x2 max pools between), widths
     /// w, 2w, 4w.
@@ -51,14 +52,14 @@ pub enum BackboneKind {
 }
 
 impl BackboneKind {
-    pub const NAMES: [&'static str; 3] = ["small-cnn", "resnet18", "unet"];
+    /// Every backbone's name, as suites spell it.
+    pub fn names() -> Vec<&'static str> {
+        <Self as strum::IntoEnumIterator>::iter().map(Self::as_str).collect()
+    }
 
+    /// The name suites use.
     pub fn as_str(self) -> &'static str {
-        match self {
-            BackboneKind::SmallCnn => "small-cnn",
-            BackboneKind::Resnet18 => "resnet18",
-            BackboneKind::Unet => "unet",
-        }
+        self.into()
     }
 
     /// Channel width used when a suite does not set one.
@@ -80,6 +81,7 @@ impl BackboneKind {
         }
     }
 
+    /// The encoder with `width` base channels for `in_channels`-channel images.
     pub fn build(self, pb: &ParamBuilder, in_channels: usize, width: usize) -> Result<Box<dyn Backbone>> {
         Ok(match self {
             BackboneKind::SmallCnn => Box::new(SmallCnn::new(pb, in_channels, width)?),

@@ -210,12 +210,12 @@ fn with_rasters(svg: String, rasters: &[Raster]) -> String {
         let (pixels, channels) = interleave(r);
         let Ok(png) = encode_png(&pixels, r.width as u32, r.height as u32, channels) else { continue };
         images.push_str(&format!(
-            "<image x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{}\"/>\n",
+            "<image x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"{}\"/>\n",
             r.x,
             r.y,
             r.pixel * r.width as f64,
             r.pixel * r.height as f64,
-            super::html::base64(&png)
+            super::format::png_data_uri(&png)
         ));
     }
     // The background is the first element after the <svg> tag.
@@ -293,7 +293,7 @@ pub fn draw_marker<DB: DrawingBackend>(
 pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
     let mut out = Vec::new();
     for exp in &report.experiments {
-        let stem_of = |kind: &str| format!("{}__{}", super::latex::file_part(&exp.name), kind);
+        let stem_of = |kind: &str| format!("{}__{}", super::format::file_part(&exp.name), kind);
         let mut push = |kind: FigureKind,
                         stem: String,
                         title: String,
@@ -332,7 +332,7 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
         }
         for g in &exp.galleries {
             let f = gallery::GalleryFigure::new(exp, g);
-            let stem = stem_of(&format!("gallery_{}", super::latex::file_part(&g.task)));
+            let stem = stem_of(&format!("gallery_{}", super::format::file_part(&g.task)));
             push(FigureKind::Gallery(g.task.clone()), stem, f.title(), f.caption(), render(&f), f.size().0)?;
         }
     }
