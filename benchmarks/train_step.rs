@@ -31,7 +31,7 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
     let mut method = weighting.build(2, 0, &d).unwrap();
     let mut vars = model.params().trainable_vars();
     vars.extend(method.extra_vars());
-    let mut stepper = Stepper { optimizer: Adam::new(vars, AdamConfig::adam(1e-3)), weighting: method.as_mut() };
+    let mut stepper = Stepper::new(Adam::new(vars, AdamConfig::adam(1e-3)), method.as_mut());
     let losses = || {
         let out = model.forward(&x, &[0, 1], true)?;
         Ok(vec![task_loss(&kinds[0], &out[0], &y0)?, task_loss(&kinds[1], &out[1], &y1)?])

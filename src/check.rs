@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::metrics::{higher_is_better, is_count};
 use crate::results::SuiteTable;
-use crate::results::{atomic_write, RunStatus, SCHEMA_VERSION};
+use crate::results::{atomic_write, RunStatus, OLDEST_READABLE_VERSION, SCHEMA_VERSION};
 use crate::stats::summarize;
 use crate::{Error, Result};
 
@@ -37,14 +37,21 @@ pub const THROUGHPUT: &str = "train_throughput_ratio";
 /// One summarised row of a baseline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BaselineRow {
+    /// The experiment's name.
     pub experiment: String,
+    /// The design's name.
     pub design: String,
+    /// The weighting method's name.
     pub weighting: String,
     /// `*` for throughput rows.
     pub task: String,
+    /// The metric's name (test split), or [`THROUGHPUT`].
     pub metric: String,
+    /// Mean over seeds.
     pub mean: f64,
+    /// Sample standard deviation (n - 1) over seeds; 0 for one seed.
     pub std: f64,
+    /// Seeds with a finite value.
     pub n: usize,
 }
 
@@ -103,7 +110,7 @@ pub fn write_baseline(rows: &[BaselineRow], path: &Path) -> Result<()> {
     })
 }
 
-/// Reads a baseline CSV, refusing other schema versions.
+/// Reads a baseline CSV, refusing schema versions this medmtl cannot read.
 pub fn read_baseline(path: &Path) -> Result<Vec<BaselineRow>> {
     if !path.is_file() {
         return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such baseline file")));
@@ -117,11 +124,12 @@ pub fn read_baseline(path: &Path) -> Result<Vec<BaselineRow>> {
     let ints = |c: &str| -> Result<Vec<i64>> {
         Ok(df.column(c).map_err(|_| missing(c))?.cast(&DataType::Int64)?.i64()?.iter().map(|v| v.unwrap_or(-1)).collect())
     };
-    if let Some(v) = ints("schema_version")?.into_iter().find(|&v| v != SCHEMA_VERSION as i64) {
+    let readable = OLDEST_READABLE_VERSION as i64..=SCHEMA_VERSION as i64;
+    if let Some(v) = ints("schema_version")?.into_iter().find(|v| !readable.contains(v)) {
         return Err(Error::format(
             path,
             format!(
-                "has results schema version {v}, this medmtl reads version {SCHEMA_VERSION}; write a new baseline with `medmtl baseline`"
+                "has results schema version {v}, this medmtl reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}; write a new baseline with `medmtl baseline`"
             ),
         ));
     }
@@ -165,27 +173,42 @@ pub enum Verdict {
 /// One compared row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The experiment's name.
     pub experiment: String,
+    /// The design's name.
     pub design: String,
+    /// The weighting method's name.
     pub weighting: String,
+    /// The task's name (`*` for throughput).
     pub task: String,
+    /// The metric's name, or [`THROUGHPUT`].
     pub metric: String,
+    /// Mean over seeds in the baseline.
     pub baseline_mean: f64,
+    /// Standard deviation over seeds in the baseline.
     pub baseline_std: f64,
+    /// Mean over seeds in the new run; `None` when the row is missing (lost coverage).
     pub new_mean: Option<f64>,
     /// The worst acceptable new mean.
     pub limit: f64,
+    /// How the new mean compares with the band.
     pub verdict: Verdict,
 }
 
 /// The outcome of a check, serialisable as the JSON summary for dashboards.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
+    /// True when there is no regression and no lost coverage.
     pub passed: bool,
+    /// The band rule in words (see [`rules`]).
     pub rules: String,
+    /// Baseline rows compared.
     pub compared: usize,
+    /// Rows that got worse beyond the band.
     pub regressions: usize,
+    /// Baseline rows missing from the run.
     pub lost_coverage: usize,
+    /// Every baseline row's outcome, in baseline order.
     pub rows: Vec<Comparison>,
 }
 

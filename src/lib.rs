@@ -15,6 +15,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 mod error;
+pub mod fsio;
 pub mod hyper;
 pub mod kernels;
 pub mod metrics;

@@ -12,13 +12,19 @@ use crate::weighting::WeightingKind;
 /// One training run of a suite.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSpec {
+    /// The suite's name.
     pub suite: String,
+    /// The experiment: dataset, tasks and overrides.
     pub experiment: Experiment,
+    /// The architecture.
     pub design: Design,
     /// `None` for STL, which trains each task alone and so has nothing to weight.
     pub weighting: Option<WeightingKind>,
+    /// Seed of the initial weights, the data order and the bootstrap.
     pub seed: u64,
+    /// Training settings, with the experiment's overrides applied.
     pub train: TrainConfig,
+    /// Backbone and width, with the experiment's overrides applied.
     pub model: ModelConfig,
     /// The suite's overrides of the design's hyper-parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,6 +35,7 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// The weighting method's name; `none` for STL.
     pub fn weighting_name(&self) -> &'static str {
         self.weighting.map_or("none", WeightingKind::as_str)
     }

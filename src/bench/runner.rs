@@ -27,6 +27,7 @@ use crate::model::arch::{self, ModelSpec};
 use crate::model::head::HeadSpec;
 use crate::results::{self, RunFiles, RunMeta, RunStatus, Skipped, TaskMeta, SCHEMA_VERSION, SKIPPED_FILE};
 use crate::task::Task;
+use crate::train::checkpoint::CheckpointSpec;
 use crate::train::{self, TaskGroup, TrainOutcome};
 use crate::weighting::WeightingKind;
 use crate::{Error, Result};
@@ -34,6 +35,7 @@ use crate::{Error, Result};
 /// How to run a suite.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
+    /// Where dataset files are looked for and whether they may be downloaded.
     pub sources: DataSources,
     /// Root of the results folders (`results/`).
     pub results_root: PathBuf,
@@ -45,20 +47,30 @@ pub struct BenchOptions {
     pub force: bool,
     /// Run only this shard of the grid.
     pub shard: Option<Shard>,
+    /// The device models train on.
     pub device: Device,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// Keep each run's last checkpoint after the run completes (normally removed).
+    pub keep_checkpoints: bool,
 }
 
 /// What a suite run produced.
 #[derive(Debug, Clone)]
 pub struct SuiteOutcome {
+    /// The suite's results folder.
     pub results_dir: PathBuf,
+    /// The rendered `report.md`.
     pub report_path: PathBuf,
+    /// Runs trained in this invocation.
     pub runs_completed: usize,
+    /// Runs found complete with the same config hash and not redone.
     pub runs_reused: usize,
+    /// Ids of the runs whose loss became non-finite.
     pub runs_diverged: Vec<String>,
+    /// Experiments whose data could not be had.
     pub skipped: Vec<Skipped>,
+    /// Wall time of the invocation.
     pub seconds: f64,
 }
 
@@ -70,6 +82,7 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     suite.validate(&catalog, Path::new(suite_label))?;
     let suite_hash = crate::data::fetch::hex(&<sha2::Sha256 as sha2::Digest>::digest(suite_text.as_bytes()));
     let results_dir = options.results_root.join(&suite.name);
+    let _lock = results::FolderLock::acquire(&results_dir)?;
     // The exact suite file travels with its results, so a report can always show it.
     results::atomic_write(&results_dir.join("suite.toml"), |out| {
         std::io::Write::write_all(out, suite_text.as_bytes()).map_err(|e| Error::io(results_dir.join("suite.toml"), e))
@@ -96,6 +109,10 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         for run in runs.iter().filter(|r| r.experiment.name == exp.name) {
             let files = RunFiles::new(results_dir.join("runs").join(run.run_id()));
             if !options.force && is_complete(&files, run) {
+                if !options.keep_checkpoints {
+                    // Killed between writing run.json and removing the checkpoint.
+                    crate::train::checkpoint::remove(&files.checkpoint())?;
+                }
                 outcome.runs_reused += 1;
                 overall.inc(1);
             } else {
@@ -108,7 +125,7 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         let dataset = match load_dataset(exp, &catalog, &options.sources) {
             Ok(d) => d,
             Err(e @ (Error::DataUnavailable { .. } | Error::Checksum { .. })) if !options.strict => {
-                let _ = multi.println(format!("skipping experiment '{}': {e}", exp.name));
+                say(&multi, options, format!("skipping experiment '{}': {e}", exp.name));
                 outcome.skipped.push(Skipped { experiment: exp.name.clone(), dataset: exp.dataset.clone(), reason: e.to_string() });
                 overall.inc(todo.len() as u64);
                 continue;
@@ -118,15 +135,12 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         let tasks = exp.tasks.iter().map(|t| Task::resolve(t, &dataset)).collect::<Result<Vec<_>>>()?;
         for (run, files) in todo {
             overall.set_message(run.run_id());
-            // A partial folder from an interrupted run is never mixed with new files.
-            if files.dir.exists() {
-                std::fs::remove_dir_all(&files.dir).map_err(|e| Error::io(&files.dir, e))?;
-            }
+            clear_partial_run(&files, options.force)?;
             let context = RunContext { suite_hash: &suite_hash, reference, dataset: &dataset, tasks: &tasks };
             match execute_run(run, &context, &files, options, &multi) {
                 Ok(()) => outcome.runs_completed += 1,
                 Err(Error::Diverged { epoch, task, loss, last_finite }) => {
-                    let _ = multi.println(format!("run {} diverged at epoch {epoch} (task '{task}', loss {loss})", run.run_id()));
+                    say(&multi, options, format!("run {} diverged at epoch {epoch} (task '{task}', loss {loss})", run.run_id()));
                     let status = RunStatus::Diverged { epoch, task, last_finite_loss: last_finite };
                     let meta = run_meta(run, &context, None, 0, status, options);
                     results::write_run(&files, &meta, &[], &[], &[], None)?;
@@ -149,6 +163,23 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
 
 /// A run is complete when its `run.json` exists, is readable, and was written for the same
 /// settings (config hash).
+/// A partial folder from an interrupted run is never mixed with new files: everything but
+/// its checkpoint goes (the trainer resumes from the checkpoint if it is this run's, and
+/// `--force` removes it too).
+fn clear_partial_run(files: &RunFiles, force: bool) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(&files.dir) else { return Ok(()) };
+    let keep = files.checkpoint();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path == keep && !force {
+            continue;
+        }
+        let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}
+
 fn is_complete(files: &RunFiles, run: &RunSpec) -> bool {
     files.meta().is_file() && results::read_run_meta(&files.meta()).is_ok_and(|m| m.config_hash == run.config_hash())
 }
@@ -201,10 +232,15 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     let groups = [TaskGroup { dataset, tasks: (0..tasks.len()).collect() }];
     let steps = run.train.epochs as u64 * dataset.train.len().div_ceil(run.train.batch_size) as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));
-    let trained = train::train(model.as_ref(), tasks, &groups, weighting.as_mut(), &run.train, run.seed, &options.device, Some(&bar));
+    let hooks =
+        train::TrainHooks { progress: Some(&bar), checkpoint: Some(CheckpointSpec { path: files.checkpoint(), key: run.config_hash() }) };
+    let trained = train::train_with(model.as_ref(), tasks, &groups, weighting.as_mut(), &run.train, run.seed, &options.device, &hooks);
     bar.finish_and_clear();
     multi.remove(&bar);
     let outcome = trained?;
+    if outcome.resumed_epochs > 0 {
+        say(multi, options, format!("run {} resumed from its checkpoint after epoch {}", run.run_id(), outcome.resumed_epochs));
+    }
 
     let meta = run_meta(run, ctx, Some(&outcome), model.params().trainable_count(), RunStatus::Complete, options);
     let mut rows = Vec::new();
@@ -218,7 +254,21 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         }
         preds.push((task.name.clone(), per_split));
     }
-    results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))
+    results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))?;
+    if !options.keep_checkpoints {
+        crate::train::checkpoint::remove(&files.checkpoint())?;
+    }
+    Ok(())
+}
+
+/// A message above the progress bars on a terminal, on standard error otherwise (a hidden
+/// progress display would swallow it).
+fn say(multi: &MultiProgress, options: &BenchOptions, message: String) {
+    if options.progress {
+        let _ = multi.println(message);
+    } else {
+        eprintln!("{message}");
+    }
 }
 
 /// The method a run trains with: STL, with nothing to weight, sums its (independent) task

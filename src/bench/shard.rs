@@ -7,7 +7,9 @@ use crate::{Error, Result};
 /// Shard `index` (0-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard's number, `0..count`.
     pub index: usize,
+    /// Number of shards the grid is split into.
     pub count: usize,
 }
 
@@ -39,6 +41,7 @@ impl Shard {
         Shard::parse(&format!("{index}/{count}")).map(Some)
     }
 
+    /// Whether the run at `position` in the plan belongs to this shard.
     pub fn contains(&self, position: usize) -> bool {
         position % self.count == self.index
     }

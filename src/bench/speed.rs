@@ -49,14 +49,23 @@ pub enum SpeedMode {
 /// One measurement, in the JSON-lines format the peer runner reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeedResult {
+    /// `medmtl`, or the peer that was timed (`pytorch`).
     pub framework: String,
+    /// The framework's version.
     pub version: String,
+    /// The workload.
     pub model: SpeedModel,
+    /// What was timed.
     pub mode: SpeedMode,
+    /// Images per step.
     pub batch: usize,
+    /// CPU worker threads (medmtl: the rayon pool).
     pub threads: usize,
+    /// Timed steps, after the untimed warm-up ones.
     pub steps: usize,
+    /// `batch x steps` images over the timed steps' wall time.
     pub images_per_sec: f64,
+    /// Peak resident memory of the process during the measurement, in MiB (Linux only).
     pub peak_rss_mib: Option<f64>,
     /// Whether medmtl's fused CPU kernels were on.
     pub kernels: bool,
@@ -146,7 +155,7 @@ pub fn measure(
     };
     let mut all_vars = vars;
     all_vars.extend(method.extra_vars());
-    let mut stepper = Stepper { optimizer: Adam::new(all_vars, AdamConfig::adam(1e-3)), weighting: method.as_mut() };
+    let mut stepper = Stepper::new(Adam::new(all_vars, AdamConfig::adam(1e-3)), method.as_mut());
     let losses = || -> Result<Vec<Tensor>> {
         let out = w.model.forward(&w.x, &tasks, true)?;
         out.iter().zip(&w.kinds).zip(&w.targets).map(|((o, k), t)| task_loss(k, o, t)).collect()

@@ -18,7 +18,7 @@ use medmtl::data::fetch::DataSources;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Suite to run: a name from benchmarks/suites/ (smoke, retina, retina-full, default) or a path to a .toml file.
+    /// Suite to run: a built-in suite's name (`--list` shows them) or a path to a .toml file.
     #[arg(long, default_value = "default")]
     suite: String,
     /// Folder with local dataset copies (e.g. ../shared/datasets); searched before $MEDMTL_DATA_DIR.
@@ -45,10 +45,14 @@ struct Args {
     /// CPU threads (default: all physical cores, or $RAYON_NUM_THREADS).
     #[arg(long)]
     threads: Option<usize>,
-    /// Re-run runs whose results are already complete (by default a restarted suite skips
-    /// them and redoes only missing or interrupted runs).
+    /// Re-run every run from scratch, complete ones included (by default a restarted suite
+    /// skips complete runs and continues interrupted ones from their last finished epoch).
     #[arg(long)]
     force: bool,
+    /// Keep each run's checkpoint (checkpoint.safetensors: the training state after the last
+    /// epoch) once the run is complete; normally it is removed.
+    #[arg(long)]
+    keep_checkpoints: bool,
     /// Run only shard I of N of the run grid (0 <= I < N), e.g. one Slurm array task;
     /// defaults to $SLURM_ARRAY_TASK_ID / $SLURM_ARRAY_TASK_COUNT when set. Merge shard
     /// results with `medmtl merge`.
@@ -102,12 +106,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         shard,
         device: medmtl::device::parse_device(&args.device)?,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        keep_checkpoints: args.keep_checkpoints,
     };
     let results = args.out.join(&suite.name);
     // Every file is written atomically and a run is complete only once its run.json exists,
     // so stopping here loses at most the run in progress.
     let _ = ctrlc::set_handler(move || {
-        eprintln!("\ninterrupted: completed runs are kept in {}; run the same command again to resume", results.display());
+        eprintln!(
+            "\ninterrupted: completed runs and the last finished epoch of the run in progress are kept in {}; \
+             run the same command again to resume",
+            results.display()
+        );
         std::process::exit(130);
     });
     let label = source.label().display().to_string();

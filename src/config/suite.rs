@@ -36,18 +36,25 @@ const EMBEDDED: &[(&str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suite {
+    /// The suite's name (results go to `<results>/<name>/`).
     pub name: String,
+    /// What the suite is for, in a sentence or two.
     #[serde(default)]
     pub description: String,
+    /// Training seeds; every design x weighting of every experiment runs once per seed.
     pub seeds: Vec<u64>,
+    /// Multi-task designs (architectures) to run, `stl` for the single-task baseline.
     pub designs: Vec<Design>,
+    /// Loss-weighting methods to run (default: `ew`, equal weights).
     #[serde(default = "default_weightings")]
     pub weightings: Vec<WeightingKind>,
     /// Designs crossed with every weighting; the other designs run with the first
     /// weighting only (an "axes" grid instead of the full cross). All designs when absent.
     #[serde(default)]
     pub weighting_designs: Option<Vec<Design>>,
+    /// Training settings of every experiment without its own `[experiment.train]`.
     pub train: TrainConfig,
+    /// Backbone of every experiment without its own `[experiment.model]` (default: the small CNN at its default width).
     #[serde(default)]
     pub model: ModelConfig,
     /// Hyper-parameter overrides per weighting method (`[weighting.cagrad] c = 0.4`).
@@ -56,6 +63,7 @@ pub struct Suite {
     /// Hyper-parameter overrides per design (`[design.mmoe] experts = 2`).
     #[serde(default, rename = "design")]
     pub design_params: BTreeMap<Design, ParamTable>,
+    /// The experiments (`[[experiment]]` tables), run in order.
     #[serde(rename = "experiment")]
     pub experiments: Vec<Experiment>,
 }
@@ -68,6 +76,7 @@ fn default_weightings() -> Vec<WeightingKind> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// The shared feature extractor's architecture.
     pub backbone: BackboneKind,
     /// Base channel width; the backbone's default when absent.
     #[serde(default)]
@@ -81,6 +90,7 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// The base channel width: `width`, else the backbone's default.
     pub fn width(&self) -> usize {
         self.width.unwrap_or_else(|| self.backbone.default_width())
     }
@@ -90,6 +100,7 @@ impl ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Experiment {
+    /// The experiment's name (letters, digits, `-`, `_`; unique in the suite).
     pub name: String,
     /// A catalog dataset (e.g. `retinamnist`), a built-in folder dataset (`busbra`, `hc18`)
     /// or `phantoms`; with `spec`, the name of your own folder dataset.
@@ -101,16 +112,21 @@ pub struct Experiment {
     /// Image size for catalog datasets with several sizes (MedMNIST: 28, 64, 128, 224).
     #[serde(default = "default_size")]
     pub size: u32,
+    /// The tasks learnt together on this dataset (names unique).
     pub tasks: Vec<TaskSpec>,
     /// Generator settings when `dataset = "phantoms"`.
     #[serde(default)]
     pub phantoms: Option<PhantomConfig>,
+    /// Designs of this experiment instead of the suite's.
     #[serde(default)]
     pub designs: Option<Vec<Design>>,
+    /// Weighting methods of this experiment instead of the suite's.
     #[serde(default)]
     pub weightings: Option<Vec<WeightingKind>>,
+    /// Training settings of this experiment instead of the suite's.
     #[serde(default)]
     pub train: Option<TrainConfig>,
+    /// Backbone of this experiment instead of the suite's.
     #[serde(default)]
     pub model: Option<ModelConfig>,
 }
@@ -122,8 +138,21 @@ fn default_size() -> u32 {
 /// How an experiment's data are obtained.
 #[derive(Debug, Clone)]
 pub enum DatasetRef {
-    Catalog { name: String, size: u32 },
-    Folder { spec: Box<FolderSpec>, size: u32 },
+    /// A dataset of the catalog (MedMNIST), read from its official file.
+    Catalog {
+        /// The catalog name (`retinamnist`).
+        name: String,
+        /// Image side in pixels (one of the catalog's sizes).
+        size: u32,
+    },
+    /// A folder dataset (built-in spec or the experiment's own `spec` file).
+    Folder {
+        /// The parsed and validated dataset spec.
+        spec: Box<FolderSpec>,
+        /// Side of the square images are resized to, pixels.
+        size: u32,
+    },
+    /// Synthetic phantoms generated from these settings.
     Phantoms(PhantomConfig),
 }
 
@@ -146,11 +175,14 @@ impl Experiment {
 /// Where a suite was read from (for messages and the report).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SuiteSource {
+    /// A TOML file on disk.
     File(PathBuf),
+    /// A suite compiled into medmtl, by name.
     Embedded(&'static str),
 }
 
 impl SuiteSource {
+    /// The file's path, or `benchmarks/suites/<name>.toml` for an embedded suite.
     pub fn label(&self) -> PathBuf {
         match self {
             SuiteSource::File(p) => p.clone(),
@@ -278,10 +310,12 @@ impl Suite {
         Ok(())
     }
 
+    /// The designs `exp` runs: its own list, else the suite's.
     pub fn designs_for<'a>(&'a self, exp: &'a Experiment) -> &'a [Design] {
         exp.designs.as_deref().unwrap_or(&self.designs)
     }
 
+    /// The weighting methods of `exp`: its own list, else the suite's.
     pub fn weightings_for<'a>(&'a self, exp: &'a Experiment) -> &'a [WeightingKind] {
         exp.weightings.as_deref().unwrap_or(&self.weightings)
     }
@@ -295,10 +329,12 @@ impl Suite {
         }
     }
 
+    /// The training settings of `exp`: its own, else the suite's.
     pub fn train_for<'a>(&'a self, exp: &'a Experiment) -> &'a TrainConfig {
         exp.train.as_ref().unwrap_or(&self.train)
     }
 
+    /// The backbone settings of `exp`: its own, else the suite's.
     pub fn model_for<'a>(&'a self, exp: &'a Experiment) -> &'a ModelConfig {
         exp.model.as_ref().unwrap_or(&self.model)
     }

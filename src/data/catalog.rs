@@ -15,18 +15,26 @@ const EMBEDDED: &[(&str, &str)] = &[("datasets/medmnist.toml", include_str!("../
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
+    /// The collection all the file's datasets belong to.
     pub collection: Collection,
+    /// The collection's datasets (`[[dataset]]` tables).
     #[serde(rename = "dataset")]
     pub datasets: Vec<DatasetEntry>,
 }
 
+/// A published collection of datasets (e.g. MedMNIST) and how to cite it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Collection {
+    /// Short name (`medmnist`).
     pub name: String,
+    /// Release the catalog's URLs and md5s come from (e.g. `3.0.2`).
     pub version: String,
+    /// The collection's web page.
     pub homepage: String,
+    /// DOI of the data record the files are downloaded from.
     pub doi: String,
+    /// The collection's paper, as printed in reports.
     pub citation: String,
 }
 
@@ -34,25 +42,37 @@ pub struct Collection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetEntry {
+    /// Short name, as suites refer to it (`pathmnist`).
     pub name: String,
+    /// The dataset's class in the `medmnist` Python package (`PathMNIST`).
     pub python_class: Option<String>,
     /// Task type as the dataset's authors state it (MedMNIST's `task` string).
     pub task: String,
+    /// Image channels: 1 (grey) or 3 (RGB).
     pub channels: usize,
     /// Label names in index order.
     pub labels: Vec<String>,
+    /// The data's licence (e.g. `CC BY 4.0`).
     pub license: String,
+    /// The authors' description of the dataset.
     pub description: String,
+    /// The source data's paper, when the collection derives the dataset from another.
     pub source_citation: Option<String>,
+    /// Images in each official split.
     pub splits: SplitSizes,
+    /// One official file per image size.
     pub files: Vec<FileEntry>,
 }
 
+/// Number of images in each official split.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SplitSizes {
+    /// Training images.
     pub train: usize,
+    /// Validation images.
     pub val: usize,
+    /// Test images.
     pub test: usize,
 }
 
@@ -60,16 +80,22 @@ pub struct SplitSizes {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
+    /// Image side in pixels (28, 64, 128 or 224).
     pub size: u32,
+    /// File name in the data folder (`pathmnist_64.npz`).
     pub file: String,
+    /// HTTPS download URL.
     pub url: String,
+    /// md5 of the file, 32 hex digits.
     pub md5: String,
 }
 
 /// A dataset entry together with the collection it belongs to.
 #[derive(Debug, Clone)]
 pub struct CatalogEntry {
+    /// The collection the dataset belongs to.
     pub collection: Collection,
+    /// The dataset's own entry.
     pub dataset: DatasetEntry,
 }
 
@@ -110,10 +136,12 @@ impl Catalog {
         Ok(Catalog { entries })
     }
 
+    /// The entry of the dataset called `name`, if the catalog has it.
     pub fn get(&self, name: &str) -> Option<&CatalogEntry> {
         self.entries.iter().find(|e| e.dataset.name == name)
     }
 
+    /// Names of all datasets, in catalog order.
     pub fn names(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.dataset.name.as_str()).collect()
     }

@@ -41,14 +41,27 @@ pub enum SourceValues {
     /// One class index per sample (binary, multi-class, ordinal grades).
     Labels(Vec<u32>),
     /// `width` 0/1 values per sample (multi-label).
-    MultiLabels { width: usize, values: Vec<u8> },
+    MultiLabels {
+        /// Number of labels per sample.
+        width: usize,
+        /// `n x width` values, row-major.
+        values: Vec<u8>,
+    },
     /// One real value per sample (regression targets such as a lesion area).
     Values(Vec<f32>),
     /// One `height x width` class map per sample (segmentation).
-    Masks { height: usize, width: usize, values: Vec<u8> },
+    Masks {
+        /// Mask height, pixels.
+        height: usize,
+        /// Mask width, pixels.
+        width: usize,
+        /// `n x height x width` class indices, row-major.
+        values: Vec<u8>,
+    },
 }
 
 impl SourceValues {
+    /// Number of samples.
     pub fn len(&self) -> usize {
         match self {
             SourceValues::Labels(v) => v.len(),
@@ -58,6 +71,7 @@ impl SourceValues {
         }
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -88,26 +102,32 @@ impl Split {
         Ok(Split { images, n, shape, sources })
     }
 
+    /// Number of images n.
     pub fn len(&self) -> usize {
         self.n
     }
 
+    /// Whether the split has no images.
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
 
+    /// All images, normalised, `n x C x H x W` (NCHW), row-major.
     pub fn images(&self) -> &[f32] {
         &self.images
     }
 
+    /// Shape of every image.
     pub fn shape(&self) -> ImageShape {
         self.shape
     }
 
+    /// The target source called `name`, if the dataset has it.
     pub fn source(&self, name: &str) -> Option<&SourceValues> {
         self.sources.get(name)
     }
 
+    /// Names of the target sources, sorted.
     pub fn source_names(&self) -> impl Iterator<Item = &str> {
         self.sources.keys().map(String::as_str)
     }
@@ -116,12 +136,16 @@ impl Split {
 /// Channels, height and width of every image in a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageShape {
+    /// Channels C (1 grey, 3 RGB).
     pub channels: usize,
+    /// Height H, pixels.
     pub height: usize,
+    /// Width W, pixels.
     pub width: usize,
 }
 
 impl ImageShape {
+    /// Values per image, `C x H x W`.
     pub fn pixels_per_image(&self) -> usize {
         self.channels * self.height * self.width
     }
@@ -140,24 +164,33 @@ pub struct Provenance {
     pub files: Vec<(String, String)>,
     /// False when any file's md5 differs from the catalog (used with `--allow-unverified`).
     pub verified: bool,
+    /// How to cite the data, as printed in reports.
     pub citation: String,
+    /// The data's licence.
     pub license: String,
 }
 
 /// A loaded dataset with fixed train/val/test splits.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The dataset's name (catalog name, folder spec name or `phantoms`).
     pub name: String,
+    /// Shape of every image, in every split.
     pub shape: ImageShape,
+    /// The training split.
     pub train: Split,
+    /// The validation split (model selection).
     pub val: Split,
+    /// The test split (reported results).
     pub test: Split,
+    /// Files read, checksums and citation, recorded with every result.
     pub provenance: Provenance,
     /// Class names of each categorical target source (e.g. MedMNIST's label names).
     pub class_names: BTreeMap<String, Vec<String>>,
 }
 
 impl Dataset {
+    /// The split named `which`.
     pub fn split(&self, which: SplitName) -> &Split {
         match which {
             SplitName::Train => &self.train,

@@ -19,10 +19,15 @@
 /// (radians, in (-pi/2, pi/2]). Units are those of the points it was fitted to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ellipse {
+    /// Centre, x coordinate.
     pub cx: f64,
+    /// Centre, y coordinate.
     pub cy: f64,
+    /// Semi-major axis.
     pub a: f64,
+    /// Semi-minor axis (`b <= a`).
     pub b: f64,
+    /// Angle of the `a` axis to the x axis, radians in (-pi/2, pi/2].
     pub angle: f64,
 }
 
@@ -32,6 +37,7 @@ impl Ellipse {
         ramanujan_circumference(self.a, self.b)
     }
 
+    /// Area, `pi a b`.
     pub fn area(&self) -> f64 {
         std::f64::consts::PI * self.a * self.b
     }

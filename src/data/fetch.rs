@@ -115,7 +115,9 @@ impl DataSources {
 /// A dataset file found on disk, with the md5 it really has.
 #[derive(Debug, Clone)]
 pub struct LocatedFile {
+    /// Where the file was found (or downloaded to).
     pub path: PathBuf,
+    /// The file's md5 as computed, lowercase hex.
     pub md5: String,
     /// Whether `md5` equals the catalog's.
     pub verified: bool,

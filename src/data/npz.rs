@@ -31,7 +31,9 @@ const MAX_HEADER_NESTING: usize = 3;
 /// A dense array read from an `.npz` member, in C order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Array<T> {
+    /// Length of each axis, outermost first.
     pub shape: Vec<usize>,
+    /// Elements in C (row-major) order; `shape.iter().product()` of them.
     pub data: Vec<T>,
 }
 
@@ -42,6 +44,7 @@ pub struct NpzArchive<R: Read + Seek> {
 }
 
 impl NpzArchive<BufReader<File>> {
+    /// Opens the `.npz` file at `path` (reads only its zip directory).
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         Self::from_reader(path, BufReader::new(file))

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::{Dataset, ImageShape, Provenance, SourceValues, Split};
 use crate::Result;
 
+/// Class names of the `shape` source, in index order.
 pub const SHAPE_NAMES: [&str; 3] = ["ellipse", "rectangle", "triangle"];
 
 /// Size and seed of a phantom dataset.
@@ -30,10 +31,13 @@ pub struct PhantomConfig {
     /// Image side in pixels.
     #[serde(default = "default_size")]
     pub size: usize,
+    /// Training images (default 1000).
     #[serde(default = "default_train")]
     pub train: usize,
+    /// Validation images (default 250).
     #[serde(default = "default_eval")]
     pub val: usize,
+    /// Test images (default 250).
     #[serde(default = "default_eval")]
     pub test: usize,
     /// Seed of the data (independent of the training seed, so that every training seed sees

@@ -17,9 +17,13 @@ use crate::{Error, Result};
 /// An 8-bit raster, channels interleaved, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raster {
+    /// Width, pixels.
     pub width: usize,
+    /// Height, pixels.
     pub height: usize,
+    /// Channels per pixel (1 grey, 3 RGB).
     pub channels: usize,
+    /// `height x width x channels` bytes.
     pub data: Vec<u8>,
 }
 

@@ -17,6 +17,7 @@ use super::slices::{storage_slice, with_slice};
 /// Per-channel statistics of one training batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchStats {
+    /// Mean per channel.
     pub mean: Vec<f32>,
     /// Biased variance (divided by M), as used for normalisation.
     pub var: Vec<f32>,

@@ -6,6 +6,8 @@ use rayon::prelude::*;
 
 use super::slices::{storage_slice, with_slice};
 
+/// 2x2 max pooling with stride 2 (odd trailing rows and columns dropped, as PyTorch's
+/// floor mode), with a correct gradient (candle's scales it by 1/4).
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
     if super::use_cpu_kernel(x) {
         x.contiguous()?.apply_op1(MaxPool2Op)

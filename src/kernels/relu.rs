@@ -9,6 +9,7 @@ use super::slices::{storage_slice, with_slice};
 /// Parallel chunk length for elementwise passes.
 pub(crate) const CHUNK: usize = 1 << 14;
 
+/// `max(x, 0)` in one parallel pass each way.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     if super::use_cpu_kernel(x) {
         x.contiguous()?.apply_op1(ReluOp)

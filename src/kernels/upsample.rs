@@ -7,6 +7,8 @@ use rayon::prelude::*;
 
 use super::slices::{storage_slice, with_slice};
 
+/// Nearest-neighbour 2x upsampling of an NCHW map; its gradient sums each 2x2 block
+/// (candle's overwrites instead of summing).
 pub fn upsample_nearest2(x: &Tensor) -> Result<Tensor> {
     if super::use_cpu_kernel(x) {
         x.contiguous()?.apply_op1(Upsample2Op)

@@ -29,18 +29,23 @@ pub const BOOTSTRAP_RESAMPLES: usize = 1000;
 /// predicted class per pixel for segmentation, the reconstructed value per pixel).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPredictions {
+    /// Ground truth of every sample.
     pub targets: Targets,
+    /// `n x width` scores, row-major.
     pub scores: Vec<f32>,
+    /// Scores per sample: the kind's outputs, or the target's values per sample for dense tasks.
     pub width: usize,
     /// Pixel size in mm per sample (segmentation distances); pixels when absent.
     pub spacing: Option<Vec<f32>>,
 }
 
 impl TaskPredictions {
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -71,8 +76,11 @@ impl TaskPredictions {
 /// A named metric value, with its bootstrap interval when computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricValue {
+    /// The metric's name (see [`defs::METRICS`]).
     pub name: String,
+    /// The metric on all samples; NaN where undefined.
     pub value: f64,
+    /// Percentile bootstrap 95% interval `(low, high)` over resampled samples.
     pub ci: Option<(f64, f64)>,
 }
 

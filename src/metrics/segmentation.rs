@@ -26,8 +26,11 @@ pub type Spacing = (f64, f64);
 /// Foreground pixels, intersection and the two sizes of a mask pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Overlap {
+    /// Pixels foreground in both masks, `|A∩B|`.
     pub intersection: usize,
+    /// Foreground pixels of the reference (ground truth), `|A|`.
     pub reference: usize,
+    /// Foreground pixels of the prediction, `|B|`.
     pub prediction: usize,
 }
 
@@ -113,10 +116,18 @@ pub enum SurfaceDistances {
     /// Neither mask has foreground.
     BothEmpty,
     /// Exactly one mask has foreground; carries the image-diagonal fallback distance.
-    OneEmpty { diagonal: f64 },
+    OneEmpty {
+        /// The physical image diagonal `sqrt((H·sy)² + (W·sx)²)`, mm.
+        diagonal: f64,
+    },
     /// For every prediction boundary pixel the distance to the nearest reference boundary
     /// pixel, and the reverse.
-    Both { pred_to_ref: Vec<f64>, ref_to_pred: Vec<f64> },
+    Both {
+        /// Per prediction boundary pixel: distance to the nearest reference boundary pixel, mm.
+        pred_to_ref: Vec<f64>,
+        /// Per reference boundary pixel: distance to the nearest prediction boundary pixel, mm.
+        ref_to_pred: Vec<f64>,
+    },
 }
 
 /// Boundary pixels as MONAI's `get_mask_edges` finds them: `mask XOR binary_erosion(mask)`
@@ -317,10 +328,15 @@ pub fn summarize_distances(values: &[Distance]) -> DistanceSummary {
 /// Every binary metric of one mask pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BinaryMetrics {
+    /// Dice coefficient; NaN when both masks are empty.
     pub dice: f64,
+    /// Intersection over union; NaN when both masks are empty.
     pub iou: f64,
+    /// 95th-percentile symmetric Hausdorff distance, mm.
     pub hd95: Distance,
+    /// Average symmetric surface distance, mm.
     pub assd: Distance,
+    /// Normalised surface Dice at the tolerance `tau`.
     pub nsd: f64,
 }
 
@@ -347,9 +363,13 @@ pub struct MulticlassMetrics {
     /// Means over the classes where the metric is defined (NaN classes are left out, as
     /// MONAI's `do_metric_reduction`); distance means include fallbacks.
     pub dice: f64,
+    /// Mean IoU over the classes where it is defined.
     pub iou: f64,
+    /// Mean HD95 over the classes where it is defined, mm (fallbacks included).
     pub hd95: f64,
+    /// Mean ASSD over the classes where it is defined, mm (fallbacks included).
     pub assd: f64,
+    /// Mean NSD over the classes where it is defined.
     pub nsd: f64,
     /// Classes whose HD95/ASSD is the one-empty-mask fallback.
     pub distance_fallbacks: usize,

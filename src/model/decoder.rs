@@ -11,6 +11,7 @@ use super::params::ParamBuilder;
 use crate::kernels::upsample_nearest2;
 use crate::Result;
 
+/// A U-Net decoder from an encoder's levels to per-pixel output maps.
 pub struct Decoder {
     blocks: Vec<[ConvBnRelu; 2]>,
     out: Conv2d,

@@ -20,6 +20,7 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// A `kernel x kernel` convolution from `c_in` to `c_out` channels, with a bias when `bias`.
     pub fn new(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> Result<Self> {
         let bound = 1.0 / ((c_in * kernel * kernel) as f64).sqrt();
         let weight = pb.uniform("weight", &[c_out, c_in, kernel, kernel], bound)?;
@@ -27,6 +28,7 @@ impl Conv2d {
         Ok(Conv2d { weight, bias, stride, padding })
     }
 
+    /// Convolves an NCHW batch.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = kernels::conv2d(x, &live(&self.weight), self.stride, self.padding)?;
         Ok(match &self.bias {
@@ -50,6 +52,7 @@ pub struct BatchNorm2d {
 }
 
 impl BatchNorm2d {
+    /// Normalisation of `channels` channels: scale 1, shift 0, running mean 0, running variance 1.
     pub fn new(pb: &ParamBuilder, channels: usize) -> Result<Self> {
         Ok(BatchNorm2d {
             weight: pb.constant("weight", &[channels], 1.0)?,
@@ -61,6 +64,8 @@ impl BatchNorm2d {
         })
     }
 
+    /// Normalises `x` with batch statistics (updating the running ones) when `train`, with the
+    /// running statistics otherwise.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         self.apply(x, train, false)
     }
@@ -104,10 +109,12 @@ impl ConvBnRelu {
         Self::with_stride(pb, c_in, c_out, kernel, 1, padding)
     }
 
+    /// A `kernel x kernel` convolution with the given stride and padding.
     pub fn with_stride(pb: &ParamBuilder, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: usize) -> Result<Self> {
         Ok(ConvBnRelu { conv: Conv2d::new(pb, c_in, c_out, kernel, stride, padding, false)?, bn: BatchNorm2d::new(&pb.sub("bn"), c_out)? })
     }
 
+    /// `relu(bn(conv(x)))`, in training or evaluation mode as `train` says.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         self.bn.forward_relu(&self.conv.forward(x)?, train)
     }
@@ -121,11 +128,13 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// A map from `inputs` to `outputs` features.
     pub fn new(pb: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
         let bound = 1.0 / (inputs as f64).sqrt();
         Ok(Linear { weight: pb.uniform("weight", &[outputs, inputs], bound)?, bias: pb.uniform("bias", &[outputs], bound)? })
     }
 
+    /// `x W^T + b` for an `N x inputs` batch.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.matmul(&live(&self.weight).t()?)?.broadcast_add(&live(&self.bias))?)
     }

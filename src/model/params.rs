@@ -58,8 +58,11 @@ pub enum Owner {
 /// One named parameter.
 #[derive(Debug, Clone)]
 pub struct Param {
+    /// The builders' prefixes and the parameter's own name, dot-separated.
     pub name: String,
+    /// The value, updated in place by the optimiser (or, for buffers, by the layer).
     pub var: Var,
+    /// The part of the model it belongs to: shared, or one task's.
     pub owner: Owner,
     /// False for buffers such as BatchNorm running statistics, which no optimiser touches.
     pub trainable: bool,
@@ -77,7 +80,20 @@ pub struct Snapshot {
     values: Vec<(usize, Tensor)>,
 }
 
+impl Snapshot {
+    /// The copied values with the index of their parameter in the store.
+    pub fn entries(&self) -> &[(usize, Tensor)] {
+        &self.values
+    }
+
+    /// A snapshot from saved values (a checkpoint), each with its parameter's index.
+    pub fn from_entries(values: Vec<(usize, Tensor)>) -> Self {
+        Snapshot { values }
+    }
+}
+
 impl ParamStore {
+    /// Every parameter, trainable or buffer, in creation order.
     pub fn iter(&self) -> impl Iterator<Item = &Param> {
         self.params.iter()
     }
@@ -97,7 +113,7 @@ impl ParamStore {
         self.params.iter().filter(|p| p.trainable).map(|p| p.var.elem_count()).sum()
     }
 
-    /// True when no parameter is shared between tasks (single-task columns).
+    /// True when some parameter is shared between tasks (false for single-task columns).
     pub fn has_shared(&self) -> bool {
         self.params.iter().any(|p| p.owner == Owner::Shared)
     }
@@ -158,6 +174,7 @@ impl ParamBuilder {
         ParamBuilder { owner, ..self.clone() }
     }
 
+    /// The device parameters are created on.
     pub fn device(&self) -> Device {
         self.lock().device.clone()
     }

@@ -24,20 +24,30 @@ pub const ALPHA: f64 = 0.05;
 /// Key of a compared value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
+    /// The experiment's name.
     pub experiment: String,
+    /// The task's name.
     pub task: String,
+    /// The metric's name.
     pub metric: String,
+    /// The design's name.
     pub design: String,
+    /// The weighting method's name.
     pub weighting: String,
 }
 
+/// One value present on both sides (test split).
 #[derive(Debug, Clone)]
 pub struct CompareRow {
+    /// What is compared.
     pub key: Key,
+    /// Mean, std and seed count of the per-seed values in A (the reference).
     pub a: Summary,
+    /// Mean, std and seed count of the per-seed values in B.
     pub b: Summary,
     /// `mean(B) − mean(A)`.
     pub difference: f64,
+    /// Two-sided p of Welch's t-test of A's against B's per-seed values (NaN with fewer than two seeds a side).
     pub p_value: f64,
     /// Welch p < [`ALPHA`]; `None` when a side has fewer than two seeds.
     pub exceeds_noise: Option<bool>,
@@ -45,13 +55,18 @@ pub struct CompareRow {
     pub better: bool,
 }
 
+/// Everything `medmtl compare` reports about two results folders.
 #[derive(Debug, Clone, Default)]
 pub struct Comparison {
+    /// Values present on both sides, in key order.
     pub rows: Vec<CompareRow>,
+    /// Values only A has.
     pub only_a: Vec<Key>,
+    /// Values only B has.
     pub only_b: Vec<Key>,
     /// Per side: git revisions, suite hashes.
     pub revisions: (Vec<String>, Vec<String>),
+    /// Per side (A, B): the distinct suite hashes of its runs.
     pub suite_hashes: (Vec<String>, Vec<String>),
     /// Combos whose run settings differ (config hashes of the same run id differ).
     pub changed_settings: Vec<String>,

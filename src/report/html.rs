@@ -53,6 +53,7 @@ pub fn render(title: &str, blocks: &[Block], images: &BTreeMap<String, Vec<u8>>)
     out
 }
 
+/// Escapes the four characters HTML text and attribute values cannot hold (`&`, `<`, `>`, `"`).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {

@@ -9,7 +9,9 @@ use super::model::{ExperimentReport, Report, TaskTable};
 
 /// A LaTeX table file: its name (under `tables/`) and text.
 pub struct TexTable {
+    /// File name under `tables/`: `<experiment>__<task or table>.tex`, or `preview.tex`.
     pub file: String,
+    /// The LaTeX source.
     pub text: String,
 }
 

@@ -8,7 +8,9 @@ use crate::stats::Summary;
 /// One design under one weighting method: a row of every table.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Combo {
+    /// Design name as recorded in the runs (`stl`, `hps`, ...).
     pub design: String,
+    /// Weighting method name as recorded (`none` where no weighting applies).
     pub weighting: String,
 }
 
@@ -31,9 +33,13 @@ impl Combo {
 /// The whole report of one suite.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The suite's name (its runs' `suite`, else the results folder's name).
     pub suite: String,
+    /// One entry per experiment, in the suite file's order where known.
     pub experiments: Vec<ExperimentReport>,
+    /// Facts of the method section (datasets, seeds, hardware, versions, runs).
     pub method: Method,
+    /// Experiments that did not run (their data could not be had), and why.
     pub skipped: Vec<Skipped>,
     /// Runs that diverged (no metrics).
     pub failed: Vec<FailedRun>,
@@ -41,16 +47,21 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// A run that produced no metrics.
 #[derive(Debug, Clone)]
 pub struct FailedRun {
+    /// The run's id.
     pub run_id: String,
+    /// Why it failed, as printed (epoch, task and last finite loss of a divergence).
     pub reason: String,
 }
 
 /// Everything about one experiment (one dataset and task set).
 #[derive(Debug, Clone)]
 pub struct ExperimentReport {
+    /// The experiment's name in the suite.
     pub name: String,
+    /// Dataset name the runs record (`RunMeta::datasets`).
     pub datasets: String,
     /// Rows of every table: STL first, then by design and weighting.
     pub combos: Vec<Combo>,
@@ -58,27 +69,41 @@ pub struct ExperimentReport {
     pub seeds: Vec<Vec<u64>>,
     /// Index of the STL combo in `combos`, when the experiment has one.
     pub stl: Option<usize>,
+    /// One table per task, in the runs' task order (test split).
     pub tasks: Vec<TaskTable>,
+    /// Δm of the multi-task combos against STL.
     pub delta_m: DeltaMSection,
+    /// Paired bootstrap tests against STL, per task and non-STL combo.
     pub tests: Vec<PairedTest>,
+    /// How the ranking of combos depends on the metric.
     pub agreement: RankAgreement,
+    /// Training and inference cost, per combo with a complete run.
     pub cost: Vec<CostRow>,
+    /// Training curves, per task.
     pub curves: Vec<TaskCurves>,
+    /// Best, median and worst test cases of each segmentation task.
     pub galleries: Vec<Gallery>,
 }
 
 /// A task's design x weighting table: one column per metric.
 #[derive(Debug, Clone)]
 pub struct TaskTable {
+    /// The task's name.
     pub name: String,
+    /// The task kind's name (`segmentation`, `regression`, ...).
     pub kind: String,
+    /// The kind's primary metric (the one model selection uses); empty for an unknown kind.
     pub primary: String,
+    /// One column per metric the rows report, in their first-seen order.
     pub columns: Vec<MetricColumn>,
 }
 
+/// One metric's column of a task table.
 #[derive(Debug, Clone)]
 pub struct MetricColumn {
+    /// The metric's name.
     pub metric: String,
+    /// Whether a larger value is better (decides the bold best cells).
     pub higher_is_better: bool,
     /// A count (`n_*`): shown, never ranked, bolded or compared.
     pub count: bool,
@@ -106,13 +131,16 @@ pub struct Cell {
 pub struct DeltaMSection {
     /// Metrics averaged per task (`delta_m_metrics` of its kind).
     pub metrics: Vec<(String, Vec<String>)>,
+    /// One row per non-STL combo.
     pub rows: Vec<DeltaMRow>,
     /// Why there are no rows, or what was left out.
     pub note: Option<String>,
 }
 
+/// Δm of one multi-task combo over its seeds.
 #[derive(Debug, Clone)]
 pub struct DeltaMRow {
+    /// Index into the experiment's `combos`.
     pub combo: usize,
     /// medmtl Δm (%) of each seed's metrics against the STL means over STL seeds.
     pub per_seed: Vec<(u64, f64)>,
@@ -129,20 +157,27 @@ pub struct DeltaMRow {
 /// Paired bootstrap of one combo against STL on one task's primary metric.
 #[derive(Debug, Clone)]
 pub struct PairedTest {
+    /// Index into the experiment's `combos`.
     pub combo: usize,
+    /// The task's name.
     pub task: String,
+    /// The task's primary metric.
     pub metric: String,
     /// Seeds both the combo and STL have (the metric is averaged over them).
     pub seeds: Vec<u64>,
+    /// Test samples resampled (0 when no test was made).
     pub samples: usize,
     /// Bootstrap resamples B (depends on the family size, see `paired_resamples`).
     pub resamples: usize,
     /// Combo minus STL, metric averaged over the common seeds, on all test samples.
     pub difference: f64,
+    /// Percentile 95% CI of `difference` over the resamples.
     pub ci: (f64, f64),
+    /// Two-sided bootstrap p-value, unadjusted.
     pub p_value: f64,
     /// Holm-adjusted over the combos compared on this task.
     pub p_holm: f64,
+    /// Significance mark of `p_holm`: "", "*" (< 0.05) or "**" (< 0.01).
     pub mark: &'static str,
     /// Why no test could be made (predictions missing, test sets differ, ...).
     pub note: Option<String>,
@@ -167,18 +202,26 @@ pub struct RankAgreement {
 /// combo is best under; present only when more than one combo is best somewhere.
 #[derive(Debug, Clone)]
 pub struct BestChange {
+    /// What was compared, as printed (`task <name>`, or the primary metrics of all tasks and Δm).
     pub scope: String,
+    /// Each set of best combos (indices into `combos`) with the rankings (`labels`) it is best under.
     pub winners: Vec<(Vec<usize>, Vec<String>)>,
 }
 
 /// Training and inference cost of one combo over its seeds.
 #[derive(Debug, Clone)]
 pub struct CostRow {
+    /// Index into the experiment's `combos`.
     pub combo: usize,
+    /// Parameters of the model (from the combo's first run).
     pub params: usize,
+    /// Training throughput, images/s.
     pub train_images_per_sec: Summary,
+    /// Inference throughput, images/s.
     pub inference_images_per_sec: Summary,
+    /// Wall-clock training time, seconds.
     pub train_seconds: Summary,
+    /// Peak resident memory, MiB (runs that recorded it).
     pub peak_memory_mib: Summary,
     /// Train images/s divided by the reference workload's images/s of the same invocation
     /// (comparable across machines).
@@ -188,19 +231,26 @@ pub struct CostRow {
 /// Training curves of one task.
 #[derive(Debug, Clone)]
 pub struct TaskCurves {
+    /// The task's name.
     pub task: String,
     /// The validation metric recorded per epoch (the task's primary metric).
     pub val_metric: String,
+    /// One curve per combo with a history.
     pub series: Vec<CurveSeries>,
 }
 
 /// One combo's curve, mean over seeds per epoch.
 #[derive(Debug, Clone)]
 pub struct CurveSeries {
+    /// Index into the experiment's `combos`.
     pub combo: usize,
+    /// Epochs with a record, ascending.
     pub epochs: Vec<usize>,
+    /// Mean training loss of the task per epoch, averaged over seeds.
     pub train_loss: Vec<f64>,
+    /// Validation primary metric per epoch, averaged over seeds.
     pub val_primary: Vec<f64>,
+    /// Runs averaged.
     pub seeds: usize,
     /// Mean selected epoch (the checkpoint kept).
     pub selected_epoch: f64,
@@ -209,17 +259,25 @@ pub struct CurveSeries {
 /// Test images with ground-truth and predicted contours, STL vs the best MTL combo.
 #[derive(Debug, Clone)]
 pub struct Gallery {
+    /// The segmentation task's name.
     pub task: String,
+    /// Index of the STL combo in `combos`.
     pub stl: usize,
+    /// Index of the MTL combo with the best mean primary metric.
     pub mtl: usize,
     /// The training seed whose runs are shown.
     pub seed: u64,
+    /// Image channels C.
     pub channels: usize,
+    /// Image height H, pixels.
     pub height: usize,
+    /// Image width W, pixels.
     pub width: usize,
+    /// The best, median and worst cases, in that order (fewer when the test set is tiny).
     pub cases: Vec<GalleryCase>,
 }
 
+/// One test image of a gallery with both models' masks.
 #[derive(Debug, Clone)]
 pub struct GalleryCase {
     /// "best", "median" or "worst" (by the MTL model's Dice).
@@ -228,59 +286,96 @@ pub struct GalleryCase {
     pub index: usize,
     /// `C x H x W`, 0..255.
     pub image: Vec<u8>,
+    /// Ground-truth mask, `H x W`, 0 or 1.
     pub truth: Vec<u8>,
+    /// STL's predicted mask, `H x W`, 0 or 1.
     pub stl_prediction: Vec<u8>,
+    /// The MTL combo's predicted mask, `H x W`, 0 or 1.
     pub mtl_prediction: Vec<u8>,
+    /// STL's Dice on this image.
     pub stl_dice: f64,
+    /// The MTL combo's Dice on this image.
     pub mtl_dice: f64,
 }
 
 /// What a reader needs to reproduce the tables.
 #[derive(Debug, Clone, Default)]
 pub struct Method {
+    /// One entry per (experiment, dataset).
     pub datasets: Vec<DatasetInfo>,
     /// The suite file, when a built-in suite has the runs' suite hash.
     pub suite_file: Option<SuiteFile>,
+    /// SHA-256 of the suite file, every distinct value the runs record.
     pub suite_hashes: Vec<String>,
+    /// Training seeds of the runs, ascending.
     pub seeds: Vec<u64>,
+    /// Distinct hardware descriptions (CPU/GPU, device, threads, reference throughput).
     pub hardware: Vec<String>,
+    /// Distinct medmtl versions of the runs.
     pub versions: Vec<String>,
+    /// Distinct git revisions of the runs.
     pub revisions: Vec<String>,
+    /// One record per run.
     pub runs: Vec<RunRecord>,
     /// Task kinds present, for the metric definitions.
     pub task_kinds: Vec<String>,
+    /// Ids of runs whose data files did not match the catalog's md5 (`--allow-unverified`).
     pub unverified_runs: Vec<String>,
+    /// Resamples of each run's per-sample bootstrap CIs.
     pub bootstrap_resamples: usize,
 }
 
+/// Where one experiment's data came from and how it was split and preprocessed.
 #[derive(Debug, Clone)]
 pub struct DatasetInfo {
+    /// The experiment's name.
     pub experiment: String,
+    /// The dataset's name (catalog name, `phantoms` or a folder dataset).
     pub name: String,
+    /// What the dataset holds (from the catalog or dataset spec).
     pub description: String,
+    /// How to cite it (the collection's paper, then the source data's).
     pub citation: String,
+    /// The data's licence.
     pub licence: String,
+    /// Where it is published (collection, version, homepage, DOI).
     pub source: String,
+    /// The train/val/test split, as printed.
     pub splits: String,
+    /// Resizing and normalisation, as printed.
     pub preprocessing: String,
+    /// Data files read, with their md5: `(file, md5)`.
     pub files: Vec<(String, String)>,
 }
 
+/// The suite file the runs were made from.
 #[derive(Debug, Clone)]
 pub struct SuiteFile {
+    /// Where it was found (the results folder's copy, or the built-in suite's path).
     pub label: String,
+    /// Its full text.
     pub text: String,
+    /// SHA-256 of `text` (equals the runs' suite hash).
     pub hash: String,
 }
 
+/// One run as listed in the method section.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
+    /// The run's id.
     pub run_id: String,
+    /// The training seed.
     pub seed: u64,
+    /// SHA-256 of every setting that changes the run's result.
     pub config_hash: String,
+    /// Code revision the run was made at (`-dirty` when modified).
     pub git_revision: String,
+    /// When the run was made, as recorded.
     pub timestamp: String,
+    /// `complete`, or `diverged (epoch e, task t)`.
     pub status: String,
+    /// Epochs trained.
     pub epochs_run: usize,
+    /// Epoch whose weights were kept, per task (1-based).
     pub selected_epoch: Vec<usize>,
 }

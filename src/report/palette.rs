@@ -4,15 +4,25 @@
 
 use plotters::style::RGBColor;
 
+/// Okabe–Ito black: text, and the first series (STL).
 pub const BLACK: RGBColor = RGBColor(0, 0, 0);
+/// Okabe–Ito orange `#E69F00`.
 pub const ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
+/// Okabe–Ito sky blue `#56B4E9` (predicted contours in galleries).
 pub const SKY_BLUE: RGBColor = RGBColor(0x56, 0xB4, 0xE9);
+/// Okabe–Ito bluish green `#009E73`.
 pub const BLUISH_GREEN: RGBColor = RGBColor(0x00, 0x9E, 0x73);
+/// Okabe–Ito yellow `#F0E442` (ground-truth contours; last series, weak on white).
 pub const YELLOW: RGBColor = RGBColor(0xF0, 0xE4, 0x42);
+/// Okabe–Ito blue `#0072B2` (the diverging scale's +1 end).
 pub const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+/// Okabe–Ito vermillion `#D55E00` (the diverging scale's −1 end).
 pub const VERMILLION: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+/// Okabe–Ito reddish purple `#CC79A7`.
 pub const REDDISH_PURPLE: RGBColor = RGBColor(0xCC, 0x79, 0xA7);
+/// Neutral grey for frames and guide lines (not a series colour).
 pub const GREY: RGBColor = RGBColor(0x99, 0x99, 0x99);
+/// Light grey for grid lines and undefined heatmap cells.
 pub const LIGHT_GREY: RGBColor = RGBColor(0xE8, 0xE8, 0xE8);
 
 /// Series colours in order of use: black first (STL, the reference), yellow last (weak on
@@ -27,9 +37,13 @@ pub fn series(i: usize) -> RGBColor {
 /// Marker shape of the i-th series: changes every eight so repeated colours differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {
+    /// Filled or outlined circle (series 0 to 7).
     Circle,
+    /// Square (series 8 to 15).
     Square,
+    /// Upward triangle (series 16 to 23).
     Triangle,
+    /// Diamond (series 24 to 31, then the cycle repeats).
     Diamond,
 }
 
@@ -38,6 +52,7 @@ pub fn dashed(i: usize) -> bool {
     i >= SERIES.len()
 }
 
+/// Marker shape of the i-th series: circle for the first eight, then square, triangle, diamond, repeating.
 pub fn marker(i: usize) -> Marker {
     [Marker::Circle, Marker::Square, Marker::Triangle, Marker::Diamond][(i / SERIES.len()) % 4]
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::io::atomic_write;
-use super::schema::{MetricRow, RunMeta, SCHEMA_VERSION};
+use super::schema::{MetricRow, RunMeta, OLDEST_READABLE_VERSION, PAIR_COLUMNS, SCHEMA_VERSION};
 use super::table::{metrics_frame, predictions_frame, write_frame};
 use crate::data::{ImageShape, SplitName};
 use crate::metrics::TaskPredictions;
@@ -18,24 +18,35 @@ use crate::{Error, Result};
 /// Paths of one run's files.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
+    /// The run's folder, `results/<suite>/runs/<run-id>/`.
     pub dir: PathBuf,
 }
 
 impl RunFiles {
+    /// The files of the run in `dir`.
     pub fn new(dir: PathBuf) -> Self {
         RunFiles { dir }
     }
+    /// `run.json`: the run record, written last to mark the run complete.
     pub fn meta(&self) -> PathBuf {
         self.dir.join("run.json")
     }
+    /// `metrics.csv`: the run's metric rows.
     pub fn metrics_csv(&self) -> PathBuf {
         self.dir.join("metrics.csv")
     }
+    /// `metrics.parquet`: the run's metric rows, as read back by medmtl.
     pub fn metrics_parquet(&self) -> PathBuf {
         self.dir.join("metrics.parquet")
     }
+    /// `history.csv`: per-epoch learning rate, training loss and validation primary metric.
     pub fn history(&self) -> PathBuf {
         self.dir.join("history.csv")
+    }
+    /// `checkpoint.safetensors`: the training state after the last finished epoch, while
+    /// the run is unfinished (removed once `run.json` is written, unless kept).
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint.safetensors")
     }
     /// Where a task's predictions go: `.npz` for dense tasks, `.parquet` otherwise.
     pub fn predictions(&self, task: &str, dense: bool) -> PathBuf {
@@ -73,16 +84,17 @@ pub fn write_run(
     })
 }
 
-/// Reads `run.json`, refusing other schema versions.
+/// Reads `run.json`, refusing schema versions this medmtl cannot read.
 pub fn read_run_meta(path: &Path) -> Result<RunMeta> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::format(path, format!("is not valid JSON: {e}")))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
-    if version != Some(SCHEMA_VERSION as u64) {
+    if !version.is_some_and(|v| (OLDEST_READABLE_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v)) {
         return Err(Error::format(
             path,
             format!(
-                "has results schema version {}, this medmtl reads version {SCHEMA_VERSION}",
+                "has results schema version {}, this medmtl reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}; \
+                 re-run the suite or use the medmtl version that wrote it",
                 version.map_or("(none)".to_string(), |v| v.to_string())
             ),
         ));
@@ -90,14 +102,20 @@ pub fn read_run_meta(path: &Path) -> Result<RunMeta> {
     serde_json::from_value(value).map_err(|e| Error::format(path, format!("is not a medmtl run record: {e}")))
 }
 
-/// Long table: one row per (epoch, task).
+/// Long table: one row per (epoch, task), with the task's weight over the epoch's steps
+/// and, for every other task `p`, the pair's gradient relatedness in columns
+/// `cos_mean__p`, `cos_q10__p`, `cos_q50__p`, `cos_q90__p`, `conflict__p`, `norm_ratio__p`
+/// (`|g_task| / |g_p|`) and `grad_steps__p` (NaN where not measured).
 fn history_frame(history: &[EpochRecord], tasks: &[String]) -> Result<DataFrame> {
-    let mut epoch = Vec::new();
-    let mut lr = Vec::new();
-    let mut task = Vec::new();
-    let mut loss = Vec::new();
-    let mut val = Vec::new();
-    let mut secs = Vec::new();
+    let n = history.len() * tasks.len();
+    let mut epoch = Vec::with_capacity(n);
+    let mut lr = Vec::with_capacity(n);
+    let mut task = Vec::with_capacity(n);
+    let mut loss = Vec::with_capacity(n);
+    let mut val = Vec::with_capacity(n);
+    let mut secs = Vec::with_capacity(n);
+    let mut weight: [Vec<f64>; 3] = Default::default();
+    let mut pairs: Vec<[Vec<f64>; 7]> = vec![Default::default(); tasks.len()];
     for rec in history {
         for (t, name) in tasks.iter().enumerate() {
             epoch.push(rec.epoch as i64);
@@ -106,18 +124,43 @@ fn history_frame(history: &[EpochRecord], tasks: &[String]) -> Result<DataFrame>
             loss.push(rec.train_loss.get(t).copied().unwrap_or(f64::NAN));
             val.push(rec.val_primary.get(t).copied().unwrap_or(f64::NAN));
             secs.push(rec.seconds);
+            let w = rec.weights.get(t);
+            for (col, v) in weight.iter_mut().zip([w.map(|w| w.mean), w.map(|w| w.min), w.map(|w| w.max)]) {
+                col.push(v.unwrap_or(f64::NAN));
+            }
+            for (partner, cols) in pairs.iter_mut().enumerate() {
+                let stats = rec.relatedness.iter().find(|p| (p.a, p.b) == (t.min(partner), t.max(partner)) && t != partner);
+                let ratio = stats.map(|p| if p.a == t { p.norm_ratio } else { 1.0 / p.norm_ratio });
+                let values = [
+                    stats.map(|p| p.cos_mean),
+                    stats.map(|p| p.cos_q10),
+                    stats.map(|p| p.cos_q50),
+                    stats.map(|p| p.cos_q90),
+                    stats.map(|p| p.conflict),
+                    ratio,
+                    stats.map(|p| p.steps as f64),
+                ];
+                for (col, v) in cols.iter_mut().zip(values) {
+                    col.push(v.unwrap_or(f64::NAN));
+                }
+            }
         }
     }
-    let height = epoch.len();
-    Ok(DataFrame::new(
-        height,
-        vec![
-            Column::new("epoch".into(), epoch),
-            Column::new("lr".into(), lr),
-            Column::new("task".into(), task),
-            Column::new("train_loss".into(), loss),
-            Column::new("val_primary".into(), val),
-            Column::new("epoch_seconds".into(), secs),
-        ],
-    )?)
+    let mut columns = vec![
+        Column::new("epoch".into(), epoch),
+        Column::new("lr".into(), lr),
+        Column::new("task".into(), task),
+        Column::new("train_loss".into(), loss),
+        Column::new("val_primary".into(), val),
+        Column::new("epoch_seconds".into(), secs),
+    ];
+    for (name, col) in ["weight_mean", "weight_min", "weight_max"].into_iter().zip(weight) {
+        columns.push(Column::new(name.into(), col));
+    }
+    for (partner, cols) in tasks.iter().zip(pairs) {
+        for (stat, col) in PAIR_COLUMNS.iter().zip(cols) {
+            columns.push(Column::new(format!("{stat}__{partner}").into(), col));
+        }
+    }
+    Ok(DataFrame::new(n, columns)?)
 }

@@ -1,45 +1,9 @@
-//! File-system leaf of the results layer: atomic writes and listing a suite's runs. Every
-//! module that writes results or reports uses these, and these use nothing of medmtl's but
-//! its error type.
+//! Listing a suite's runs, and the atomic writes every results file goes through.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+pub use crate::fsio::{atomic_write, write_bytes, write_text};
 use crate::{Error, Result};
-
-/// Writes `path` through a temporary sibling renamed into place once `write` succeeded.
-pub fn atomic_write(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut out = BufWriter::new(file);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Writes `text` to `path` atomically.
-pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    write_bytes(path, text.as_bytes())
-}
-
-/// Writes `bytes` to `path` atomically.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    atomic_write(path, |out| {
-        use std::io::Write;
-        out.write_all(bytes).map_err(|e| Error::io(path, e))
-    })
-}
 
 /// The complete runs of a suite's results folder (the folders under `runs/` that hold a
 /// `run.json`), sorted; an empty list when `runs/` does not exist yet.

@@ -9,6 +9,7 @@ use crate::{Error, Result};
 /// What a merge did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeSummary {
+    /// Runs copied into the output folder.
     pub copied: usize,
     /// Runs present in several inputs with identical results (kept once).
     pub duplicates: usize,
@@ -17,6 +18,7 @@ pub struct MergeSummary {
 /// Copies every complete run of each `inputs` results folder into `out`, refusing mixed
 /// suite versions (different suite-file hashes) and duplicate run keys whose values differ.
 pub fn merge_results(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
+    let _lock = super::FolderLock::acquire(out)?;
     let mut summary = MergeSummary { copied: 0, duplicates: 0 };
     let mut suite_hash: Option<(String, PathBuf)> = None;
     for input in inputs {

@@ -16,6 +16,7 @@
 mod dense;
 mod files;
 pub mod io;
+mod lock;
 mod merge;
 mod recompute;
 mod rows;
@@ -26,9 +27,12 @@ mod table;
 pub use dense::{read_dense, read_test_images, write_dense};
 pub use files::{read_run_meta, write_run, RunFiles};
 pub use io::atomic_write;
+pub use lock::FolderLock;
 pub use merge::{merge_results, MergeSummary};
 pub use recompute::{compare_run, recompute_run, Mismatch};
 pub use rows::metric_rows;
-pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, SCHEMA_VERSION};
+pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, OLDEST_READABLE_VERSION, SCHEMA_VERSION};
 pub use suite::{collect_suite_table, read_suite_table, Skipped, SuiteTable, SKIPPED_FILE};
-pub use table::{metrics_frame, read_history, read_metrics, read_predictions, rows_from_frame, write_frame, HistoryRow};
+pub use table::{
+    metrics_frame, read_history, read_metrics, read_predictions, rows_from_frame, write_frame, HistoryRow, PartnerRelatedness,
+};

@@ -34,11 +34,18 @@ pub fn recompute_run(files: &RunFiles, meta: &RunMeta) -> Result<Vec<MetricRow>>
 /// One difference between stored and recomputed metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mismatch {
+    /// The run the row belongs to.
     pub run_id: String,
+    /// The task's name.
     pub task: String,
+    /// `val` or `test`.
     pub split: String,
+    /// The metric's name.
     pub metric: String,
+    /// The stored value; `None` when the run has no such row.
     pub stored: Option<f64>,
+    /// The recomputed value; `None` when the predictions give no such row. The two may be
+    /// equal when only the interval differs.
     pub recomputed: Option<f64>,
 }
 

@@ -4,36 +4,62 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::TaskKind;
 
-/// Version of the results layout; readers refuse files of another version.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version of the results layout written now. 3 added `hyper_params` to `run.json` and the
+/// weight and relatedness columns to `history.csv`; version 2 results are still read (the
+/// new fields empty).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest layout readers accept.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
+
+/// The per-partner relatedness columns of `history.csv` (`<stat>__<partner task>`), in
+/// order.
+pub const PAIR_COLUMNS: [&str; 7] = ["cos_mean", "cos_q10", "cos_q50", "cos_q90", "conflict", "norm_ratio", "grad_steps"];
 
 /// One metric value of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
+    /// The run's folder name, `<experiment>__<design>-<weighting>__seed<seed>`.
     pub run_id: String,
+    /// The suite the run belongs to.
     pub suite: String,
+    /// The experiment's name within the suite.
     pub experiment: String,
+    /// The experiment's dataset name.
     pub datasets: String,
+    /// The architecture's name (`hps`, `mtan`, ...).
     pub design: String,
+    /// The weighting method's name; `none` for STL.
     pub weighting: String,
+    /// The encoder's name (`small-cnn`, `resnet18`, `unet`).
     pub backbone: String,
+    /// The run's seed (weights, data order, bootstrap).
     pub seed: u64,
+    /// The task's name.
     pub task: String,
+    /// The task's kind, as [`TaskKind::name`] spells it.
     pub task_kind: String,
+    /// `val` or `test`.
     pub split: String,
+    /// The metric's name.
     pub metric: String,
+    /// The metric on the whole split; NaN where it is undefined.
     pub value: f64,
     /// Per-sample percentile bootstrap 95% interval (NaN where not computed: validation
     /// split, counts).
     pub ci_low: f64,
+    /// Upper end of the interval of `ci_low`.
     pub ci_high: f64,
 }
 
 /// A task as recorded in a run's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskMeta {
+    /// The task's name.
     pub name: String,
+    /// The task's kind, as [`TaskKind::name`] spells it.
     pub kind: String,
+    /// Output channels of the task's head.
     pub outputs: usize,
     /// Classes (grades, labels, mask classes, image channels) where the kind has them.
     #[serde(default)]
@@ -41,6 +67,7 @@ pub struct TaskMeta {
 }
 
 impl TaskMeta {
+    /// The record of task `name` of `kind`.
     pub fn of(name: &str, kind: &TaskKind) -> Self {
         let classes = match kind {
             TaskKind::MultiClass { classes }
@@ -75,11 +102,15 @@ impl TaskMeta {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Training finished and every metric row was written.
     Complete,
     /// The loss became NaN or infinite.
     Diverged {
+        /// The epoch (1-based) in which it happened.
         epoch: usize,
+        /// The task whose loss was not finite.
         task: String,
+        /// That task's last finite step loss (NaN when it had none).
         last_finite_loss: f64,
     },
 }
@@ -87,38 +118,61 @@ pub enum RunStatus {
 /// Everything about a run except its metric values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
+    /// [`SCHEMA_VERSION`] of the medmtl that wrote the record.
     pub schema_version: u32,
+    /// The run's folder name, `<experiment>__<design>-<weighting>__seed<seed>`.
     pub run_id: String,
+    /// The suite the run belongs to.
     pub suite: String,
+    /// The experiment's name within the suite.
     pub experiment: String,
+    /// The experiment's dataset name.
     pub datasets: String,
+    /// The architecture's name (`hps`, `mtan`, ...).
     pub design: String,
+    /// The weighting method's name; `none` for STL.
     pub weighting: String,
+    /// The encoder's name (`small-cnn`, `resnet18`, `unet`).
     pub backbone: String,
+    /// The encoder's base channel width.
     pub width: usize,
+    /// The run's seed (weights, data order, bootstrap).
     pub seed: u64,
+    /// The tasks, in the order of `selected_epoch` and the model's heads.
     pub tasks: Vec<TaskMeta>,
+    /// Epochs trained (0 for a diverged run, which keeps no history).
     pub epochs_run: usize,
     /// Epoch whose weights were kept, per task (1-based).
     pub selected_epoch: Vec<usize>,
+    /// Time spent in training steps, validation passes excluded.
     pub train_seconds: f64,
+    /// Training images per second over all epochs.
     pub train_images_per_sec: f64,
+    /// Test images per second of the selected model's evaluation pass.
     pub inference_images_per_sec: f64,
+    /// Peak resident memory of the process during the run (Linux only).
     pub peak_rss_bytes: Option<u64>,
+    /// Trainable scalars in the model (0 for a diverged run).
     pub param_count: usize,
+    /// The medmtl crate version that produced the run.
     pub medmtl_version: String,
+    /// `git describe --always --dirty` of the source medmtl was built from.
     pub git_revision: String,
     /// SHA-256 of every setting that changes this run's result.
     pub config_hash: String,
+    /// When the record was written, RFC 3339 in UTC.
     pub timestamp: String,
     /// False when a data file's md5 differed from the catalog (`--allow-unverified`).
     pub data_verified: bool,
     /// Data files read, with their md5.
     pub data_files: Vec<(String, String)>,
+    /// Worker threads of the rayon pool.
     pub threads: usize,
+    /// The candle device the run trained on (`Cpu`, `Cuda { .. }`).
     pub device: String,
     /// CPU model (and GPU, when one is used).
     pub hardware: String,
+    /// How the run ended (flattened into the record as `status` and its fields).
     #[serde(flatten)]
     pub status: RunStatus,
     /// SHA-256 of the suite file the run belongs to (merging refuses mixed versions).

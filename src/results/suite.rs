@@ -29,10 +29,13 @@ pub const SKIPPED_FILE: &str = "skipped.json";
 pub struct SuiteTable {
     /// The suite's name: its runs' `suite`, else the results folder's name.
     pub suite: String,
+    /// The metric rows of every run with a `run.json` (diverged runs have none).
     pub rows: Vec<MetricRow>,
+    /// The record of every run with a `run.json`, diverged runs included.
     pub runs: Vec<RunMeta>,
     /// The folder of each run, in the order of `runs`.
     pub run_dirs: Vec<PathBuf>,
+    /// Experiments that did not run (from [`SKIPPED_FILE`]).
     pub skipped: Vec<Skipped>,
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::io::atomic_write;
-use super::schema::{MetricRow, SCHEMA_VERSION};
+use super::schema::{MetricRow, OLDEST_READABLE_VERSION, SCHEMA_VERSION};
 use crate::data::SplitName;
 use crate::metrics::TaskPredictions;
 use crate::task::{Targets, TaskKind};
@@ -45,11 +45,12 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
     let missing = |name: &str| Error::format(path, format!("is not a medmtl metrics table: column '{name}' is missing"));
     let version = df.column("schema_version").map_err(|_| missing("schema_version"))?;
     let version = version.cast(&DataType::Int64)?;
-    if let Some(v) = version.i64()?.iter().flatten().find(|&v| v != SCHEMA_VERSION as i64) {
+    let readable = OLDEST_READABLE_VERSION as i64..=SCHEMA_VERSION as i64;
+    if let Some(v) = version.i64()?.iter().flatten().find(|v| !readable.contains(v)) {
         return Err(Error::format(
             path,
             format!(
-                "has results schema version {v}, this medmtl reads version {SCHEMA_VERSION}; \
+                "has results schema version {v}, this medmtl reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}; \
                  re-run the suite or use the medmtl version that wrote it"
             ),
         ));
@@ -134,12 +135,39 @@ fn read_frame(path: &Path) -> Result<DataFrame> {
 /// metric after one epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
+    /// The epoch, 1-based.
     pub epoch: usize,
+    /// Learning rate of the epoch.
     pub lr: f64,
+    /// The task's name.
     pub task: String,
+    /// The task's mean training loss over the epoch.
     pub train_loss: f64,
+    /// The task's primary metric on the validation split (what weights are selected on).
     pub val_primary: f64,
+    /// Wall time of the epoch, training steps and validation pass; the same for every task.
     pub epoch_seconds: f64,
+    /// The weighting method's weight of the task over the epoch: mean, min, max (NaN when
+    /// the method has no explicit weights, or for results of schema version 2).
+    pub weight: (f64, f64, f64),
+    /// Gradient relatedness with each other task, where measured.
+    pub relatedness: Vec<PartnerRelatedness>,
+}
+
+/// One task's gradient relatedness with a partner task over one epoch (see
+/// [`crate::train::probe::PairStats`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerRelatedness {
+    /// The other task.
+    pub partner: String,
+    /// Mean, 10 %, 50 % and 90 % quantiles of the gradient cosine.
+    pub cos: [f64; 4],
+    /// Fraction of measured steps with cosine < 0.
+    pub conflict: f64,
+    /// Median of `|g_task| / |g_partner|`.
+    pub norm_ratio: f64,
+    /// Steps measured.
+    pub steps: f64,
 }
 
 /// Reads a run's `history.csv` (written by `write_run`).
@@ -154,6 +182,22 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryRow>> {
     let tasks: Vec<String> = tasks.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
     let (epoch, lr, loss, val, secs) =
         (floats("epoch")?, floats("lr")?, floats("train_loss")?, floats("val_primary")?, floats("epoch_seconds")?);
+    // Columns added in schema version 3: absent in older results.
+    let optional = |name: &str| -> Result<Vec<f64>> {
+        if df.column(name).is_ok() {
+            floats(name)
+        } else {
+            Ok(vec![f64::NAN; df.height()])
+        }
+    };
+    let (w_mean, w_min, w_max) = (optional("weight_mean")?, optional("weight_min")?, optional("weight_max")?);
+    let partners: Vec<String> =
+        df.get_column_names().iter().filter_map(|c| c.as_str().strip_prefix("cos_mean__").map(str::to_owned)).collect();
+    let mut pair_cols = Vec::new();
+    for p in &partners {
+        let cols = super::schema::PAIR_COLUMNS.iter().map(|stat| optional(&format!("{stat}__{p}"))).collect::<Result<Vec<_>>>()?;
+        pair_cols.push((p.clone(), cols));
+    }
     Ok((0..df.height())
         .map(|i| HistoryRow {
             epoch: epoch[i] as usize,
@@ -162,6 +206,18 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryRow>> {
             train_loss: loss[i],
             val_primary: val[i],
             epoch_seconds: secs[i],
+            weight: (w_mean[i], w_min[i], w_max[i]),
+            relatedness: pair_cols
+                .iter()
+                .filter(|(_, c)| c[0][i].is_finite())
+                .map(|(p, c)| PartnerRelatedness {
+                    partner: p.clone(),
+                    cos: [c[0][i], c[1][i], c[2][i], c[3][i]],
+                    conflict: c[4][i],
+                    norm_ratio: c[5][i],
+                    steps: c[6][i],
+                })
+                .collect(),
         })
         .collect())
 }

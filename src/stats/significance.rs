@@ -124,6 +124,7 @@ pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
 pub struct WelchTest {
     /// `mean(a) − mean(b)`.
     pub difference: f64,
+    /// The t statistic `difference / sqrt(s_a²/n_a + s_b²/n_b)`; infinite with zero variance on both sides, NaN with fewer than two values a side.
     pub t: f64,
     /// Welch–Satterthwaite degrees of freedom.
     pub df: f64,

@@ -3,8 +3,11 @@
 /// Mean, sample standard deviation (n - 1) and count of the finite values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
+    /// Mean of the finite values; NaN when there are none.
     pub mean: f64,
+    /// Sample standard deviation (n - 1); 0 for one value, NaN for none.
     pub std: f64,
+    /// Number of finite values.
     pub n: usize,
 }
 

@@ -17,7 +17,9 @@ use crate::{Error, Result};
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
 pub enum TaskKindName {
+    /// One positive/negative label per image (one logit, BCE).
     Binary,
+    /// One of several mutually exclusive classes per image (softmax, cross-entropy).
     Multiclass,
     /// Several independent binary labels per image (ChestMNIST).
     Multilabel,
@@ -26,6 +28,7 @@ pub enum TaskKindName {
     /// Ordered grades trained as regression on the grade number; predictions are rounded
     /// and clipped to the grade range for the classification metrics.
     OrdinalRegression,
+    /// A real value per image (MSE on targets standardised with the training mean and SD).
     Regression,
     /// Pixel masks: binary (1 logit map, BCE + soft Dice) or multi-class (CE + soft Dice).
     Segmentation,
@@ -44,7 +47,9 @@ impl TaskKindName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
+    /// The task's name in results: metric rows, history and `predictions/<name>.*` files.
     pub name: String,
+    /// What the task predicts, which fixes its head, loss and metrics.
     pub kind: TaskKindName,
     /// The dataset's target source (MedMNIST: `label`; phantoms: `shape`, `area`, `mask`).
     /// Ignored by reconstruction, whose target is the image itself.
@@ -71,30 +76,45 @@ fn default_source() -> String {
 /// A resolved task kind with its output size.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskKind {
+    /// One positive/negative label (one logit, BCE).
     Binary,
+    /// One of `classes` mutually exclusive classes (softmax, cross-entropy).
     MultiClass {
+        /// Number of classes: the head's output width.
         classes: usize,
     },
+    /// `labels` independent binary labels (one logit each, BCE).
     MultiLabel {
+        /// Number of binary labels per image: the head's output width.
         labels: usize,
     },
+    /// Ordered grades trained as `classes`-way classification (softmax, cross-entropy).
     Ordinal {
+        /// Number of grades.
         classes: usize,
     },
+    /// Ordered grades trained as regression on the grade number (one output, MSE); predictions are
+    /// rounded and clipped to the `classes` grades for the classification metrics.
     OrdinalRegression {
+        /// Number of grades: the range predictions are clipped to.
         classes: usize,
     },
+    /// A real value (one output, MSE on standardised targets).
     Regression,
     /// `classes` counts the background: 2 for a binary mask.
     Segmentation {
+        /// Number of pixel classes, background included.
         classes: usize,
     },
+    /// Reproduce the input image (one output map per image channel, MSE).
     Reconstruction {
+        /// Channels of the input image, and so of the output.
         channels: usize,
     },
 }
 
 impl TaskKind {
+    /// The kind's name as results record it (`task_kind`, `run.json`) and suites spell it.
     pub fn name(&self) -> &'static str {
         match self {
             TaskKind::Binary => "binary",
@@ -139,29 +159,42 @@ impl TaskKind {
 /// Per-sample targets of one task on one split.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
+    /// One class index per sample (binary, multi-class and ordinal tasks).
     Classes(Vec<u32>),
     /// `width` 0/1 labels per sample.
     MultiLabels {
+        /// Labels per sample.
         width: usize,
+        /// Sample-major 0/1 labels, `width` per sample.
         values: Vec<u8>,
     },
+    /// One real value per sample (regression, ordinal regression), in the source's unit or, for a
+    /// `predict_in_pixels` task, in pixels.
     Values(Vec<f32>),
     /// One class map per sample.
     Masks {
+        /// Mask height in pixels.
         height: usize,
+        /// Mask width in pixels.
         width: usize,
+        /// Class index per pixel, sample-major then row-major.
         values: Vec<u8>,
     },
     /// The images themselves (reconstruction), NCHW.
     Images {
+        /// Image channels.
         channels: usize,
+        /// Image height in pixels.
         height: usize,
+        /// Image width in pixels.
         width: usize,
+        /// Pixel values, NCHW.
         values: Vec<f32>,
     },
 }
 
 impl Targets {
+    /// Number of samples.
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes(v) => v.len(),
@@ -172,6 +205,7 @@ impl Targets {
         }
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -203,9 +237,14 @@ impl Targets {
 /// A task checked against its dataset.
 #[derive(Debug, Clone)]
 pub struct Task {
+    /// The task's name, from its spec.
     pub name: String,
+    /// The kind with its sizes (classes, labels, channels) as found in the dataset.
     pub kind: TaskKind,
+    /// The suite's spec the task was resolved from.
     pub spec: TaskSpec,
+    /// Names of the classes (or labels) in index order, for reports; empty for regression and
+    /// reconstruction.
     pub class_names: Vec<String>,
     /// Mean and standard deviation of the training targets (regression), used to
     /// normalise targets for the loss and to map predictions back to the original unit.
@@ -213,6 +252,8 @@ pub struct Task {
 }
 
 impl Task {
+    /// Checks `spec` against `dataset` (the source exists, fits the kind and is valid on every
+    /// split) and fixes the kind's sizes, the class names and the regression target scale.
     pub fn resolve(spec: &TaskSpec, dataset: &Dataset) -> Result<Task> {
         let bad = |msg: String| Error::Invalid(format!("task '{}': {msg}", spec.name));
         if spec.kind == TaskKindName::Reconstruction {

@@ -2,8 +2,11 @@
 //! split, and throughput / memory accounting.
 
 pub mod batch;
+pub mod checkpoint;
+pub mod lossless;
 mod memory;
 pub mod optim;
+pub mod probe;
 mod schedule;
 pub mod step;
 mod trainer;
@@ -11,7 +14,7 @@ mod trainer;
 pub use memory::{peak_rss_bytes, reset_peak_rss};
 pub use schedule::Schedule;
 pub use step::{StepOutcome, StepReport, Stepper};
-pub use trainer::{train, EpochRecord, TaskGroup, TrainOutcome};
+pub use trainer::{train, train_with, EpochRecord, TaskGroup, TrainHooks, TrainOutcome, PROBE_EVERY};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +22,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
+    /// Adam (Kingma & Ba 2015), no weight decay.
     Adam,
+    /// AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay.
     Adamw,
 }
 
@@ -27,16 +32,21 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
+    /// Passes over the training split.
     pub epochs: usize,
+    /// Training images per step (per task group for multi-input data); default 128.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Adam (default) or AdamW.
     #[serde(default = "default_optimizer")]
     pub optimizer: OptimizerKind,
+    /// Initial learning rate; default 1e-3.
     #[serde(default = "default_lr")]
     pub lr: f64,
     /// Decoupled weight decay (AdamW only).
     #[serde(default)]
     pub weight_decay: f64,
+    /// How the learning rate changes over the epochs.
     #[serde(default)]
     pub schedule: Schedule,
     /// Images per batch at evaluation (memory only; does not change results).
@@ -58,6 +68,7 @@ fn default_eval_batch() -> usize {
 }
 
 impl TrainConfig {
+    /// Checks the values serde cannot: positive epochs, batch sizes and learning rate.
     pub fn validate(&self) -> Result<(), String> {
         if self.epochs == 0 {
             return Err("epochs must be at least 1".into());

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A learning-rate schedule over the epochs of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Schedule {

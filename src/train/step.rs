@@ -9,6 +9,7 @@ use candle_core::Tensor;
 
 use super::optim::Adam;
 use crate::model::params::{no_grad, ParamStore};
+use crate::weighting::gradients::TaskGradients;
 use crate::weighting::{loss_values, Weighting};
 use crate::Result;
 
@@ -44,9 +45,19 @@ pub struct Stepper<'a> {
     pub optimizer: Adam,
     /// The weighting method.
     pub weighting: &'a mut dyn Weighting,
+    /// Measure per-task gradients every this many steps when the method does not compute
+    /// them itself (0: never); the extra backward passes change no parameter.
+    pub probe_every: usize,
+    /// Steps taken so far (decides which steps are probed).
+    pub steps: usize,
 }
 
-impl Stepper<'_> {
+impl<'a> Stepper<'a> {
+    /// A stepper that never probes.
+    pub fn new(optimizer: Adam, weighting: &'a mut dyn Weighting) -> Self {
+        Stepper { optimizer, weighting, probe_every: 0, steps: 0 }
+    }
+
     /// One step on the losses `forward` computes. `forward` is called again (without
     /// gradients) after the update when the method wants the losses after the step.
     pub fn step(&mut self, params: &ParamStore, mut forward: impl FnMut() -> Result<Vec<Tensor>>) -> Result<StepOutcome> {
@@ -55,7 +66,12 @@ impl Stepper<'_> {
         if let Some((task, &loss)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Ok(StepOutcome::NonFinite { task, loss });
         }
-        let backward = self.weighting.backward(&losses, params)?;
+        let mut backward = self.weighting.backward(&losses, params)?;
+        let due = self.probe_every > 0 && self.steps % self.probe_every == 0;
+        self.steps += 1;
+        if backward.task_gram.is_none() && due && losses.len() > 1 {
+            backward.task_gram = Some(TaskGradients::compute(&losses, params)?.gram());
+        }
         drop(losses);
         self.optimizer.step(&backward.grads)?;
         if self.weighting.wants_losses_after_step() {

@@ -16,7 +16,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::optim::{Adam, AdamConfig};
+use super::checkpoint::{self, Bundle, CheckpointSpec};
+use super::optim::{Adam, AdamConfig, AdamState};
+use super::probe::{EpochProbe, PairStats, WeightStats};
 use super::step::{StepOutcome, Stepper};
 use super::{batch, memory, OptimizerKind, TrainConfig};
 use crate::data::{Dataset, SourceValues, SplitName, PIXEL_SIZE_SOURCE};
@@ -29,35 +31,73 @@ use crate::{Error, Result};
 
 /// A dataset and the tasks (indices into the task list) it provides targets for.
 pub struct TaskGroup<'a> {
+    /// The images and targets.
     pub dataset: &'a Dataset,
+    /// Indices of the tasks this dataset labels.
     pub tasks: Vec<usize>,
 }
 
 /// What happened in one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// 1-based epoch number.
     pub epoch: usize,
+    /// Learning rate of the epoch.
+    #[serde(with = "super::lossless::float")]
     pub lr: f64,
     /// Mean training loss per task.
+    #[serde(with = "super::lossless::floats")]
     pub train_loss: Vec<f64>,
     /// Validation primary metric per task (AUC / R^2).
+    #[serde(with = "super::lossless::floats")]
     pub val_primary: Vec<f64>,
+    /// Wall time of the epoch: training steps and the validation pass.
+    #[serde(with = "super::lossless::float")]
     pub seconds: f64,
+    /// The weighting method's task weights over the epoch's steps (empty when the method
+    /// has no explicit weights).
+    #[serde(default)]
+    pub weights: Vec<WeightStats>,
+    /// Gradient relatedness of every task pair on the shared parameters, over the steps
+    /// where it was measured (empty for designs that share nothing).
+    #[serde(default)]
+    pub relatedness: Vec<PairStats>,
 }
 
 /// The trained model's predictions and the run's accounting.
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
+    /// One record per epoch.
     pub history: Vec<EpochRecord>,
     /// Epoch (1-based) whose weights were kept, per task.
     pub selected_epoch: Vec<usize>,
     /// Predictions of the selected weights, per task and split (val and test).
     pub predictions: BTreeMap<(usize, SplitName), TaskPredictions>,
+    /// Time spent in training steps (validation passes excluded), resumed epochs included.
     pub train_seconds: f64,
+    /// Training images per second over all epochs.
     pub train_images_per_sec: f64,
+    /// Test-split images per second of the selected model's evaluation pass.
     pub inference_images_per_sec: f64,
+    /// Peak resident memory of the process during the run (Linux).
     pub peak_rss_bytes: Option<u64>,
+    /// Epochs restored from a checkpoint instead of trained in this process.
+    pub resumed_epochs: usize,
 }
+
+/// Optional parts of a training run: a progress bar and mid-run checkpoints.
+#[derive(Default)]
+pub struct TrainHooks<'a> {
+    /// Advanced once per step.
+    pub progress: Option<&'a ProgressBar>,
+    /// Save a checkpoint after every epoch and resume from it.
+    pub checkpoint: Option<CheckpointSpec>,
+}
+
+/// Steps between relatedness measurements when the weighting method does not compute
+/// per-task gradients itself: each costs one extra backward pass per task, about 10 % of
+/// training time at 16 (`cargo bench --bench train_step -- probe`).
+pub const PROBE_EVERY: usize = 16;
 
 struct GroupData<'a> {
     group: &'a TaskGroup<'a>,
@@ -77,6 +117,23 @@ pub fn train(
     seed: u64,
     device: &Device,
     progress: Option<&ProgressBar>,
+) -> Result<TrainOutcome> {
+    train_with(model, tasks, groups, weighting, config, seed, device, &TrainHooks { progress, checkpoint: None })
+}
+
+/// [`train`] with checkpoints: after every epoch the whole training state is saved to
+/// `hooks.checkpoint`, and a run that finds a checkpoint of its own configuration continues
+/// after its last epoch, with the numbers an uninterrupted run would produce.
+#[allow(clippy::too_many_arguments)]
+pub fn train_with(
+    model: &dyn Architecture,
+    tasks: &[Task],
+    groups: &[TaskGroup],
+    weighting: &mut dyn Weighting,
+    config: &TrainConfig,
+    seed: u64,
+    device: &Device,
+    hooks: &TrainHooks,
 ) -> Result<TrainOutcome> {
     config.validate().map_err(Error::Invalid)?;
     memory::reset_peak_rss();
@@ -99,61 +156,99 @@ pub fn train(
         return Err(Error::Invalid("the training split is empty".into()));
     }
 
+    let extra_vars = weighting.extra_vars();
     let mut vars = model.params().trainable_vars();
-    vars.extend(weighting.extra_vars());
+    vars.extend(extra_vars.iter().cloned());
     let weight_decay = match config.optimizer {
         OptimizerKind::Adam => 0.0,
         OptimizerKind::Adamw => config.weight_decay,
     };
     let optimizer = Adam::new(vars, AdamConfig { weight_decay, ..AdamConfig::adam(config.lr) });
-    let mut stepper = Stepper { optimizer, weighting };
+    let mut stepper = Stepper::new(optimizer, weighting);
+    // Relatedness is a property of shared parameters; single-task columns have none.
+    if model.params().has_shared() && tasks.len() > 1 {
+        stepper.probe_every = PROBE_EVERY;
+    }
 
     let per_task_selection = !model.params().has_shared();
+    let mut state = LoopState {
+        epochs_done: 0,
+        history: Vec::with_capacity(config.epochs),
+        train_seconds: 0.0,
+        train_images: 0,
+        last_finite: vec![f64::NAN; tasks.len()],
+    };
     let mut best = Selection::new(tasks.len(), per_task_selection);
-    let mut history = Vec::with_capacity(config.epochs);
-    let mut train_seconds = 0.0;
-    let mut train_images = 0usize;
-    let mut last_finite = vec![f64::NAN; tasks.len()];
+    if let Some(spec) = &hooks.checkpoint {
+        if let Some(bundle) = checkpoint::load(spec)? {
+            let resume = Resume { model, extra_vars: &extra_vars, device };
+            resume.restore(&bundle, &mut state, &mut best, &mut stepper, &mut rng, &mut data)?;
+            stepper.steps = state.epochs_done * steps_per_epoch;
+            if let Some(bar) = hooks.progress {
+                bar.inc((state.epochs_done * steps_per_epoch) as u64);
+            }
+        }
+    }
+    let resumed_epochs = state.epochs_done;
 
-    for epoch in 0..config.epochs {
+    for epoch in state.epochs_done..config.epochs {
         let lr = config.schedule.lr(config.lr, epoch, config.epochs);
         stepper.optimizer.set_learning_rate(lr);
         let epoch_start = Instant::now();
         let mut loss_sum = vec![0.0; tasks.len()];
         let mut loss_count = vec![0usize; tasks.len()];
+        let mut probe = EpochProbe::new(tasks.len());
         for _ in 0..steps_per_epoch {
             let batches: Vec<Vec<usize>> = data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect();
-            train_images += batches.iter().map(Vec::len).sum::<usize>();
+            state.train_images += batches.iter().map(Vec::len).sum::<usize>();
             let outcome = stepper.step(model.params(), || batch_losses(model, tasks, &data, &batches, true, device))?;
             let report = match outcome {
                 StepOutcome::Done(report) => report,
                 StepOutcome::NonFinite { task, loss } => {
-                    return Err(Error::Diverged { epoch: epoch + 1, task: tasks[task].name.clone(), loss, last_finite: last_finite[task] });
+                    return Err(Error::Diverged {
+                        epoch: epoch + 1,
+                        task: tasks[task].name.clone(),
+                        loss,
+                        last_finite: state.last_finite[task],
+                    });
                 }
             };
             for (t, &value) in report.losses.iter().enumerate() {
-                last_finite[t] = value;
+                state.last_finite[t] = value;
                 loss_sum[t] += value;
                 loss_count[t] += 1;
             }
-            if let Some(bar) = progress {
+            if let Some(gram) = &report.task_gram {
+                probe.record_gram(gram);
+            }
+            if let Some(w) = &report.weights {
+                probe.record_weights(w);
+            }
+            if let Some(bar) = hooks.progress {
                 bar.inc(1);
             }
         }
         let mean_losses: Vec<f64> = loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect();
         stepper.weighting.end_epoch(&mean_losses);
-        train_seconds += epoch_start.elapsed().as_secs_f64();
+        state.train_seconds += epoch_start.elapsed().as_secs_f64();
 
         let val = predict_all(model, tasks, &data, SplitName::Val, config.eval_batch_size, device)?;
         let val_primary: Vec<f64> = (0..tasks.len()).map(|t| primary(&tasks[t], &val[&t])).collect();
         best.consider(epoch + 1, &val_primary, model)?;
-        history.push(EpochRecord {
+        state.history.push(EpochRecord {
             epoch: epoch + 1,
             lr,
             train_loss: mean_losses,
             val_primary,
             seconds: epoch_start.elapsed().as_secs_f64(),
+            weights: probe.weights(),
+            relatedness: probe.pairs(),
         });
+        state.epochs_done = epoch + 1;
+        if let Some(spec) = &hooks.checkpoint {
+            let bundle = Resume { model, extra_vars: &extra_vars, device }.save(&state, &best, &stepper, &rng, &data)?;
+            checkpoint::save(spec, &bundle)?;
+        }
     }
 
     best.restore(model)?;
@@ -169,14 +264,158 @@ pub fn train(
         predictions.insert((t, SplitName::Test), p);
     }
     Ok(TrainOutcome {
-        history,
+        history: state.history,
         selected_epoch: best.epochs,
         predictions,
-        train_seconds,
-        train_images_per_sec: train_images as f64 / train_seconds.max(1e-9),
+        train_seconds: state.train_seconds,
+        train_images_per_sec: state.train_images as f64 / state.train_seconds.max(1e-9),
         inference_images_per_sec: test_images as f64 / test_seconds.max(1e-9),
         peak_rss_bytes: memory::peak_rss_bytes(),
+        resumed_epochs,
     })
+}
+
+/// The loop's own progress: what a checkpoint needs besides tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoopState {
+    epochs_done: usize,
+    history: Vec<EpochRecord>,
+    #[serde(with = "super::lossless::float")]
+    train_seconds: f64,
+    train_images: usize,
+    #[serde(with = "super::lossless::floats")]
+    last_finite: Vec<f64>,
+}
+
+/// The JSON part of a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SavedState {
+    state: LoopState,
+    /// The shuffling stream's position.
+    rng_word_pos: String,
+    /// Each group's batch order and position in it.
+    orders: Vec<(Vec<usize>, usize)>,
+    adam_step: usize,
+    weighting: serde_json::Value,
+    #[serde(with = "super::lossless::floats")]
+    best_scores: Vec<f64>,
+    best_epochs: Vec<usize>,
+    /// For each selection slot, the parameters its snapshot holds (None: no snapshot yet).
+    best_params: Vec<Option<Vec<usize>>>,
+}
+
+/// Moves the training state in and out of a checkpoint bundle.
+struct Resume<'a> {
+    model: &'a dyn Architecture,
+    extra_vars: &'a [candle_core::Var],
+    device: &'a Device,
+}
+
+impl Resume<'_> {
+    fn save(&self, state: &LoopState, best: &Selection, stepper: &Stepper, rng: &ChaCha8Rng, data: &[GroupData]) -> Result<Bundle> {
+        let mut arrays = Vec::new();
+        let values = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?) };
+        for (i, p) in self.model.params().iter().enumerate() {
+            arrays.push((format!("param/{i:06}"), values(p.var.as_tensor())?));
+        }
+        for (j, v) in self.extra_vars.iter().enumerate() {
+            arrays.push((format!("extra/{j:03}"), values(v.as_tensor())?));
+        }
+        let adam = stepper.optimizer.state();
+        for (k, (m, v)) in adam.m.iter().zip(&adam.v).enumerate() {
+            arrays.push((format!("adam_m/{k:06}"), m.clone()));
+            arrays.push((format!("adam_v/{k:06}"), v.clone()));
+        }
+        let mut best_params = Vec::new();
+        for (slot, snapshot) in best.snapshots.iter().enumerate() {
+            best_params.push(snapshot.as_ref().map(|s| s.entries().iter().map(|(i, _)| *i).collect()));
+            for (i, t) in snapshot.iter().flat_map(|s| s.entries()) {
+                arrays.push((format!("best/{slot:03}/{i:06}"), values(t)?));
+            }
+        }
+        let saved = SavedState {
+            state: state.clone(),
+            rng_word_pos: rng.get_word_pos().to_string(),
+            orders: data.iter().map(|g| (g.order.clone(), g.cursor)).collect(),
+            adam_step: adam.step,
+            weighting: stepper.weighting.state(),
+            best_scores: best.scores.clone(),
+            best_epochs: best.epochs.clone(),
+            best_params,
+        };
+        let meta = serde_json::to_value(&saved).map_err(|e| Error::Invalid(format!("checkpoint: {e}")))?;
+        Ok(Bundle { arrays, meta })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn restore(
+        &self,
+        bundle: &Bundle,
+        state: &mut LoopState,
+        best: &mut Selection,
+        stepper: &mut Stepper,
+        rng: &mut ChaCha8Rng,
+        data: &mut [GroupData],
+    ) -> Result<()> {
+        let saved: SavedState = serde_json::from_value(bundle.meta.clone())
+            .map_err(|e| Error::Invalid(format!("checkpoint: the training state is malformed: {e}")))?;
+        let params: Vec<_> = self.model.params().iter().collect();
+        let tensor = |name: &str, shape: &candle_core::Shape| -> Result<Tensor> {
+            let values = bundle.array(name)?;
+            if values.len() != shape.elem_count() {
+                return Err(Error::Invalid(format!(
+                    "checkpoint: array '{name}' has {} values, the model needs {}",
+                    values.len(),
+                    shape.elem_count()
+                )));
+            }
+            Ok(Tensor::from_slice(values, shape, self.device)?)
+        };
+        for (i, p) in params.iter().enumerate() {
+            p.var.set(&tensor(&format!("param/{i:06}"), p.var.shape())?)?;
+        }
+        for (j, v) in self.extra_vars.iter().enumerate() {
+            v.set(&tensor(&format!("extra/{j:03}"), v.shape())?)?;
+        }
+        let slots = stepper.optimizer.state().m.len();
+        let mut adam = AdamState { step: saved.adam_step, m: Vec::with_capacity(slots), v: Vec::with_capacity(slots) };
+        for k in 0..slots {
+            adam.m.push(bundle.array(&format!("adam_m/{k:06}"))?.to_vec());
+            adam.v.push(bundle.array(&format!("adam_v/{k:06}"))?.to_vec());
+        }
+        stepper.optimizer.load_state(&adam)?;
+        stepper.weighting.load_state(&saved.weighting)?;
+        if saved.best_scores.len() != best.scores.len()
+            || saved.best_params.len() != best.snapshots.len()
+            || saved.orders.len() != data.len()
+        {
+            return Err(Error::Invalid("checkpoint: it was written for another task or data layout".into()));
+        }
+        best.scores = saved.best_scores;
+        best.epochs = saved.best_epochs;
+        for (slot, indices) in saved.best_params.iter().enumerate() {
+            best.snapshots[slot] = match indices {
+                None => None,
+                Some(indices) => Some(Snapshot::from_entries(
+                    indices
+                        .iter()
+                        .map(|&i| {
+                            let p = params.get(i).ok_or_else(|| Error::Invalid(format!("checkpoint: parameter {i} does not exist")))?;
+                            Ok((i, tensor(&format!("best/{slot:03}/{i:06}"), p.var.shape())?))
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                )),
+            };
+        }
+        let pos: u128 = saved.rng_word_pos.parse().map_err(|_| Error::Invalid("checkpoint: random-number position is malformed".into()))?;
+        rng.set_word_pos(pos);
+        for (g, (order, cursor)) in data.iter_mut().zip(saved.orders) {
+            g.order = order;
+            g.cursor = cursor;
+        }
+        *state = saved.state;
+        Ok(())
+    }
 }
 
 /// Every task's loss on one batch per group (`batches[g]` indexes group g's training split).

@@ -71,6 +71,7 @@ impl TaskGradients {
         Ok(TaskGradients { shared, task_specific, stores, rows })
     }
 
+    /// Number of tasks: the rows of the gradient matrix.
     pub fn tasks(&self) -> usize {
         self.rows.len()
     }

@@ -172,6 +172,8 @@ fn write_fake_suite(root: &Path) -> PathBuf {
                     train_loss: vec![1.0 / e as f64, 0.5 / e as f64, 0.8 / e as f64],
                     val_primary: vec![0.5 + 0.1 * e as f64, 0.2 * e as f64, 0.3 + 0.1 * e as f64],
                     seconds: 1.0,
+                    weights: vec![],
+                    relatedness: vec![],
                 })
                 .collect();
             let preds = predictions(design == "hps", seed);

@@ -169,6 +169,99 @@ fn a_killed_suite_resumes_to_the_same_results() {
     assert_eq!(metrics_csv(&out.join("results/res")), metrics_csv(&dir.path().join("whole/results/res")));
 }
 
+/// A run killed with SIGKILL in the middle of an epoch continues from its last checkpoint
+/// (not from scratch) and ends with exactly the metrics of an uninterrupted run; the
+/// checkpoint is removed once the run is complete.
+#[test]
+fn a_run_killed_mid_epoch_resumes_from_its_checkpoint_to_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mid.toml");
+    std::fs::write(
+        &path,
+        "name = \"mid\"\nseeds = [0]\ndesigns = [\"hps\"]\nweightings = [\"rlw\"]\n\
+         [train]\nepochs = 40\nbatch_size = 16\nlr = 0.003\nschedule = \"medmnist\"\n[model]\nbackbone = \"small-cnn\"\nwidth = 4\n\
+         [[experiment]]\nname = \"ph\"\ndataset = \"phantoms\"\n\
+         tasks = [{ name = \"large\", kind = \"binary\", source = \"area\", positive_at_least = 0.1 }, { name = \"area\", kind = \"regression\", source = \"area\" }]\n\
+         [experiment.phantoms]\nsize = 16\ntrain = 200\nval = 64\ntest = 64\nseed = 5\n",
+    )
+    .unwrap();
+    run_suite(&path, &dir.path().join("whole"), &[]);
+    let out = dir.path().join("killed");
+    let mut child = bin("bench-all")
+        .arg("--suite")
+        .arg(&path)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let run_dir = out.join("results/mid/runs/ph__hps-rlw__seed0");
+    let checkpoint = run_dir.join("checkpoint.safetensors");
+    let start = Instant::now();
+    while !checkpoint.is_file() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A few epochs in, at no particular point of an epoch.
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(checkpoint.is_file() && !run_dir.join("run.json").is_file(), "the kill must land mid-run");
+
+    let resumed = run_suite(&path, &out, &[]);
+    let log = text(&resumed);
+    assert!(log.contains("resumed from its checkpoint after epoch"), "{log}");
+    assert_eq!(metrics_csv(&out.join("results/mid")), metrics_csv(&dir.path().join("whole/results/mid")));
+    let losses = |root: &Path| -> Vec<(usize, String, u64)> {
+        medmtl::results::read_history(&root.join("results/mid/runs/ph__hps-rlw__seed0/history.csv"))
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.epoch, h.task, h.train_loss.to_bits()))
+            .collect()
+    };
+    assert_eq!(losses(&out), losses(&dir.path().join("whole")), "every epoch's training loss, bit for bit");
+    assert!(!checkpoint.exists(), "the checkpoint is removed once the run is complete");
+}
+
+/// A second `bench-all` writing into a results folder another one is writing is refused
+/// before it touches anything, and the message names the first process.
+#[test]
+fn a_second_bench_all_on_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), "lock", 200, "\"hps\"");
+    let out = dir.path().join("out");
+    let mut first = bin("bench-all")
+        .arg("--suite")
+        .arg(&s)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = out.join("results/lock/.lock");
+    let start = Instant::now();
+    while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = bin("bench-all")
+        .arg("--suite")
+        .arg(&s)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(!second.status.success(), "the second writer must be refused");
+    let log = text(&second);
+    assert!(log.contains("is being written by process") && log.contains(&first.id().to_string()), "{log}");
+}
+
 /// Two shards run separately and merged give exactly the table of an unsharded run;
 /// merging mixed suite versions is refused.
 #[test]

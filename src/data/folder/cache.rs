@@ -22,7 +22,9 @@ const VERSION: u32 = 1;
 pub struct Entry {
     /// Path relative to the dataset folder (guards against a stale or foreign file).
     pub rel: String,
+    /// Original image width before resizing, pixels.
     pub width: u32,
+    /// Original image height before resizing, pixels.
     pub height: u32,
     /// `size x size x channels` raw 8-bit values, channels interleaved.
     pub image: Vec<u8>,
@@ -30,6 +32,7 @@ pub struct Entry {
     pub masks: Vec<Vec<u8>>,
 }
 
+/// The cache key: first 16 hex digits of the SHA-256 of the format version, the spec JSON, the size and the data digest.
 pub fn key(spec_json: &str, size: u32, data_digest: &str) -> String {
     let mut h = Sha256::new();
     h.update(VERSION.to_le_bytes());
@@ -40,6 +43,7 @@ pub fn key(spec_json: &str, size: u32, data_digest: &str) -> String {
     hex(&h.finalize())[..16].to_owned()
 }
 
+/// Path of the cache file: `<cache dir>/<dataset>/<size>px-<key>.bin`.
 pub fn file(cache_dir: &Path, dataset: &str, size: u32, key: &str) -> PathBuf {
     cache_dir.join(dataset).join(format!("{size}px-{key}.bin"))
 }

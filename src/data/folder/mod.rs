@@ -64,9 +64,11 @@ pub struct LoadReport {
     pub variant: Option<String>,
     /// Images listed, and those the split rule dropped.
     pub images: usize,
+    /// Images the split rule dropped (`unassigned = "drop"`).
     pub dropped: usize,
     /// md5 digest of the image and mask files (see [`FileSetDigest`]).
     pub files_digest: String,
+    /// Wall-clock time of the whole load, seconds.
     pub seconds: f64,
 }
 

@@ -28,6 +28,7 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// Parses a pattern; errors name the pattern (empty, unbalanced braces, a repeated or built-in capture, a path separator).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut tokens = Vec::new();
         let mut chars = text.chars();
@@ -58,6 +59,7 @@ impl Pattern {
         Ok(Pattern { text: text.to_owned(), tokens })
     }
 
+    /// The pattern's text as written.
     pub fn as_str(&self) -> &str {
         &self.text
     }

@@ -18,16 +18,23 @@ use crate::data::png_io::Raster;
 /// pixel) along x and y.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placement {
+    /// Column of the content's left edge in the square, pixels.
     pub left: usize,
+    /// Row of the content's top edge in the square, pixels.
     pub top: usize,
+    /// Width of the resized content, pixels.
     pub width: usize,
+    /// Height of the resized content, pixels.
     pub height: usize,
     /// Source crop box (left, top, width, height) in original pixels.
     pub crop: (f64, f64, f64, f64),
+    /// New pixels per original pixel along x.
     pub scale_x: f64,
+    /// New pixels per original pixel along y (equal to `scale_x` for `pad`).
     pub scale_y: f64,
 }
 
+/// Where a `width x height` image lands in a `size x size` square under `fit` (see the module docs).
 pub fn placement(width: usize, height: usize, size: usize, fit: Fit) -> Placement {
     match fit {
         Fit::Stretch => Placement {

@@ -33,6 +33,7 @@ pub struct FolderSpec {
     pub pixel_size: Option<PixelSizeSpec>,
     /// How images are assigned to train/val/test.
     pub split: SplitSpec,
+    /// Resizing and intensity normalisation (default: pad, area filter, MedMNIST's [-1, 1] scaling).
     #[serde(default)]
     pub preprocess: Preprocess,
 }
@@ -43,8 +44,10 @@ pub struct FolderSpec {
 pub struct DatasetInfo {
     /// Short name; the data live in `<data dir>/<name>/`.
     pub name: String,
+    /// Full title of the dataset or its article (the report's dataset description).
     #[serde(default)]
     pub title: String,
+    /// The dataset's web page (informational).
     #[serde(default)]
     pub homepage: Option<String>,
     /// The page to download the data from (shown when the data are missing).
@@ -58,7 +61,9 @@ pub struct DatasetInfo {
     /// DOI of the data record itself.
     #[serde(default)]
     pub data_doi: Option<String>,
+    /// The data's licence, as printed in reports.
     pub license: String,
+    /// How to cite the data, as printed in reports.
     pub citation: String,
     /// Known copies of the data, each with checksums. A folder that matches none of them
     /// is refused unless unverified data are allowed; with no variant at all nothing is
@@ -71,7 +76,9 @@ pub struct DatasetInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
+    /// The variant's name (named in logs, the load report and checksum errors).
     pub name: String,
+    /// What this copy holds (e.g. which folds a subset keeps).
     #[serde(default)]
     pub note: Option<String>,
     /// Files with their md5, paths relative to the dataset folder.
@@ -82,11 +89,15 @@ pub struct Variant {
     pub image_files: Option<FileSetDigest>,
 }
 
+/// One file of a known copy with its checksum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFile {
+    /// Path relative to the dataset folder.
     pub path: String,
+    /// md5 of the file, 32 hex digits.
     pub md5: String,
+    /// File size in bytes (informational; only the md5 is checked).
     #[serde(default)]
     pub bytes: Option<u64>,
 }
@@ -97,7 +108,9 @@ pub struct KnownFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSetDigest {
+    /// Number of image and mask files.
     pub count: usize,
+    /// md5 of their sorted `md5sum` listing; without it only the count is checked.
     #[serde(default)]
     pub md5: Option<String>,
 }
@@ -110,6 +123,7 @@ pub struct ImageSpec {
     pub dir: String,
     /// File-name pattern with `*`, `?` and `{key}` captures (see `pattern.rs`).
     pub pattern: String,
+    /// File-name patterns of files to leave out even though they match `pattern`.
     #[serde(default)]
     pub exclude: Vec<String>,
     /// Also look in subfolders of `dir`.
@@ -133,8 +147,10 @@ pub struct MaskSpec {
     pub source: String,
     /// Path template relative to the dataset folder, e.g. `Masks/mask_{id}.png`.
     pub path: String,
+    /// How the file's pixels become the mask (default: used as they are).
     #[serde(default)]
     pub transform: MaskTransform,
+    /// How pixel values map to classes (default: binary).
     #[serde(default)]
     pub encoding: MaskEncoding,
     /// Class names, background first (default: `background`, the source name).
@@ -142,9 +158,11 @@ pub struct MaskSpec {
     pub classes: Option<Vec<String>>,
 }
 
+/// How a mask file is turned into a filled mask.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaskTransform {
+    /// The file is the mask itself.
     #[default]
     None,
     /// The file holds a closed outline (HC18's ellipses): fill its inside (flood fill of the
@@ -155,6 +173,7 @@ pub enum MaskTransform {
     FillEllipse,
 }
 
+/// How the pixel values of a mask file map to classes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaskEncoding {
@@ -186,6 +205,7 @@ fn default_id() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSpec {
+    /// Target source name the column's values are stored under.
     pub source: String,
     /// Column name; looked up in the tables in the order they are listed.
     pub column: String,
@@ -199,13 +219,17 @@ pub struct TargetSpec {
     pub classes: Option<Vec<String>>,
 }
 
+/// Whether a CSV column holds class labels or numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
+    /// Categorical values mapped to class indices (a `Labels` source).
     Labels,
+    /// Numeric values (a `Values` source).
     Values,
 }
 
+/// Where the physical pixel size of each image is read from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PixelSizeSpec {
@@ -217,7 +241,9 @@ pub struct PixelSizeSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Key {
+    /// The value of this CSV column in the image's row.
     Column(String),
+    /// A template over the image name's captures, e.g. `{patient}`.
     Template(String),
 }
 
@@ -234,7 +260,9 @@ impl std::fmt::Display for Key {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Scalar {
+    /// A TOML integer (`fold = 1`).
     Int(i64),
+    /// A TOML string (`fold = "1"`).
     Str(String),
 }
 
@@ -255,6 +283,7 @@ pub struct SplitSpec {
     /// the loader checks it. Without a group every image is its own group.
     #[serde(default)]
     pub group: Option<Key>,
+    /// How each image's split is decided.
     pub rule: SplitRule,
     /// Moves the training groups it selects into `val` (a patient-grouped validation part
     /// carved out of training folds).
@@ -265,11 +294,14 @@ pub struct SplitSpec {
     pub unassigned: Unassigned,
 }
 
+/// What to do with an image the split rule assigns to no split.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unassigned {
+    /// Refuse to load, naming the image.
     #[default]
     Error,
+    /// Leave the image out (counted in the load report).
     Drop,
 }
 
@@ -278,32 +310,45 @@ pub enum Unassigned {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SplitRule {
     /// A column whose values name the split (`train`, `val`/`valid`/`validation`, `test`).
-    Column { column: String },
+    Column {
+        /// The column naming each image's split.
+        column: String,
+    },
     /// A fold column; each listed fold value goes to that split.
     Folds {
+        /// The column with each image's fold value.
         column: String,
+        /// Fold values that go to train.
         #[serde(default)]
         train: Vec<Scalar>,
+        /// Fold values that go to val.
         #[serde(default)]
         val: Vec<Scalar>,
+        /// Fold values that go to test.
         #[serde(default)]
         test: Vec<Scalar>,
     },
     /// `group mod modulus` (the group value must be an integer): the listed remainders go
     /// to test and val, all others to train.
     Modulo {
+        /// The modulus, at least 1.
         modulus: u64,
+        /// Remainders that go to test.
         #[serde(default)]
         test: Vec<u64>,
+        /// Remainders that go to val (none may also be in `test`).
         #[serde(default)]
         val: Vec<u64>,
     },
     /// Like `modulo`, on a stable hash of the group value (first 8 bytes of its md5,
     /// little-endian) — for group values that are not numbers.
     Hash {
+        /// The modulus, at least 1.
         modulus: u64,
+        /// Remainders that go to test.
         #[serde(default)]
         test: Vec<u64>,
+        /// Remainders that go to val (none may also be in `test`).
         #[serde(default)]
         val: Vec<u64>,
     },
@@ -313,15 +358,21 @@ pub enum SplitRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSelect {
+    /// Integer remainder (`modulo`) or hash remainder (`hash`) of the group value.
     pub by: GroupArithmetic,
+    /// The modulus, at least 1.
     pub modulus: u64,
+    /// Remainders whose groups are selected; each below `modulus`.
     pub remainders: Vec<u64>,
 }
 
+/// How a group value is reduced to a remainder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupArithmetic {
+    /// The group value as an integer, modulo the modulus (Euclidean, so never negative).
     Modulo,
+    /// The first 8 bytes of the group value's md5 (little-endian), modulo the modulus.
     Hash,
 }
 
@@ -352,27 +403,37 @@ impl Default for Preprocess {
     }
 }
 
+/// How an image is fitted into the square target size.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fit {
+    /// Scale the longer side to the target size keeping the aspect ratio, centre and pad; pixels stay square.
     #[default]
     Pad,
+    /// Scale each side to the target size independently; pixels may become non-square.
     Stretch,
 }
 
+/// Resampling filter of images (masks always use nearest neighbour).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImageFilter {
+    /// Box/area averaging when shrinking, bilinear when enlarging.
     #[default]
     Area,
+    /// Bilinear interpolation at every scale.
     Bilinear,
 }
 
+/// Intensity normalisation `value = (raw / scale - mean) / std`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Normalize {
+    /// Divisor of the raw 8-bit value (default 255, to [0, 1]).
     pub scale: f32,
+    /// Subtracted after scaling (default 0.5).
     pub mean: f32,
+    /// Divisor after subtracting the mean (default 0.5, so [0, 1] maps to [-1, 1]).
     pub std: f32,
 }
 
@@ -415,6 +476,7 @@ pub fn parse_spec(text: &str, origin: &Path) -> Result<FolderSpec> {
 pub const PIXEL_SIZE_SOURCE: &str = "pixel_size_mm";
 /// Pixel width and height after resizing (`fit = "stretch"`, where pixels are not square).
 pub const PIXEL_WIDTH_SOURCE: &str = "pixel_width_mm";
+/// Name of the per-sample pixel height source after resizing (`fit = "stretch"`).
 pub const PIXEL_HEIGHT_SOURCE: &str = "pixel_height_mm";
 
 impl FolderSpec {

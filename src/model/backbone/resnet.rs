@@ -44,6 +44,7 @@ impl BasicBlock {
     }
 }
 
+/// ResNet-18 in MedMNIST's CIFAR-style form: a 3x3 stem and four stages of two basic blocks.
 pub struct ResNet18 {
     stem: ConvBnRelu,
     stages: Vec<[BasicBlock; 2]>,
@@ -51,6 +52,7 @@ pub struct ResNet18 {
 }
 
 impl ResNet18 {
+    /// The network with base width `width` (stages w, 2w, 4w, 8w) for `in_channels`-channel images.
     pub fn new(pb: &ParamBuilder, in_channels: usize, width: usize) -> Result<Self> {
         let stem = ConvBnRelu::new(&pb.sub("conv1"), in_channels, width, 3, 1)?;
         let mut stages = Vec::with_capacity(4);

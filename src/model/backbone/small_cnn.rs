@@ -11,12 +11,14 @@ use crate::model::layers::{max_pool2, ConvBnRelu};
 use crate::model::params::ParamBuilder;
 use crate::Result;
 
+/// Five 3x3 conv + BN + ReLU layers in three stages of widths w, 2w and 4w.
 pub struct SmallCnn {
     stages: Vec<Vec<ConvBnRelu>>,
     channels: Vec<usize>,
 }
 
 impl SmallCnn {
+    /// The network with base width `width` for `in_channels`-channel images.
     pub fn new(pb: &ParamBuilder, in_channels: usize, width: usize) -> Result<Self> {
         let plan = [vec![width, width], vec![2 * width, 2 * width], vec![4 * width]];
         let mut stages = Vec::with_capacity(plan.len());

@@ -9,12 +9,14 @@ use crate::model::layers::{max_pool2, ConvBnRelu};
 use crate::model::params::ParamBuilder;
 use crate::Result;
 
+/// A U-Net's encoder: five stages of widths w to 16w, the last one the bottleneck.
 pub struct UNetEncoder {
     stages: Vec<[ConvBnRelu; 2]>,
     channels: Vec<usize>,
 }
 
 impl UNetEncoder {
+    /// The encoder with base width `width` for `in_channels`-channel images.
     pub fn new(pb: &ParamBuilder, in_channels: usize, width: usize) -> Result<Self> {
         let channels: Vec<usize> = (0..5).map(|i| width << i).collect();
         let mut stages = Vec::with_capacity(channels.len());

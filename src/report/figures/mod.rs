@@ -37,20 +37,30 @@ fn register_font() {
 /// Which figure of an experiment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FigureKind {
+    /// Delta-m per combo with its CI across seeds (`delta_m`).
     DeltaM,
+    /// Primary metric against training throughput, with the Pareto front (`pareto`).
     Pareto,
+    /// Training loss and validation primary metric per epoch (`curves`).
     Curves,
+    /// Kendall's tau-b between the rankings under each (task, metric) (`rank_agreement`).
     RankHeatmap,
+    /// Best, median and worst test cases of the named segmentation task (`gallery_<task>`).
     Gallery(String),
 }
 
 /// A drawn figure: where it belongs, its files' paths and caption, and their contents.
 #[derive(Debug, Clone)]
 pub struct Rendered {
+    /// Name of the experiment the figure belongs to.
     pub experiment: String,
+    /// Which figure it is.
     pub kind: FigureKind,
+    /// Its file paths (relative to the report folder), title and caption.
     pub reference: FigureRef,
+    /// PNG bytes, drawn at twice the logical size.
     pub png: Vec<u8>,
+    /// SVG text (1 unit = 1 CSS pixel), rasters embedded.
     pub svg: String,
 }
 
@@ -58,7 +68,9 @@ pub struct Rendered {
 /// backend can take raster images (PNG) or they are added afterwards (SVG).
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx {
+    /// Backend pixels per logical pixel (1 for SVG, 2 for PNG).
     pub scale: f64,
+    /// Whether the backend draws raster images itself (PNG); SVG gets them from `Figure::rasters`.
     pub raster: bool,
 }
 
@@ -67,6 +79,7 @@ impl Ctx {
     pub fn px(&self, v: f64) -> i32 {
         (v * self.scale).round() as i32
     }
+    /// Backend pixels of a logical length, rounded and at least 0 (for widths).
     pub fn upx(&self, v: f64) -> u32 {
         (v * self.scale).round().max(0.0) as u32
     }
@@ -74,6 +87,7 @@ impl Ctx {
     pub fn font(&self, size: f64) -> FontDesc<'static> {
         (FONT, size * self.scale).into_font()
     }
+    /// Figure-font text style at a logical size and colour.
     pub fn text(&self, size: f64, color: RGBColor) -> TextStyle<'static> {
         self.font(size).color(&color)
     }
@@ -89,6 +103,7 @@ impl Ctx {
     pub fn title(&self) -> TextStyle<'static> {
         self.text(16.0, palette::BLACK)
     }
+    /// Line style of a logical width (at least 1 backend pixel) and colour.
     pub fn stroke(&self, width: f64, color: RGBColor) -> ShapeStyle {
         color.stroke_width(self.upx(width).max(1))
     }
@@ -97,18 +112,27 @@ impl Ctx {
 /// A raster image placed on a figure, in logical pixels (grey or RGB, 0..255, `C x H x W`).
 #[derive(Debug, Clone)]
 pub struct Raster {
+    /// Left edge, logical pixels.
     pub x: f64,
+    /// Top edge, logical pixels.
     pub y: f64,
+    /// Logical pixels per image pixel.
     pub pixel: f64,
+    /// Image channels C (1 grey, 3 RGB; others show the first channel).
     pub channels: usize,
+    /// Image height H, image pixels.
     pub height: usize,
+    /// Image width W, image pixels.
     pub width: usize,
+    /// Pixels, `C x H x W`, 0..255.
     pub data: Vec<u8>,
 }
 
 /// One kind of figure: its logical size and drawing code, generic over the backend.
 pub trait Figure {
+    /// Logical size `(width, height)` in CSS pixels.
     fn size(&self) -> (u32, u32);
+    /// Draws the figure on `root` (cleared to white) at the context's scale.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, ctx: Ctx) -> std::result::Result<(), String>;
     /// Raster images to place under the drawing in the SVG (PNG draws them itself).
     fn rasters(&self) -> Vec<Raster> {
