@@ -90,7 +90,7 @@ impl Split {
     /// Builds a split, checking that every buffer agrees with `n` and the image shape.
     pub fn new(images: Vec<f32>, shape: ImageShape, sources: BTreeMap<String, SourceValues>) -> crate::Result<Self> {
         let per = shape.pixels_per_image();
-        if per == 0 || images.len() % per != 0 {
+        if per == 0 || !images.len().is_multiple_of(per) {
             return Err(crate::Error::Invalid(format!("image buffer of {} values is not a whole number of {shape} images", images.len())));
         }
         let n = images.len() / per;

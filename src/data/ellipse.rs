@@ -520,7 +520,7 @@ mod tests {
                 outline[y * w + x] = (inside[y * w + x] == 1 && near_out) as u8;
             }
         }
-        assert!(outline[..w].iter().any(|&v| v == 0) && inside[..w].iter().any(|&v| v == 1), "the ellipse must cross the top row");
+        assert!(outline[..w].contains(&0) && inside[..w].contains(&1), "the ellipse must cross the top row");
         assert_eq!(fill_outline(&outline, w, h), inside);
         // The fit ignores the image border and recovers the whole ellipse.
         let e = fit_mask_ellipse(&inside, w, h, 1.0, 1.0).unwrap();

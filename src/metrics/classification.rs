@@ -441,7 +441,7 @@ pub fn brier(targets: &[u32], scores: &[f32], classes: usize) -> f64 {
 /// multi-label `getACC`. As every label has all `n` samples, this equals the fraction of
 /// correct (sample, label) decisions. NaN on empty or mismatched input.
 pub fn multilabel_mean_accuracy(targets: &[u32], scores: &[f32], labels: usize) -> f64 {
-    if targets.is_empty() || labels == 0 || targets.len() != scores.len() || targets.len() % labels != 0 {
+    if targets.is_empty() || labels == 0 || targets.len() != scores.len() || !targets.len().is_multiple_of(labels) {
         return f64::NAN;
     }
     let correct = targets.iter().zip(scores).filter(|(&t, &s)| (t == 1) == (s > 0.5)).count();
@@ -452,7 +452,7 @@ pub fn multilabel_mean_accuracy(targets: &[u32], scores: &[f32], labels: usize) 
 /// targets hold one value has no AUROC: MedMNIST's evaluator (via scikit-learn) would raise
 /// there; medmtl leaves it out of the mean and counts it in the second value.
 pub fn multilabel_mean_auc(targets: &[u32], scores: &[f32], labels: usize) -> (Option<f64>, usize) {
-    if targets.is_empty() || labels == 0 || targets.len() != scores.len() || targets.len() % labels != 0 {
+    if targets.is_empty() || labels == 0 || targets.len() != scores.len() || !targets.len().is_multiple_of(labels) {
         return (None, labels);
     }
     let per_label: Vec<Option<f64>> = (0..labels)

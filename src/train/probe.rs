@@ -166,7 +166,7 @@ mod tests {
     fn quantiles_and_conflict_fraction_over_steps() {
         let mut probe = EpochProbe::new(2);
         for c in [-0.5, 0.1, 0.2, 0.3, 0.9] {
-            let s = (1.0 - c * c as f64).sqrt();
+            let s = (1.0f64 - c * c).sqrt();
             probe.record_gram(&gram(&[vec![1.0, 0.0], vec![c, s]]));
         }
         let p = &probe.pairs()[0];

@@ -67,7 +67,7 @@ impl<'a> Stepper<'a> {
             return Ok(StepOutcome::NonFinite { task, loss });
         }
         let mut backward = self.weighting.backward(&losses, params)?;
-        let due = self.probe_every > 0 && self.steps % self.probe_every == 0;
+        let due = self.probe_every > 0 && self.steps.is_multiple_of(self.probe_every);
         self.steps += 1;
         if backward.task_gram.is_none() && due && losses.len() > 1 {
             backward.task_gram = Some(TaskGradients::compute(&losses, params)?.gram());

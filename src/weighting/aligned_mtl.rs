@@ -17,7 +17,7 @@ pub(super) const ENTRY: Method = Method {
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
     hyper::parse::<NoParams>("weighting.aligned-mtl", table)?;
-    Ok(Box::new(AlignedMtl::new(context.tasks)))
+    Ok(Box::new(AlignedMtl::weighting(context.tasks)))
 }
 
 /// Makes the linear system of task gradients well-conditioned. With
@@ -28,8 +28,8 @@ fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn We
 pub struct AlignedMtl;
 
 impl AlignedMtl {
-    /// Aligned-MTL over `tasks` tasks.
-    pub fn new(tasks: usize) -> GramWeighting {
+    /// Aligned-MTL over `tasks` tasks, as a Gram-matrix weighting.
+    pub fn weighting(tasks: usize) -> GramWeighting {
         GramWeighting::new(tasks, Self::weights_from_gram)
     }
 

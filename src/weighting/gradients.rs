@@ -160,7 +160,7 @@ mod tests {
         let g2: Vec<f32> = stores[1].get(w.as_tensor()).unwrap().to_vec1().unwrap();
         assert_eq!(g1, vec![18.0, 36.0]);
         assert_eq!(g2, vec![6.0, 6.0]);
-        let summed = weighted_sum(&stores, &[1.0, 1.0], &[w.clone()]).unwrap();
+        let summed = weighted_sum(&stores, &[1.0, 1.0], std::slice::from_ref(&w)).unwrap();
         let joint = (l1 + l2).unwrap().backward().unwrap();
         assert_eq!(
             summed.get(w.as_tensor()).unwrap().to_vec1::<f32>().unwrap(),

@@ -17,7 +17,7 @@ pub(super) const ENTRY: Method = Method {
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
     hyper::parse::<NoParams>("weighting.imtl-g", table)?;
-    Ok(Box::new(ImtlG::new(context.tasks)))
+    Ok(Box::new(ImtlG::weighting(context.tasks)))
 }
 
 /// Closed-form weights summing to 1 such that the combined gradient has the same projection
@@ -26,8 +26,8 @@ fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn We
 pub struct ImtlG;
 
 impl ImtlG {
-    /// IMTL-G over `tasks` tasks.
-    pub fn new(tasks: usize) -> GramWeighting {
+    /// IMTL-G over `tasks` tasks, as a Gram-matrix weighting.
+    pub fn weighting(tasks: usize) -> GramWeighting {
         GramWeighting::new(tasks, Self::weights_from_gram)
     }
 

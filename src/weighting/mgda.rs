@@ -17,7 +17,7 @@ pub(super) const ENTRY: Method = Method {
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
     hyper::parse::<NoParams>("weighting.mgda", table)?;
-    Ok(Box::new(Mgda::new(context.tasks)))
+    Ok(Box::new(Mgda::weighting(context.tasks)))
 }
 
 /// The shared update is the minimum-norm point of the convex hull of the task gradients
@@ -28,8 +28,8 @@ fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn We
 pub struct Mgda;
 
 impl Mgda {
-    /// MGDA over `tasks` tasks.
-    pub fn new(tasks: usize) -> GramWeighting {
+    /// MGDA over `tasks` tasks, as a Gram-matrix weighting.
+    pub fn weighting(tasks: usize) -> GramWeighting {
         GramWeighting::new(tasks, solvers::min_norm_weights)
     }
 }

@@ -120,6 +120,9 @@ pub struct Context<'a> {
     pub device: &'a Device,
 }
 
+/// Builds a method for a context from a suite's overrides of its hyper-parameters.
+pub type Constructor = fn(&Context, Option<&ParamTable>) -> Result<Box<dyn Weighting>>;
+
 /// A registered weighting method: its name, paper and constructor.
 pub struct Method {
     /// The name suites use (`"pcgrad"`).
@@ -131,7 +134,7 @@ pub struct Method {
     /// Loss or gradient method.
     pub family: Family,
     /// Builds the method from a suite's overrides of its hyper-parameters.
-    pub construct: fn(&Context, Option<&ParamTable>) -> Result<Box<dyn Weighting>>,
+    pub construct: Constructor,
     /// The hyper-parameters the method runs with for a suite section's overrides
     /// (validated; the defaults for `None`).
     pub params: fn(&str, Option<&ParamTable>) -> Result<ParamTable>,

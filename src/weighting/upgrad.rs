@@ -17,7 +17,7 @@ pub(super) const ENTRY: Method = Method {
 
 fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn Weighting>> {
     hyper::parse::<NoParams>("weighting.upgrad", table)?;
-    Ok(Box::new(UpGrad::new(context.tasks)))
+    Ok(Box::new(UpGrad::weighting(context.tasks)))
 }
 
 /// Averages the projections of each task gradient (scaled by 1/T) onto the dual cone of all
@@ -27,8 +27,8 @@ fn construct(context: &Context, table: Option<&ParamTable>) -> Result<Box<dyn We
 pub struct UpGrad;
 
 impl UpGrad {
-    /// UPGrad over `tasks` tasks.
-    pub fn new(tasks: usize) -> GramWeighting {
+    /// UPGrad over `tasks` tasks, as a Gram-matrix weighting.
+    pub fn weighting(tasks: usize) -> GramWeighting {
         GramWeighting::new(tasks, Self::weights_from_gram)
     }
 

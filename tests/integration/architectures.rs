@@ -181,7 +181,7 @@ fn forward_returns_requested_tasks_in_order() {
     let d = common::phantoms(12, 8, 10);
     let tasks = common::three_tasks(&d);
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
-    let x = batch::images(&d.split(SplitName::Val), d.shape, &[0, 1, 2], &Device::Cpu).unwrap();
+    let x = batch::images(d.split(SplitName::Val), d.shape, &[0, 1, 2], &Device::Cpu).unwrap();
     for design in Design::all() {
         let model = common::build(design, &spec, 0);
         let all = model.forward(&x, &[0, 1, 2], false).unwrap();

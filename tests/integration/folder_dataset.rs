@@ -187,7 +187,7 @@ fn loads_counts_shapes_targets_and_square_pixel_sizes() {
         assert!(split.images().iter().all(|v| (-1.0..=1.0).contains(v)));
         let Some(SourceValues::Labels(grades)) = split.source("grade") else { panic!() };
         assert!(grades.iter().all(|&g| g < 2));
-        assert!(values(split, "pixel_size_mm").iter().all(|&s| s >= 0.5 && s <= 0.2 * 48.0 / 16.0));
+        assert!(values(split, "pixel_size_mm").iter().all(|&s| (0.5..=0.2 * 48.0 / 16.0).contains(&s)));
     }
     // Test patients 0 and 5, in path order: p00_0, p00_1, p05_0, p05_1.
     assert_eq!(values(&d.test, "patient"), &[0.0, 0.0, 5.0, 5.0]);

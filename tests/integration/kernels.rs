@@ -129,7 +129,7 @@ fn relu_pool_upsample_match_candle() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for dims in [[2, 3, 6, 8], [1, 1, 7, 5], [3, 2, 4, 4]] {
         let x = random(&dims, &mut rng);
-        compare(&[x.clone()], |t| kernels::relu(&t[0]).unwrap(), |t| t[0].relu().unwrap(), &mut rng, "relu");
+        compare(std::slice::from_ref(&x), |t| kernels::relu(&t[0]).unwrap(), |t| t[0].relu().unwrap(), &mut rng, "relu");
         // candle's own max-pool backward scales the gradient by 1/4 (it multiplies by the
         // window mean of the max mask instead of dividing by the number of maxima) and
         // misaligns windows for odd sizes, so gradients are checked against the definition

@@ -105,7 +105,7 @@ fn truncated_and_garbage_files_give_errors_not_panics() {
 /// A hand-made `.npy` (format 1.0) with any header, for headers numpy would never write.
 fn raw_npy(header_dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = header_dict.to_owned();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

@@ -535,10 +535,10 @@ fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables
         wanted.extend(v.files.iter().map(|f| f.path.clone()));
     }
     for rel in wanted {
-        if !md5s.contains_key(&rel) {
-            let path = root.join(&rel);
+        if let std::collections::btree_map::Entry::Vacant(slot) = md5s.entry(rel) {
+            let path = root.join(slot.key());
             let sum = if path.is_file() { md5_file(&path)? } else { String::new() };
-            md5s.insert(rel, sum);
+            slot.insert(sum);
         }
     }
     // The image-set digest: md5 of the md5sum-style listing of images and masks.

@@ -38,6 +38,9 @@ pub trait Architecture: Send + Sync {
     fn params(&self) -> &ParamStore;
 }
 
+/// Builds a design from its parameter builder, specification and hyper-parameter overrides.
+pub type Constructor = fn(&ParamBuilder, &ModelSpec, Option<&ParamTable>) -> Result<Box<dyn Architecture>>;
+
 /// A registered design: its name, paper and constructor.
 pub struct DesignInfo {
     /// The name suites use (`"cross-stitch"`).
@@ -50,7 +53,7 @@ pub struct DesignInfo {
     /// selected on its own validation score.
     pub single_task: bool,
     /// Builds the design from a suite's overrides of its hyper-parameters.
-    pub construct: fn(&ParamBuilder, &ModelSpec, Option<&ParamTable>) -> Result<Box<dyn Architecture>>,
+    pub construct: Constructor,
     /// The hyper-parameters the design runs with for a suite section's overrides
     /// (validated; the defaults for `None`).
     pub params: fn(&str, Option<&ParamTable>) -> Result<ParamTable>,
