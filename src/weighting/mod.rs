@@ -23,7 +23,7 @@ use crate::Result;
 
 pub use gram::GramWeighting;
 
-register!(Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad);
+register!(Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad, stch);
 
 /// A weighting method a suite can name (`"pcgrad"`).
 pub type WeightingKind = Handle<Method>;
