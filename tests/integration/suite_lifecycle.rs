@@ -43,6 +43,20 @@ fn run_suite(suite: &Path, out: &Path, extra: &[&str]) -> Output {
     out
 }
 
+/// `bench-all` on `suite` into `out`, in the background (stderr discarded).
+fn spawn_suite(suite: &Path, out: &Path) -> std::process::Child {
+    bin("bench-all")
+        .arg("--suite")
+        .arg(suite)
+        .arg("--out")
+        .arg(out.join("results"))
+        .arg("--reports")
+        .arg(out.join("reports"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn medmtl(args: &[&str]) -> Output {
     bin("medmtl").args(args).output().unwrap()
 }
@@ -139,16 +153,7 @@ fn a_killed_suite_resumes_to_the_same_results() {
     run_suite(&s, &dir.path().join("whole"), &[]);
 
     let out = dir.path().join("killed");
-    let mut child = bin("bench-all")
-        .arg("--suite")
-        .arg(&s)
-        .arg("--out")
-        .arg(out.join("results"))
-        .arg("--reports")
-        .arg(out.join("reports"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_suite(&s, &out);
     let runs = out.join("results/res/runs");
     let complete =
         || std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("run.json").is_file()).count()).unwrap_or(0);
@@ -187,16 +192,7 @@ fn a_run_killed_mid_epoch_resumes_from_its_checkpoint_to_the_same_results() {
     .unwrap();
     run_suite(&path, &dir.path().join("whole"), &[]);
     let out = dir.path().join("killed");
-    let mut child = bin("bench-all")
-        .arg("--suite")
-        .arg(&path)
-        .arg("--out")
-        .arg(out.join("results"))
-        .arg("--reports")
-        .arg(out.join("reports"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_suite(&path, &out);
     let run_dir = out.join("results/mid/runs/ph__hps-rlw__seed0");
     let checkpoint = run_dir.join("checkpoint.safetensors");
     let start = Instant::now();
@@ -231,16 +227,7 @@ fn a_second_bench_all_on_the_same_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = suite(dir.path(), "lock", 200, "\"hps\"");
     let out = dir.path().join("out");
-    let mut first = bin("bench-all")
-        .arg("--suite")
-        .arg(&s)
-        .arg("--out")
-        .arg(out.join("results"))
-        .arg("--reports")
-        .arg(out.join("reports"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_suite(&s, &out);
     let lock = out.join("results/lock/.lock");
     let start = Instant::now();
     while std::fs::read_to_string(&lock).map_or(true, |t| t.is_empty()) && start.elapsed() < Duration::from_secs(60) {
