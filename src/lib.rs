@@ -18,6 +18,7 @@ mod error;
 pub mod fsio;
 pub mod hyper;
 pub mod kernels;
+pub mod literature;
 pub mod metrics;
 pub mod model;
 pub mod output;

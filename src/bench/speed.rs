@@ -77,6 +77,9 @@ pub struct SpeedResult {
     /// the method's.
     #[serde(default)]
     pub past_warm_up: bool,
+    /// CPU model and matrix-product instruction set the timing was made on.
+    #[serde(default)]
+    pub hardware: String,
 }
 
 struct Workload {
@@ -195,6 +198,7 @@ pub fn measure(
         kernels: crate::kernels::enabled(),
         weighting,
         past_warm_up: !method.warming_up(),
+        hardware: crate::provenance::cpu_model(),
     })
 }
 

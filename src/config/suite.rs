@@ -30,6 +30,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("hetero", include_str!("../../benchmarks/suites/hetero.toml")),
     ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),
     ("hc18", include_str!("../../benchmarks/suites/hc18.toml")),
+    ("literature", include_str!("../../benchmarks/suites/literature.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.

@@ -15,7 +15,7 @@
 
 mod batchnorm;
 mod conv;
-mod gemm;
+pub mod gemm;
 mod pool;
 mod relu;
 mod slices;

@@ -109,8 +109,28 @@ pub static METRICS: &[MetricDef] = &[
     lower(
         "circumference_mae_mm",
         "mm",
-        "with pixel sizes (HC18): absolute difference between the circumferences (Ramanujan) of the ellipses fitted to the \
-         reference and the predicted mask, as the HC18 challenge measures heads; mean over images with an ellipse in both masks",
+        "with pixel sizes (HC18): absolute difference between the circumferences (Ramanujan) of the reference ellipse (fitted \
+         to the reference mask) and the predicted one (fitted to the predicted mask for segmentation, regressed for ellipse \
+         tasks), as the HC18 challenge measures heads; mean over images with an ellipse in both",
+    ),
+    higher(
+        "ellipse_iou",
+        "",
+        "intersection over union of the reference and the regressed ellipse, rasterised on a grid 4x finer than the image; \
+         mean over images",
+    ),
+    lower("center_error_px", "px", "distance between the centres of the reference and the regressed ellipse"),
+    lower("axes_mae_px", "px", "mean absolute error of the two semi-axes"),
+    lower(
+        "angle_error_deg",
+        "degrees",
+        "smallest angle between the major axes (period 180 degrees); reference ellipses whose axes differ by under 5 % are left \
+         out (a circle has no axis)",
+    ),
+    lower(
+        "circumference_mae_px",
+        "px",
+        "absolute circumference (Ramanujan) error of the regressed ellipse, in pixels of the resized image",
     ),
     higher("dice_pooled", "", "2 Σ|A∩B| / (Σ|A| + Σ|B|) over all images (never the same as the mean Dice)"),
     count("n_dice_undefined", "images whose reference and prediction are both empty (Dice undefined)"),
@@ -130,8 +150,8 @@ pub static METRICS: &[MetricDef] = &[
 pub struct KindMetrics {
     /// The task kind's name ([`TaskKind::name`]).
     pub kind: &'static str,
-    /// The metrics [`super::evaluate`] emits for the kind, in order (segmentation adds
-    /// `circumference_mae_mm` after `nsd` when the dataset has pixel sizes).
+    /// The metrics [`super::evaluate`] emits for the kind, in order, without pixel sizes
+    /// ([`KindMetrics::emitted`] adds the one that needs them).
     pub metrics: &'static [&'static str],
     /// The metric model selection and summaries use: higher is better and roughly on
     /// [0, 1], so its mean over tasks is a usable multi-task selection score.
@@ -183,7 +203,29 @@ pub static KINDS: &[KindMetrics] = &[
         headline: &["dice", "hd95"],
     },
     KindMetrics { kind: "reconstruction", metrics: &["mse", "psnr", "ssim", "r2"], primary: "r2", headline: &["psnr", "ssim"] },
+    KindMetrics {
+        kind: "ellipse",
+        metrics: &["ellipse_iou", "center_error_px", "axes_mae_px", "angle_error_deg", "circumference_mae_px"],
+        primary: "ellipse_iou",
+        headline: &["ellipse_iou", "circumference_mae_px"],
+    },
 ];
+
+/// The metric a kind adds when its dataset has pixel sizes, and the one it follows.
+const WITH_SPACING: &[(&str, &str, &str)] =
+    &[("segmentation", "nsd", "circumference_mae_mm"), ("ellipse", "circumference_mae_px", "circumference_mae_mm")];
+
+impl KindMetrics {
+    /// The metrics [`super::evaluate`] emits for the kind, with or without pixel sizes.
+    pub fn emitted(&self, with_spacing: bool) -> Vec<&'static str> {
+        let mut names = self.metrics.to_vec();
+        if let Some(&(_, after, extra)) = WITH_SPACING.iter().find(|(k, _, _)| *k == self.kind).filter(|_| with_spacing) {
+            let at = names.iter().position(|&n| n == after).map_or(names.len(), |p| p + 1);
+            names.insert(at, extra);
+        }
+        names
+    }
+}
 
 /// The entry of metric `name`, if medmtl defines it.
 pub fn metric(name: &str) -> Option<&'static MetricDef> {

@@ -8,6 +8,7 @@
 
 pub mod classification;
 pub mod defs;
+pub mod ellipse;
 pub mod image;
 pub mod regression;
 pub mod segmentation;
@@ -59,6 +60,10 @@ impl TaskPredictions {
         let targets = match &self.targets {
             Targets::Classes(t) => Targets::Classes(idx.iter().map(|&i| t[i]).collect()),
             Targets::Values(t) => Targets::Values(idx.iter().map(|&i| t[i]).collect()),
+            Targets::Params { width, values } => Targets::Params {
+                width: *width,
+                values: idx.iter().flat_map(|&i| values[i * width..(i + 1) * width].iter().copied()).collect(),
+            },
             Targets::MultiLabels { width, values } => Targets::MultiLabels { width: *width, values: pick_u8(values) },
             Targets::Masks { height, width, values } => Targets::Masks { height: *height, width: *width, values: pick_u8(values) },
             Targets::Images { channels, height, width, values } => Targets::Images {
@@ -147,6 +152,11 @@ pub fn evaluate(kind: &TaskKind, p: &TaskPredictions) -> Vec<MetricValue> {
             push(&mut out, "mae", regression::mae(t, &p.scores));
             push(&mut out, "rmse", regression::rmse(t, &p.scores));
             push(&mut out, "r2", regression::r2(t, &p.scores));
+        }
+        (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) => {
+            for (name, value) in ellipse::metrics(values, &p.scores, *height, *width, p.spacing.as_deref()) {
+                push(&mut out, name, value);
+            }
         }
         _ => {}
     }
@@ -336,6 +346,11 @@ mod tests {
             spacing,
         };
         let image: Vec<f32> = (0..2 * 16 * 16).map(|i| ((i * 37) % 23) as f32 / 11.5 - 1.0).collect();
+        let ellipse_case = |spacing: Option<Vec<f32>>| {
+            let targets = crate::task::ellipse_targets("e", &masks, h, w).unwrap();
+            let scores = crate::task::ellipse_targets("e", &(0..3).flat_map(|i| mask(i + 1)).collect::<Vec<u8>>(), h, w).unwrap();
+            TaskPredictions { targets: Targets::Params { width: crate::task::ELLIPSE_PARAMS, values: targets }, scores, width: 6, spacing }
+        };
         vec![
             (TaskKind::Binary, vector(Targets::Classes(vec![0, 1, 0, 1]), vec![0.2, 0.8, 0.6, 0.4], 1)),
             (TaskKind::MultiClass { classes: 3 }, vector(Targets::Classes(vec![0, 1, 2, 1]), probs3.clone(), 3)),
@@ -352,6 +367,8 @@ mod tests {
             (TaskKind::Regression, vector(Targets::Values(vec![0.5, 1.0, 2.0, 3.5]), vec![0.4, 1.3, 1.8, 3.0], 1)),
             (TaskKind::Segmentation { classes: 2 }, seg(None)),
             (TaskKind::Segmentation { classes: 2 }, seg(Some(vec![0.1, 0.2, 0.15]))),
+            (TaskKind::Ellipse { height: h, width: w }, ellipse_case(None)),
+            (TaskKind::Ellipse { height: h, width: w }, ellipse_case(Some(vec![0.1, 0.2, 0.15]))),
             (
                 TaskKind::Reconstruction { channels: 1 },
                 TaskPredictions {
@@ -377,10 +394,7 @@ mod tests {
             let emitted: Vec<String> = evaluate(&kind, &p).into_iter().map(|m| m.name).collect();
             let entry = defs::of(&kind);
             assert_eq!(entry.kind, kind.name());
-            let mut listed: Vec<&str> = entry.metrics.to_vec();
-            if p.spacing.is_some() {
-                listed.insert(5, "circumference_mae_mm");
-            }
+            let listed = entry.emitted(p.spacing.is_some());
             assert_eq!(emitted, listed, "{}", kind.name());
             for name in &emitted {
                 let def = defs::metric(name).unwrap_or_else(|| panic!("metric {name} of {} has no definition", kind.name()));

@@ -5,4 +5,6 @@ pub mod backbone;
 pub mod decoder;
 pub mod head;
 pub mod layers;
+pub mod mlp;
 pub mod params;
+pub mod vae;

@@ -211,6 +211,12 @@ impl ParamBuilder {
         Ok(var)
     }
 
+    /// A seed drawn from the builder's stream, for a module's own seeded randomness (a VAE's
+    /// sampling noise), so it too is a pure function of the run's seed.
+    pub fn draw_seed(&self) -> u64 {
+        self.lock().rng.random()
+    }
+
     /// All parameters created through this builder and its sub-builders.
     pub fn finish(&self) -> ParamStore {
         ParamStore { params: self.lock().params.clone() }

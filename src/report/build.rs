@@ -68,6 +68,14 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     for name in names {
         experiments.push(build_experiment(table, name, suite.as_ref().map(|(s, _)| s))?);
     }
+    let map = crate::literature::Literature::embedded().ok();
+    if let Some(lit) = &map {
+        for e in &mut experiments {
+            e.literature = super::literature::experiment_literature(lit, &suite_name, e);
+        }
+    }
+    let literature =
+        map.as_ref().filter(|_| experiments.iter().any(|e| !e.literature.papers.is_empty())).map(super::literature::suite_literature);
     Ok(Report {
         suite: suite_name,
         experiments,
@@ -75,6 +83,7 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
         skipped: table.skipped.clone(),
         failed,
         warnings,
+        literature,
     })
 }
 
@@ -165,6 +174,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
         cost,
         curves,
         galleries,
+        literature: Default::default(),
     })
 }
 

@@ -61,6 +61,9 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     for exp in &report.experiments {
         experiment(&mut out, exp, figures);
     }
+    if let Some(lit) = &report.literature {
+        super::literature_doc::suite(&mut out, lit);
+    }
     if !report.skipped.is_empty() || !report.failed.is_empty() {
         out.push(Block::Heading { level: 2, text: "Skipped experiments and failed runs".into(), id: "skipped".into() });
         let mut items: Vec<Text> = report
@@ -338,6 +341,8 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             out.push(Block::Figure(f));
         }
     }
+
+    super::literature_doc::experiment(out, exp, &id, figure(figures, &exp.name, &FigureKind::LiteratureRanks));
 
     // Cost and Pareto
     if !exp.cost.is_empty() {

@@ -182,10 +182,7 @@ pub fn metric_sections(kinds: &[String]) -> Vec<(String, Vec<(&'static str, Stri
         }
         let same: Vec<&str> = present.iter().enumerate().filter(|(_, k)| k.metrics == kind.metrics).map(|(_, k)| k.kind).collect();
         present.iter().enumerate().filter(|(_, k)| k.metrics == kind.metrics).for_each(|(j, _)| done[j] = true);
-        let mut names: Vec<&'static str> = kind.metrics.to_vec();
-        if kind.kind == "segmentation" {
-            names.insert(names.iter().position(|&n| n == "nsd").map_or(names.len(), |p| p + 1), "circumference_mae_mm");
-        }
+        let names: Vec<&'static str> = kind.emitted(true);
         let known: Vec<&'static str> = names.iter().copied().filter(|n| printed.contains(n)).collect();
         let new: Vec<&'static str> = names.into_iter().filter(|n| !printed.contains(n)).collect();
         let heading = match (same.len(), known.is_empty()) {

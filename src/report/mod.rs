@@ -23,6 +23,8 @@ pub mod figures;
 mod format;
 pub mod html;
 pub mod latex;
+pub mod literature;
+mod literature_doc;
 pub mod markdown;
 mod method;
 pub mod model;

@@ -2,6 +2,7 @@
 //! and the figures show, computed once from the results ([`super::build`]) and rendered
 //! several times, so the numbers agree across formats by construction.
 
+use crate::literature::coverage::{MetricCoverage, ScopeRow};
 use crate::results::Skipped;
 use crate::stats::Summary;
 
@@ -45,6 +46,8 @@ pub struct Report {
     pub failed: Vec<FailedRun>,
     /// Things a reader must know before trusting the tables (mixed suite versions, ...).
     pub warnings: Vec<String>,
+    /// The literature map's suite-wide views, when some experiment re-implements a paper.
+    pub literature: Option<SuiteLiterature>,
 }
 
 /// A run that produced no metrics.
@@ -83,6 +86,8 @@ pub struct ExperimentReport {
     pub curves: Vec<TaskCurves>,
     /// Best, median and worst test cases of each segmentation task.
     pub galleries: Vec<Gallery>,
+    /// The literature map's papers whose designs run in this experiment.
+    pub literature: ExperimentLiterature,
 }
 
 /// A task's design x weighting table: one column per metric.
@@ -378,4 +383,64 @@ pub struct RunRecord {
     pub epochs_run: usize,
     /// Epoch whose weights were kept, per task (1-based).
     pub selected_epoch: Vec<usize>,
+}
+
+/// The literature facts of one experiment.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentLiterature {
+    /// Papers whose design runs here.
+    pub papers: Vec<PaperStanding>,
+    /// Rankings of the experiment's combos under each paper's headline metric, and Δm.
+    pub variability: RankAgreement,
+}
+
+/// One paper next to medmtl's measurement of its design.
+#[derive(Debug, Clone)]
+pub struct PaperStanding {
+    /// The map's id (`P06`).
+    pub id: String,
+    /// Short citation and year.
+    pub citation: String,
+    /// DOI or source link.
+    pub url: String,
+    /// The medmtl design that stands for the paper's.
+    pub design: String,
+    /// What stands in for the paper's data, and how faithful it is.
+    pub host: String,
+    /// The design's combo in the experiment, when it ran.
+    pub combo: Option<usize>,
+    /// The paper's numbers with medmtl's value of the same metric.
+    pub rows: Vec<ReportedRow>,
+    /// The design's rank by Δm among the experiment's combos, and how many were ranked.
+    pub delta_m_rank: Option<(f64, usize)>,
+    /// The design's Δm (%), when it has one.
+    pub delta_m: Option<f64>,
+}
+
+/// One reported number and medmtl's counterpart.
+#[derive(Debug, Clone)]
+pub struct ReportedRow {
+    /// The paper's task.
+    pub paper_task: String,
+    /// The paper's metric.
+    pub paper_metric: String,
+    /// The paper's value as it reads (`0.724`, `> 0.88`, `+7 %`).
+    pub paper_value: String,
+    /// What the paper's number is on.
+    pub on: String,
+    /// The medmtl task and metric it maps to, when one does.
+    pub medmtl: Option<(String, String)>,
+    /// medmtl's mean ± std over seeds of that metric for the design.
+    pub value: Option<Summary>,
+}
+
+/// The map seen from a whole suite.
+#[derive(Debug, Clone)]
+pub struct SuiteLiterature {
+    /// Papers x metrics they report.
+    pub coverage: MetricCoverage,
+    /// Task-kind combinations x papers x medmtl experiments.
+    pub scope: Vec<ScopeRow>,
+    /// Papers in the map, and how many medmtl re-implements.
+    pub counts: (usize, usize),
 }

@@ -207,6 +207,33 @@ pub fn paired_tests(
     out
 }
 
+/// `rank_rows` (rank 1 = best, NaN = not ranked) under `labels`, with their pairwise Kendall
+/// τ-b over the combos both rank and the best combos of each (no best-change groups).
+pub fn agreement_of(labels: Vec<String>, rank_rows: Vec<Vec<f64>>) -> RankAgreement {
+    let tau = rank_rows
+        .iter()
+        .map(|a| {
+            rank_rows
+                .iter()
+                .map(|b| {
+                    let both: Vec<usize> = (0..a.len()).filter(|&i| a[i].is_finite() && b[i].is_finite()).collect();
+                    // Ranks are negated so that τ is computed on "goodness" in both; τ-b is
+                    // invariant to that, it only keeps the convention readable.
+                    kendall_tau_b(&both.iter().map(|&i| -a[i]).collect::<Vec<_>>(), &both.iter().map(|&i| -b[i]).collect::<Vec<_>>())
+                })
+                .collect()
+        })
+        .collect();
+    let best = rank_rows
+        .iter()
+        .map(|r| {
+            let top = r.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+            (0..r.len()).filter(|&i| r[i] == top).collect()
+        })
+        .collect();
+    RankAgreement { labels, ranks: rank_rows, tau, best, changes: Vec::new() }
+}
+
 /// Rankings of the combos under every (task, metric) and Δm, their pairwise Kendall τ-b,
 /// and where the best combo depends on the metric.
 pub fn rank_agreement(tables: &[TaskTable], combos: &[Combo], delta: &DeltaMSection, stl: Option<usize>) -> RankAgreement {
@@ -236,27 +263,7 @@ pub fn rank_agreement(tables: &[TaskTable], combos: &[Combo], delta: &DeltaMSect
         }
     }
     let rank_rows: Vec<Vec<f64>> = values.iter().zip(&hib).map(|(v, &h)| ranks(v, h)).collect();
-    let tau = rank_rows
-        .iter()
-        .map(|a| {
-            rank_rows
-                .iter()
-                .map(|b| {
-                    let both: Vec<usize> = (0..a.len()).filter(|&i| a[i].is_finite() && b[i].is_finite()).collect();
-                    // Ranks are negated so that τ is computed on "goodness" in both; τ-b is
-                    // invariant to that, it only keeps the convention readable.
-                    kendall_tau_b(&both.iter().map(|&i| -a[i]).collect::<Vec<_>>(), &both.iter().map(|&i| -b[i]).collect::<Vec<_>>())
-                })
-                .collect()
-        })
-        .collect();
-    let best: Vec<Vec<usize>> = rank_rows
-        .iter()
-        .map(|r| {
-            let top = r.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
-            (0..r.len()).filter(|&i| r[i] == top).collect()
-        })
-        .collect();
+    let RankAgreement { tau, best, .. } = agreement_of(Vec::new(), rank_rows.clone());
     let mut changes = Vec::new();
     let mut group = |scope: String, members: Vec<usize>| {
         let mut winners: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();

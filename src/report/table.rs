@@ -81,6 +81,8 @@ impl TaskInfo {
             kind: self.kind.clone(),
             outputs: 0,
             classes: Some(self.classes.unwrap_or(2)),
+            // The metric lists do not depend on the image size either.
+            image_size: Some([1, 1]),
         };
         meta.task_kind()
     }

@@ -64,6 +64,9 @@ pub struct TaskMeta {
     /// Classes (grades, labels, mask classes, image channels) where the kind has them.
     #[serde(default)]
     pub classes: Option<usize>,
+    /// Image height and width, for kinds whose outputs are in its units (ellipse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<[usize; 2]>,
 }
 
 impl TaskMeta {
@@ -76,9 +79,13 @@ impl TaskMeta {
             | TaskKind::Segmentation { classes } => Some(*classes),
             TaskKind::MultiLabel { labels } => Some(*labels),
             TaskKind::Reconstruction { channels } => Some(*channels),
-            TaskKind::Binary | TaskKind::Regression => None,
+            TaskKind::Binary | TaskKind::Regression | TaskKind::Ellipse { .. } => None,
         };
-        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes }
+        let image_size = match kind {
+            TaskKind::Ellipse { height, width } => Some([*height, *width]),
+            _ => None,
+        };
+        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes, image_size }
     }
 
     /// The task kind this record describes, for re-evaluating stored predictions.
@@ -93,6 +100,10 @@ impl TaskMeta {
             "multilabel" => TaskKind::MultiLabel { labels: c? },
             "segmentation" => TaskKind::Segmentation { classes: c? },
             "reconstruction" => TaskKind::Reconstruction { channels: c? },
+            "ellipse" => {
+                let [height, width] = self.image_size?;
+                TaskKind::Ellipse { height, width }
+            }
             _ => return None,
         })
     }

@@ -230,7 +230,12 @@ pub fn predictions_frame(per_split: &[(SplitName, &TaskPredictions)]) -> Result<
     let mut sample = Vec::new();
     let mut targets: Vec<Vec<f64>> = vec![Vec::new(); target_width];
     let mut scores: Vec<Vec<f32>> = vec![Vec::new(); width];
+    let with_spacing = per_split.iter().all(|(_, p)| p.spacing.is_some()) && !per_split.is_empty();
+    let mut spacing: Vec<f32> = Vec::new();
     for (name, p) in per_split {
+        if with_spacing {
+            spacing.extend(p.spacing.iter().flatten().copied());
+        }
         let n = p.targets.len();
         split.extend(std::iter::repeat_n(name.as_str().to_owned(), n));
         sample.extend((0..n).map(|i| i as i64));
@@ -253,6 +258,9 @@ pub fn predictions_frame(per_split: &[(SplitName, &TaskPredictions)]) -> Result<
     for (k, s) in scores.into_iter().enumerate() {
         columns.push(Column::new(format!("score_{k}").into(), s));
     }
+    if with_spacing {
+        columns.push(Column::new("spacing".into(), spacing));
+    }
     Ok(DataFrame::new(height, columns)?)
 }
 
@@ -267,7 +275,13 @@ pub fn read_predictions(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitNa
     let splits = df.column("split").map_err(|_| bad("has no 'split' column".into()))?.cast(&DataType::String)?;
     let split_names: Vec<String> = splits.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect();
     let width = kind.outputs();
-    let target_width = if let TaskKind::MultiLabel { labels } = kind { *labels } else { 1 };
+    let target_width = match kind {
+        TaskKind::MultiLabel { labels } => *labels,
+        TaskKind::Ellipse { .. } => crate::task::ELLIPSE_PARAMS,
+        _ => 1,
+    };
+    // Pixel sizes travel with the predictions of kinds whose metrics are in mm.
+    let spacing = if df.column("spacing").is_ok() { Some(column("spacing")?) } else { None };
     let score_cols = (0..width).map(|k| column(&format!("score_{k}"))).collect::<Result<Vec<_>>>()?;
     let target_cols = (0..target_width).map(|k| column(&format!("target_{k}"))).collect::<Result<Vec<_>>>()?;
     let mut out = BTreeMap::new();
@@ -281,11 +295,16 @@ pub fn read_predictions(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitNa
                 width: *labels,
                 values: rows.iter().flat_map(|&i| target_cols.iter().map(move |c| c[i] as u8)).collect(),
             },
+            TaskKind::Ellipse { .. } => Targets::Params {
+                width: target_width,
+                values: rows.iter().flat_map(|&i| target_cols.iter().map(move |c| c[i] as f32)).collect(),
+            },
             k if k.is_classification() => Targets::Classes(rows.iter().map(|&i| target_cols[0][i] as u32).collect()),
             _ => Targets::Values(rows.iter().map(|&i| target_cols[0][i] as f32).collect()),
         };
         let scores = rows.iter().flat_map(|&i| score_cols.iter().map(move |c| c[i] as f32)).collect();
-        out.insert(split, TaskPredictions { targets, scores, width, spacing: None });
+        let spacing = spacing.as_ref().map(|s| rows.iter().map(|&i| s[i] as f32).collect());
+        out.insert(split, TaskPredictions { targets, scores, width, spacing });
     }
     Ok(out)
 }

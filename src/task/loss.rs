@@ -38,12 +38,13 @@ pub fn soft_dice_loss(probs: &Tensor, targets: &Tensor) -> Result<Tensor> {
 /// - binary segmentation: `N x 1 x H x W` 0/1 floats (BCE + soft Dice);
 /// - multi-class segmentation: `N x H x W` class indices (pixel CE + mean soft Dice over
 ///   the foreground classes);
-/// - reconstruction: the input images (MSE).
+/// - reconstruction: the input images (MSE);
+/// - ellipse: `N x 6` encoded parameters (MSE).
 pub fn task_loss(kind: &TaskKind, output: &Tensor, target: &Tensor) -> Result<Tensor> {
     match kind {
         TaskKind::Binary | TaskKind::MultiLabel { .. } => bce_with_logits(output, target),
         TaskKind::MultiClass { .. } | TaskKind::Ordinal { .. } => cross_entropy(output, target),
-        TaskKind::Regression | TaskKind::OrdinalRegression { .. } | TaskKind::Reconstruction { .. } => {
+        TaskKind::Regression | TaskKind::OrdinalRegression { .. } | TaskKind::Reconstruction { .. } | TaskKind::Ellipse { .. } => {
             Ok((output - target)?.sqr()?.mean_all()?)
         }
         TaskKind::Segmentation { classes: 2 } => {

@@ -34,6 +34,9 @@ pub enum TaskKindName {
     Segmentation,
     /// Reproduce the input image (auxiliary "generative" task; MSE).
     Reconstruction,
+    /// The ellipse fitted to a mask source, regressed as its parameters (centre, semi-axes,
+    /// orientation; MSE on normalised parameters), as fetal-biometry networks measure heads.
+    Ellipse,
 }
 
 impl TaskKindName {
@@ -67,6 +70,22 @@ pub struct TaskSpec {
     /// before any metric, so results stay in mm. Needs a dataset with a pixel size.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub predict_in_pixels: bool,
+    /// For a binary task on a multi-label source: the label (index) it predicts, so that
+    /// each finding can be its own task (homogeneous multi-task learning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<usize>,
+    /// A target derived from the source instead of the source itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derive: Option<Derive>,
+}
+
+/// Targets derived from a mask source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Derive {
+    /// The mask's boundary: foreground pixels with a background 4-neighbour (or on the image
+    /// border), one pixel wide, as contour-aware networks (DCAN) predict object outlines.
+    Contour,
 }
 
 fn default_source() -> String {
@@ -111,6 +130,13 @@ pub enum TaskKind {
         /// Channels of the input image, and so of the output.
         channels: usize,
     },
+    /// The parameters of the ellipse fitted to a mask ([`ellipse_targets`]): six outputs.
+    Ellipse {
+        /// Image height in pixels (the unit of the parameters).
+        height: usize,
+        /// Image width in pixels.
+        width: usize,
+    },
 }
 
 impl TaskKind {
@@ -125,6 +151,7 @@ impl TaskKind {
             TaskKind::Regression => "regression",
             TaskKind::Segmentation { .. } => "segmentation",
             TaskKind::Reconstruction { .. } => "reconstruction",
+            TaskKind::Ellipse { .. } => "ellipse",
         }
     }
 
@@ -142,6 +169,7 @@ impl TaskKind {
                 }
             }
             TaskKind::Reconstruction { channels } => *channels,
+            TaskKind::Ellipse { .. } => ELLIPSE_PARAMS,
         }
     }
 
@@ -171,6 +199,13 @@ pub enum Targets {
     /// One real value per sample (regression, ordinal regression), in the source's unit or, for a
     /// `predict_in_pixels` task, in pixels.
     Values(Vec<f32>),
+    /// `width` real values per sample (the ellipse parameters).
+    Params {
+        /// Values per sample.
+        width: usize,
+        /// Sample-major values.
+        values: Vec<f32>,
+    },
     /// One class map per sample.
     Masks {
         /// Mask height in pixels.
@@ -200,6 +235,7 @@ impl Targets {
             Targets::Classes(v) => v.len(),
             Targets::MultiLabels { width, values } => values.len() / (*width).max(1),
             Targets::Values(v) => v.len(),
+            Targets::Params { width, values } => values.len() / (*width).max(1),
             Targets::Masks { height, width, values } => values.len() / (height * width).max(1),
             Targets::Images { channels, height, width, values } => values.len() / (channels * height * width).max(1),
         }
@@ -214,7 +250,7 @@ impl Targets {
     pub fn per_sample(&self) -> usize {
         match self {
             Targets::Classes(_) | Targets::Values(_) => 1,
-            Targets::MultiLabels { width, .. } => *width,
+            Targets::MultiLabels { width, .. } | Targets::Params { width, .. } => *width,
             Targets::Masks { height, width, .. } => height * width,
             Targets::Images { channels, height, width, .. } => channels * height * width,
         }
@@ -229,7 +265,9 @@ impl Targets {
             Targets::MultiLabels { values, .. } | Targets::Masks { values, .. } => {
                 values[i * per..(i + 1) * per].iter().map(|&x| x as f64).collect()
             }
-            Targets::Images { values, .. } => values[i * per..(i + 1) * per].iter().map(|&x| x as f64).collect(),
+            Targets::Images { values, .. } | Targets::Params { values, .. } => {
+                values[i * per..(i + 1) * per].iter().map(|&x| x as f64).collect()
+            }
         }
     }
 }
@@ -268,6 +306,12 @@ impl Task {
                 target_scale: (0.0, 1.0),
             });
         }
+        if spec.label.is_some() && spec.kind != TaskKindName::Binary {
+            return Err(bad("`label` picks one label of a multi-label source for a binary task".into()));
+        }
+        if spec.derive.is_some() && spec.kind != TaskKindName::Segmentation {
+            return Err(bad("`derive = \"contour\"` makes a segmentation task from a mask source".into()));
+        }
         let source = dataset.train.source(&spec.source).ok_or_else(|| {
             let names: Vec<&str> = dataset.train.source_names().collect();
             bad(format!("dataset '{}' has no target source '{}'; it has: {}", dataset.name, spec.source, names.join(", ")))
@@ -277,6 +321,20 @@ impl Task {
         let classes = names.len().max(max as usize + 1);
         let numbered = |n: usize| (0..n).map(|c| c.to_string()).collect::<Vec<_>>();
         let (kind, class_names) = match (spec.kind, source, spec.positive_at_least) {
+            (TaskKindName::Binary, SourceValues::MultiLabels { width, .. }, None) => {
+                let Some(label) = spec.label.filter(|&l| l < *width) else {
+                    return Err(bad(format!(
+                        "source '{}' holds {width} labels ({}); set `label` to the index of the one this binary task predicts",
+                        spec.source,
+                        names.join(", ")
+                    )));
+                };
+                let name = names.get(label).cloned().unwrap_or_else(|| label.to_string());
+                (TaskKind::Binary, vec![format!("not {name}"), name])
+            }
+            (TaskKindName::Ellipse, SourceValues::Masks { height, width, .. }, None) => {
+                (TaskKind::Ellipse { height: *height, width: *width }, vec![])
+            }
             (TaskKindName::Binary, SourceValues::Labels(_) | SourceValues::Values(_), Some(t)) => {
                 (TaskKind::Binary, vec![format!("< {t}"), format!(">= {t}")])
             }
@@ -304,8 +362,13 @@ impl Task {
                 if (*height, *width) != (dataset.shape.height, dataset.shape.width) {
                     return Err(bad(format!("masks are {height}x{width} but images are {}x{}", dataset.shape.height, dataset.shape.width)));
                 }
-                let classes = classes.max(2);
-                (TaskKind::Segmentation { classes }, if names.len() == classes { names } else { numbered(classes) })
+                if spec.derive == Some(Derive::Contour) {
+                    let label = names.get(1).cloned().unwrap_or_else(|| "object".into());
+                    (TaskKind::Segmentation { classes: 2 }, vec!["background".into(), format!("{label} contour")])
+                } else {
+                    let classes = classes.max(2);
+                    (TaskKind::Segmentation { classes }, if names.len() == classes { names } else { numbered(classes) })
+                }
             }
             (_, _, Some(_)) => return Err(bad("positive_at_least only applies to binary tasks".into())),
             (kind, _, None) => return Err(bad(format!("source '{}' cannot feed a {kind:?} task", spec.source))),
@@ -367,6 +430,16 @@ impl Task {
             .source(&self.spec.source)
             .ok_or_else(|| Error::Invalid(format!("task '{}': source '{}' missing", self.name, self.spec.source)))?;
         Ok(match (&self.kind, source) {
+            (TaskKind::Binary, SourceValues::MultiLabels { width, values }) => {
+                let label = self.spec.label.unwrap_or(0);
+                Targets::Classes(values.chunks(*width).map(|row| row[label] as u32).collect())
+            }
+            (TaskKind::Ellipse { height, width }, SourceValues::Masks { values, .. }) => {
+                Targets::Params { width: ELLIPSE_PARAMS, values: ellipse_targets(&self.name, values, *height, *width)? }
+            }
+            (TaskKind::Segmentation { .. }, SourceValues::Masks { height, width, values }) if self.spec.derive == Some(Derive::Contour) => {
+                Targets::Masks { height: *height, width: *width, values: contours(values, *height, *width) }
+            }
             (TaskKind::Binary, SourceValues::Labels(l)) => match self.spec.positive_at_least {
                 Some(t) => Targets::Classes(l.iter().map(|&v| (v as f64 >= t) as u32).collect()),
                 None => Targets::Classes(l.clone()),
@@ -407,6 +480,68 @@ impl Task {
             }
         })
     }
+}
+
+/// Values per sample of an ellipse task: centre x and y, semi-major and semi-minor axis as
+/// fractions of the image width (x, axes) and height (y), and `cos 2t`, `sin 2t` of the
+/// major axis's angle `t` (which has period pi: an ellipse turned by pi is the same).
+pub const ELLIPSE_PARAMS: usize = 6;
+
+/// The ellipse parameters of every mask (`values`, sample-major `height x width` maps) in
+/// the encoding of [`ELLIPSE_PARAMS`]; an error names the first mask no ellipse fits.
+pub fn ellipse_targets(task: &str, values: &[u8], height: usize, width: usize) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(values.len() / (height * width).max(1) * ELLIPSE_PARAMS);
+    for (i, mask) in values.chunks(height * width).enumerate() {
+        let e = crate::data::ellipse::fit_mask_ellipse(mask, width, height, 1.0, 1.0).ok_or_else(|| {
+            Error::Invalid(format!("task '{task}': no ellipse fits mask {i} (it needs a foreground with at least 6 boundary pixels)"))
+        })?;
+        out.extend(encode_ellipse(&e, height, width));
+    }
+    Ok(out)
+}
+
+/// An ellipse (pixel units) in the encoding of [`ELLIPSE_PARAMS`].
+pub fn encode_ellipse(e: &crate::data::ellipse::Ellipse, height: usize, width: usize) -> [f32; ELLIPSE_PARAMS] {
+    let (a, b, t) = if e.a >= e.b { (e.a, e.b, e.angle) } else { (e.b, e.a, e.angle + std::f64::consts::FRAC_PI_2) };
+    let (w, h) = (width as f64, height as f64);
+    [(e.cx / w) as f32, (e.cy / h) as f32, (a / w) as f32, (b / w) as f32, (2.0 * t).cos() as f32, (2.0 * t).sin() as f32]
+}
+
+/// The ellipse (pixel units) that six encoded parameters stand for; semi-axes are kept
+/// non-negative and the angle is recovered from its doubled-angle direction.
+pub fn decode_ellipse(p: &[f32], height: usize, width: usize) -> crate::data::ellipse::Ellipse {
+    let (w, h) = (width as f64, height as f64);
+    let angle = 0.5 * (p[5] as f64).atan2(p[4] as f64);
+    crate::data::ellipse::Ellipse {
+        cx: p[0] as f64 * w,
+        cy: p[1] as f64 * h,
+        a: (p[2] as f64 * w).abs(),
+        b: (p[3] as f64 * w).abs(),
+        angle,
+    }
+}
+
+/// The one-pixel inner boundary of each mask: foreground pixels with a background
+/// 4-neighbour or on the image border.
+pub fn contours(values: &[u8], height: usize, width: usize) -> Vec<u8> {
+    let mut out = vec![0u8; values.len()];
+    for (mask, dst) in values.chunks(height * width).zip(out.chunks_mut(height * width)) {
+        for y in 0..height {
+            for x in 0..width {
+                if mask[y * width + x] == 0 {
+                    continue;
+                }
+                let edge = x == 0 || y == 0 || x + 1 == width || y + 1 == height;
+                let touches = edge
+                    || mask[y * width + x - 1] == 0
+                    || mask[y * width + x + 1] == 0
+                    || mask[(y - 1) * width + x] == 0
+                    || mask[(y + 1) * width + x] == 0;
+                dst[y * width + x] = touches as u8;
+            }
+        }
+    }
+    out
 }
 
 fn max_label(dataset: &Dataset, source: &str) -> u32 {

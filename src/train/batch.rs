@@ -29,6 +29,7 @@ pub fn targets(task: &Task, targets: &Targets, idx: &[usize], device: &Device) -
         (TaskKind::Binary, Targets::Classes(t)) => Tensor::from_vec(idx.iter().map(|&i| t[i] as f32).collect::<Vec<_>>(), (n, 1), device)?,
         (_, Targets::Classes(t)) => Tensor::from_vec(idx.iter().map(|&i| t[i]).collect::<Vec<_>>(), n, device)?,
         (_, Targets::MultiLabels { width, values }) => Tensor::from_vec(gather(*width, &|k| values[k] as f32), (n, *width), device)?,
+        (_, Targets::Params { width, values }) => Tensor::from_vec(gather(*width, &|k| values[k]), (n, *width), device)?,
         (_, Targets::Values(t)) => {
             let (mean, std) = task.target_scale;
             Tensor::from_vec(idx.iter().map(|&i| (t[i] - mean) / std).collect::<Vec<_>>(), (n, 1), device)?

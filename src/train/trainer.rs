@@ -194,6 +194,7 @@ pub fn train_with(
     for epoch in state.epochs_done..config.epochs {
         let lr = config.schedule.lr(config.lr, epoch, config.epochs);
         stepper.optimizer.set_learning_rate(lr);
+        model.start_epoch(epoch);
         let epoch_start = Instant::now();
         let mut loss_sum = vec![0.0; tasks.len()];
         let mut loss_count = vec![0usize; tasks.len()];
@@ -436,6 +437,11 @@ fn batch_losses(
             let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], idx, device)?;
             losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);
         }
+        if let Some((t, aux)) = model.take_auxiliary_loss() {
+            if let Some(l) = losses[t].as_mut() {
+                *l = (&*l + aux)?;
+            }
+        }
     }
     losses
         .into_iter()
@@ -537,7 +543,7 @@ fn predict_all(
         }
         for (k, &t) in gd.group.tasks.iter().enumerate() {
             let spacing = match (&tasks[t].kind, ds.split(split).source(PIXEL_SIZE_SOURCE)) {
-                (TaskKind::Segmentation { .. }, Some(SourceValues::Values(v))) => Some(v.clone()),
+                (TaskKind::Segmentation { .. } | TaskKind::Ellipse { .. }, Some(SourceValues::Values(v))) => Some(v.clone()),
                 _ => None,
             };
             let mut targets = gd.targets[&(t, split)].clone();
@@ -576,7 +582,7 @@ fn to_scores(task: &Task, output: &Tensor) -> Result<Vec<f32>> {
         }
         TaskKind::Segmentation { classes: 2 } => output.ge(0.0)?.to_dtype(candle_core::DType::F32)?,
         TaskKind::Segmentation { .. } => output.argmax(1)?.to_dtype(candle_core::DType::F32)?,
-        TaskKind::Reconstruction { .. } => output.clone(),
+        TaskKind::Reconstruction { .. } | TaskKind::Ellipse { .. } => output.clone(),
     };
     Ok(scores.flatten_all()?.to_vec1::<f32>()?)
 }

@@ -18,14 +18,19 @@ fn losses(model: &dyn Architecture, tasks: &[Task], d: &medmtl::data::Dataset, i
     let x = batch::images(&d.train, d.shape, idx, &Device::Cpu).unwrap();
     let all: Vec<usize> = (0..tasks.len()).collect();
     let outputs = model.forward(&x, &all, true).unwrap();
-    tasks
+    let mut losses: Vec<Tensor> = tasks
         .iter()
         .zip(outputs)
         .map(|(t, o)| {
             let y = batch::targets(t, &t.targets(&d.train).unwrap(), idx, &Device::Cpu).unwrap();
             task_loss(&t.kind, &o, &y).unwrap()
         })
-        .collect()
+        .collect();
+    // A design's own loss term (a VAE branch) joins its task's loss, as the trainer adds it.
+    if let Some((t, aux)) = model.take_auxiliary_loss() {
+        losses[t] = (&losses[t] + aux).unwrap();
+    }
+    losses
 }
 
 fn total(losses: &[Tensor]) -> Tensor {

@@ -12,7 +12,7 @@ pub fn phantoms(size: usize, train: usize, seed: u64) -> Dataset {
 }
 
 pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Option<f64>) -> TaskSpec {
-    TaskSpec { name: name.into(), kind, source: source.into(), positive_at_least, predict_in_pixels: false }
+    TaskSpec { name: name.into(), kind, source: source.into(), positive_at_least, predict_in_pixels: false, label: None, derive: None }
 }
 
 /// shape (multiclass), large (binary), area (regression).

@@ -423,7 +423,15 @@ fn embedded_specs_parse_and_describe_their_sources() {
 }
 
 fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmtl::task::TaskSpec {
-    medmtl::task::TaskSpec { name: "length".into(), kind, source: source.into(), positive_at_least: None, predict_in_pixels: true }
+    medmtl::task::TaskSpec {
+        name: "length".into(),
+        kind,
+        source: source.into(),
+        positive_at_least: None,
+        predict_in_pixels: true,
+        label: None,
+        derive: None,
+    }
 }
 
 #[test]

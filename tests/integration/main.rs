@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod folder_dataset;
 mod kernels;
+mod literature_designs;
 mod metrics_classification_reference;
 mod metrics_image_reference;
 mod metrics_reference;

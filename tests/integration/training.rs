@@ -128,6 +128,8 @@ fn non_finite_regression_targets_are_refused_naming_the_task() {
         source: "area".into(),
         positive_at_least: None,
         predict_in_pixels: false,
+        label: None,
+        derive: None,
     };
     let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
     assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");

@@ -22,7 +22,7 @@ use crate::hyper::ParamTable;
 use crate::registry::{register, Handle, Registry};
 use crate::Result;
 
-register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple);
+register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple, ynet, amyar, segresnet_vae, dcan, seg_measure, label_heads);
 
 /// A design a suite can name (`"mtan"`).
 pub type Design = Handle<DesignInfo>;
@@ -36,6 +36,17 @@ pub trait Architecture: Send + Sync {
     /// Every parameter, tagged with its owner: `Task(t)` when only task t's loss reaches
     /// it, `Shared` otherwise (the parameters gradient-weighting methods operate on).
     fn params(&self) -> &ParamStore;
+
+    /// Called before each training epoch (0-based), for designs with a schedule (Y-Net's
+    /// segmentation-only first stage).
+    fn start_epoch(&self, _epoch: usize) {}
+
+    /// A loss term of the design itself from the last training forward, with the task whose
+    /// loss it joins (a VAE regulariser joins the segmentation loss it regularises); taken,
+    /// so each forward's term is added once.
+    fn take_auxiliary_loss(&self) -> Option<(usize, Tensor)> {
+        None
+    }
 }
 
 /// Builds a design from its parameter builder, specification and hyper-parameter overrides.

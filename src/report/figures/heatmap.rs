@@ -15,6 +15,8 @@ pub struct HeatmapFigure {
     tau: Vec<Vec<f64>>,
     experiment: String,
     combos: usize,
+    /// The rankings are the papers' headline metrics (and Δm), not every metric.
+    literature: bool,
 }
 
 impl HeatmapFigure {
@@ -23,14 +25,46 @@ impl HeatmapFigure {
         if a.labels.len() < 2 || exp.combos.len() < 2 {
             return None;
         }
-        Some(HeatmapFigure { labels: a.labels.clone(), tau: a.tau.clone(), experiment: exp.name.clone(), combos: exp.combos.len() })
+        Some(HeatmapFigure {
+            labels: a.labels.clone(),
+            tau: a.tau.clone(),
+            experiment: exp.name.clone(),
+            combos: exp.combos.len(),
+            literature: false,
+        })
+    }
+
+    /// The agreement between the rankings by each paper's headline metric and by Δm.
+    pub fn literature(exp: &ExperimentReport) -> Option<Self> {
+        let a = &exp.literature.variability;
+        if a.labels.len() < 2 || exp.combos.len() < 2 {
+            return None;
+        }
+        Some(HeatmapFigure {
+            labels: a.labels.clone(),
+            tau: a.tau.clone(),
+            experiment: exp.name.clone(),
+            combos: exp.combos.len(),
+            literature: true,
+        })
     }
 
     pub fn title(&self) -> String {
+        if self.literature {
+            return format!("Rankings by each paper's headline metric vs Δm, experiment {}", self.experiment);
+        }
         format!("Rank agreement between metrics, experiment {}", self.experiment)
     }
 
     pub fn caption(&self) -> String {
+        if self.literature {
+            return format!(
+                "Kendall's τ-b between the rankings of the {} combos when each re-implemented paper's headline metric decides \
+                 (rows and columns in the order of the table above, the last the uniform Δm). Blue: same order; vermillion: \
+                 reversed: which design looks best depends on the metric a paper chose.",
+                self.combos
+            );
+        }
         let mut text = format!(
             "Kendall's τ-b between the rankings of the {} design × weighting combos under each pair of (task, metric) \
              rankings R1–R{} (listed in the report). Blue: same order (+1); vermillion: reversed (−1); grey: undefined \

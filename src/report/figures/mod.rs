@@ -47,6 +47,8 @@ pub enum FigureKind {
     RankHeatmap,
     /// Best, median and worst test cases of the named segmentation task (`gallery_<task>`).
     Gallery(String),
+    /// Agreement of the rankings by the papers' headline metrics with Δm (`literature_ranks`).
+    LiteratureRanks,
 }
 
 /// A drawn figure: where it belongs, its files' paths and caption, and their contents.
@@ -353,6 +355,9 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
         }
         if let Some(f) = heatmap::HeatmapFigure::new(exp) {
             push(FigureKind::RankHeatmap, stem_of("rank_agreement"), f.title(), f.caption(), render(&f), f.size().0)?;
+        }
+        if let Some(f) = heatmap::HeatmapFigure::literature(exp) {
+            push(FigureKind::LiteratureRanks, stem_of("literature_ranks"), f.title(), f.caption(), render(&f), f.size().0)?;
         }
         for g in &exp.galleries {
             let f = gallery::GalleryFigure::new(exp, g);
