@@ -119,6 +119,22 @@ enum Command {
     /// hyper-parameters' defaults (set them in a suite as `[design.NAME]` or
     /// `[weighting.NAME]`).
     List,
+    /// List the literature map (benchmarks/literature.toml): medical MTL papers with their
+    /// tasks, sharing, data and whether medmtl re-implements them; the filters combine.
+    Literature {
+        /// Only papers touching this open gap of the review.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["task-relatedness", "scope", "generative", "longitudinal"]))]
+        gap: Option<String>,
+        /// Only papers with a task of this kind.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["segmentation", "classification", "regression", "reconstruction", "detection", "registration"]))]
+        kind: Option<String>,
+        /// Only papers with a dataset whose name contains this (case-insensitive).
+        #[arg(long)]
+        dataset: Option<String>,
+        /// Only papers medmtl re-implements.
+        #[arg(long)]
+        reproduced: bool,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -186,6 +202,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Metrics { results, write } => recompute(&results, write)?,
         Command::List => medmtl::output::print(&medmtl::config::listing::listing())?,
+        Command::Literature { gap, kind, dataset, reproduced } => {
+            let lit = medmtl::literature::Literature::embedded()?;
+            fn parse<T: serde::de::DeserializeOwned>(v: Option<String>) -> anyhow::Result<Option<T>> {
+                Ok(v.map(|s| serde_json::from_value(serde_json::Value::String(s))).transpose()?)
+            }
+            let filter = medmtl::literature::Filter { gap: parse(gap)?, kind: parse(kind)?, dataset, reproduced };
+            medmtl::output::print(&lit.listing(&filter))?;
+        }
         Command::Baseline { results, out } => {
             let table = medmtl::results::collect_suite_table(&results).with_context(|| format!("reading {}", results.display()))?;
             let rows = medmtl::check::summarize_suite(&table);

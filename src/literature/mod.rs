@@ -332,9 +332,98 @@ impl Literature {
     }
 }
 
+/// Which papers `medmtl literature` lists: all conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Papers touching this gap.
+    pub gap: Option<Gap>,
+    /// Papers with a task of this kind.
+    pub kind: Option<PaperTaskKind>,
+    /// Papers with a dataset whose name contains this (case-insensitive).
+    pub dataset: Option<String>,
+    /// Only papers medmtl re-implements.
+    pub reproduced: bool,
+}
+
+impl Filter {
+    /// Whether `p` passes.
+    pub fn accepts(&self, p: &Paper) -> bool {
+        self.gap.is_none_or(|g| p.gaps.contains(&g))
+            && self.kind.is_none_or(|k| p.tasks.iter().any(|t| t.kind == k))
+            && self.dataset.as_ref().is_none_or(|d| p.datasets.iter().any(|x| x.name.to_lowercase().contains(&d.to_lowercase())))
+            && (!self.reproduced || matches!(p.reproduced_by, Reproduction::By { .. }))
+    }
+}
+
+impl Literature {
+    /// The papers `filter` accepts, one block each, as `medmtl literature` prints them.
+    pub fn listing(&self, filter: &Filter) -> String {
+        let mut out = String::new();
+        let shown: Vec<&Paper> = self.papers.iter().filter(|p| filter.accepts(p)).collect();
+        for p in &shown {
+            let kinds: Vec<&str> = p.tasks.iter().map(|t| <&str>::from(t.kind)).collect();
+            let gaps: Vec<&str> = p.gaps.iter().map(|g| <&str>::from(*g)).collect();
+            out += &format!(
+                "{} {} ({})
+",
+                p.id, p.citation, p.url
+            );
+            out += &format!(
+                "    tasks: {}; {}; sharing {}; gaps: {}
+",
+                p.tasks.iter().zip(&kinds).map(|(t, k)| format!("{} ({k})", t.name)).collect::<Vec<_>>().join(", "),
+                <&str>::from(p.combination),
+                <&str>::from(p.sharing),
+                if gaps.is_empty() { "none".to_owned() } else { gaps.join(", ") }
+            );
+            out += &format!(
+                "    data: {}
+",
+                p.datasets
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, if d.public { d.licence.as_str() } else { "not public" }))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            out += &match &p.reproduced_by {
+                Reproduction::By { suite, experiment, design, host } => format!(
+                    "    re-implemented: suite {suite}, experiment {experiment}, design {design} ({host})
+"
+                ),
+                Reproduction::Not { reason } => format!(
+                    "    not re-implemented: {reason}
+"
+                ),
+            };
+        }
+        let reproduced = shown.iter().filter(|p| matches!(p.reproduced_by, Reproduction::By { .. })).count();
+        out += &format!(
+            "{} of {} papers shown, {} re-implemented by medmtl
+",
+            shown.len(),
+            self.papers.len(),
+            reproduced
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_filters_by_gap_kind_and_dataset() {
+        let lit = Literature::embedded().unwrap();
+        let all = lit.listing(&Filter::default());
+        assert!(all.contains("P06") && all.contains(&format!("{n} of {n} papers shown", n = lit.papers.len())), "{all}");
+        let longitudinal = lit.listing(&Filter { gap: Some(Gap::Longitudinal), ..Filter::default() });
+        assert!(longitudinal.contains("P17") && !longitudinal.contains("P06 "), "{longitudinal}");
+        let registration = lit.listing(&Filter { kind: Some(PaperTaskKind::Registration), ..Filter::default() });
+        assert!(registration.contains("P10") && registration.contains("P12"), "{registration}");
+        let hc18 = lit.listing(&Filter { dataset: Some("hc18".into()), reproduced: true, ..Filter::default() });
+        assert!(hc18.contains("P11") && hc18.contains("re-implemented: suite literature"), "{hc18}");
+    }
 
     #[test]
     fn the_shipped_map_parses_validates_and_covers_enough_papers() {

@@ -206,5 +206,56 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
     out.push(CsvTable { file: "paired_tests.csv".into(), rows: tests });
     out.push(CsvTable { file: "ranks.csv".into(), rows: ranks });
     out.push(CsvTable { file: "cost.csv".into(), rows: cost });
+    if report.experiments.iter().any(|e| !e.literature.papers.is_empty()) {
+        out.push(CsvTable { file: "literature.csv".into(), rows: literature_rows(report) });
+    }
     out
+}
+
+/// The papers' reported numbers beside medmtl's, one row per reported number.
+fn literature_rows(report: &Report) -> Vec<Vec<String>> {
+    let mut rows = vec![strings(&[
+        "experiment",
+        "paper",
+        "citation",
+        "design",
+        "host",
+        "paper_task",
+        "paper_metric",
+        "paper_value",
+        "paper_data",
+        "medmtl_task",
+        "medmtl_metric",
+        "medmtl_mean",
+        "medmtl_std",
+        "seeds",
+        "delta_m",
+        "delta_m_rank",
+    ])];
+    for exp in &report.experiments {
+        for p in &exp.literature.papers {
+            for r in &p.rows {
+                let (task, metric) = r.medmtl.clone().unwrap_or_default();
+                rows.push(vec![
+                    exp.name.clone(),
+                    p.id.clone(),
+                    p.citation.clone(),
+                    p.design.clone(),
+                    p.host.clone(),
+                    r.paper_task.clone(),
+                    r.paper_metric.clone(),
+                    r.paper_value.clone(),
+                    r.on.clone(),
+                    task,
+                    metric,
+                    r.value.as_ref().map_or(String::new(), |v| f(v.mean)),
+                    r.value.as_ref().map_or(String::new(), |v| f(v.std)),
+                    r.value.as_ref().map_or(String::new(), |v| v.n.to_string()),
+                    p.delta_m.map_or(String::new(), f),
+                    p.delta_m_rank.map_or(String::new(), |(rank, _)| f(rank)),
+                ]);
+            }
+        }
+    }
+    rows
 }

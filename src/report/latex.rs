@@ -63,6 +63,9 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
         if !exp.cost.is_empty() {
             out.push(cost_table(exp));
         }
+        if !exp.literature.papers.is_empty() {
+            out.push(literature_table(exp));
+        }
     }
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
@@ -221,6 +224,43 @@ fn tests_table(exp: &ExperimentReport) -> TexTable {
     );
     end(&mut text, &caption, &format!("{}-tests", exp.name));
     TexTable { file: format!("{}__paired_tests.tex", file_part(&exp.name)), text }
+}
+
+/// The papers' reported numbers beside medmtl's measurement of their designs.
+fn literature_table(exp: &ExperimentReport) -> TexTable {
+    let mut text = String::new();
+    begin(&mut text, "lllllr");
+    let _ = writeln!(text, "Paper & Design & Paper's metric (task) & Paper's value (its data) & medmtl metric & medmtl \\\\\n\\midrule");
+    for p in &exp.literature.papers {
+        for (k, r) in p.rows.iter().enumerate() {
+            let (metric, value) = match (&r.medmtl, &r.value) {
+                (Some((t, m)), Some(v)) => {
+                    (format!("{t}: {m}"), format!("{} ± {}", num(v.mean, decimals_for([v.mean])), num(v.std, decimals_for([v.mean]))))
+                }
+                (Some((t, m)), None) => (format!("{t}: {m}"), "not run".into()),
+                (None, _) => ("--".into(), "--".into()),
+            };
+            let (id, design) = if k == 0 { (format!("{} {}", p.id, p.citation), p.design.clone()) } else { (String::new(), String::new()) };
+            let _ = writeln!(
+                text,
+                "{} & {} & {} ({}) & {} & {} & {} \\\\",
+                escape(&id),
+                escape(&design),
+                escape(&r.paper_metric),
+                escape(&r.paper_task),
+                escape(&r.paper_value),
+                escape(&metric),
+                escape(&value)
+            );
+        }
+    }
+    let caption = format!(
+        "{}: each paper's own reported values (its data, not comparable) and medmtl's measurement of the design that \
+         re-implements it on this experiment's public data (mean $\\pm$ std over seeds).",
+        escape(&exp.name)
+    );
+    end(&mut text, &caption, &format!("{}-literature", exp.name));
+    TexTable { file: format!("{}__literature.tex", file_part(&exp.name)), text }
 }
 
 fn cost_table(exp: &ExperimentReport) -> TexTable {

@@ -46,7 +46,11 @@ pub use stats::PAIRED_BOOTSTRAP_SEED;
 /// figures); returns the path of `report.md`. Files of an earlier report in `figures/` and
 /// `tables/` are replaced.
 pub fn write_report(_results_dir: &Path, report_dir: &Path, table: &SuiteTable) -> Result<PathBuf> {
-    let report = build_report(table)?;
+    render_report(&build_report(table)?, report_dir)
+}
+
+/// Renders a built report into `report_dir` (what [`write_report`] does after building it).
+pub fn render_report(report: &model::Report, report_dir: &Path) -> Result<PathBuf> {
     let figures = figures::render_all(&report)?;
     for sub in ["figures", "tables"] {
         let dir = report_dir.join(sub);

@@ -3,7 +3,7 @@
 //! tests say so and pass.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use medmtl::data::ellipse::{fill_fitted_ellipse, fill_outline, head_circumference_mm};
@@ -61,7 +61,7 @@ fn assert_masks_binary_and_non_empty(d: &Dataset, source: &str) {
 
 /// Loads twice into a fresh cache folder: the second load must be a cache hit with the same
 /// data, and faster.
-fn load_twice(name: &str, size: u32, dir: PathBuf) -> Dataset {
+fn load_twice(name: &str, size: u32, dir: PathBuf) -> (Dataset, medmtl::data::folder::LoadReport) {
     let spec = embedded_spec(name).unwrap();
     let sources = DataSources::local(vec![dir], PathBuf::from("datasets/cache"));
     let cache = tempfile::tempdir().unwrap();
@@ -84,7 +84,7 @@ fn load_twice(name: &str, size: u32, dir: PathBuf) -> Dataset {
     }
     assert!(a.provenance.verified, "{name}: files do not match the catalog");
     assert!(ra.variant.as_deref().is_some_and(|v| v.contains("subset")), "{:?}", ra.variant);
-    a
+    (a, ra)
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn busbra_loads_verified_with_the_documented_patient_grouped_split() {
     let patients = |s: SplitName| plan.iter().filter(|p| p.split == Some(s)).map(|p| p.group.as_str()).collect::<BTreeSet<_>>().len();
     assert_eq!((patients(SplitName::Train), patients(SplitName::Val), patients(SplitName::Test)), (335, 90, 213));
 
-    let d = load_twice("busbra", 64, dir);
+    let (d, _) = load_twice("busbra", 64, dir);
     assert_eq!((d.train.len(), d.val.len(), d.test.len()), (593, 168, 366));
     assert_eq!((d.shape.channels, d.shape.height, d.shape.width), (1, 64, 64));
     assert_masks_binary_and_non_empty(&d, "lesion");
@@ -142,36 +142,63 @@ fn busbra_loads_verified_with_the_documented_patient_grouped_split() {
 }
 
 #[test]
-fn hc18_loads_with_filled_heads_pixel_sizes_and_an_examination_split() {
+fn hc18_loads_both_gestational_ranges_with_filled_heads_pixel_sizes_and_an_examination_split() {
     let Some(dir) = data_dir() else { return };
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let spec = embedded_spec("hc18").unwrap();
     let sources = DataSources::local(vec![dir.clone()], PathBuf::from("datasets/cache"));
     let plan = split_plan(&spec, &sources).unwrap();
-    assert_eq!(plan.len(), 333);
+    let per_folder = |f: &str| plan.iter().filter(|p| p.folder == f).count();
+    assert_eq!((plan.len(), per_folder("hc18"), per_folder("hc18-early")), (454, 333, 121), "both staged subsets");
     assert_no_group_in_two_splits(&plan);
     for p in &plan {
         let name = p.path.trim_start_matches("training_set/");
         assert_eq!(p.group, name[..3], "examination number of {name}");
-        let want = match name[..3].parse::<u32>().unwrap() % 10 {
-            0 | 1 => SplitName::Test,
-            2 => SplitName::Val,
+        let number = name[..3].parse::<u32>().unwrap();
+        assert_eq!(p.folder == "hc18-early", number < 190 && number % 2 == 0, "{name} in {}", p.folder);
+        let want = match number % 20 {
+            0 | 1 | 10 | 11 => SplitName::Test,
+            2 | 13 => SplitName::Val,
             _ => SplitName::Train,
         };
         assert_eq!(p.split, Some(want), "{name}");
     }
-    assert_eq!((count(&plan, SplitName::Train), count(&plan, SplitName::Val), count(&plan, SplitName::Test)), (233, 33, 67));
+    let counts = (count(&plan, SplitName::Train), count(&plan, SplitName::Val), count(&plan, SplitName::Test));
+    assert_eq!(counts.0 + counts.1 + counts.2, 454);
+    for (folder, range) in [("hc18", 190..460), ("hc18-early", 0..190)] {
+        let exams: BTreeSet<&str> = plan.iter().filter(|p| p.folder == folder).map(|p| p.group.as_str()).collect();
+        assert!(exams.iter().all(|e| range.contains(&e.parse::<u32>().unwrap())), "{folder}");
+        for split in SplitName::ALL {
+            assert!(plan.iter().any(|p| p.folder == folder && p.split == Some(split)), "{folder} has {split} images");
+        }
+    }
 
     let size = 128;
-    let d = load_twice("hc18", size, dir.clone());
-    assert_eq!((d.train.len(), d.val.len(), d.test.len()), (233, 33, 67));
+    let (d, report) = load_twice("hc18", size, dir.clone());
+    assert_eq!((d.train.len(), d.val.len(), d.test.len()), counts);
+    assert!(d.provenance.verified, "both subsets match their catalogued md5s");
+    let variant = report.variant.unwrap_or_default();
+    assert!(variant.contains("190-459") && variant.contains("000-188"), "{variant}");
+    assert_eq!(report.folders.len(), 2);
     assert_masks_binary_and_non_empty(&d, "head");
+    let hc: Vec<f32> = SplitName::ALL
+        .iter()
+        .flat_map(|&s| match d.split(s).source("hc_mm") {
+            Some(SourceValues::Values(v)) => v.clone(),
+            _ => panic!(),
+        })
+        .collect();
+    let (lo, hi) = hc.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    assert!((44.0..45.0).contains(&lo) && (194.0..195.0).contains(&hi), "HC range {lo}-{hi} mm: the whole gestational range");
 
-    // The CSV, independently of the loader.
-    let root = dir.join("hc18");
-    let mut reader = csv::Reader::from_path(root.join("training_set_pixel_size_and_HC.csv")).unwrap();
-    let rows: BTreeMap<String, (f64, f64)> =
-        reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_owned(), (r[1].parse().unwrap(), r[2].parse().unwrap()))).collect();
+    // The CSVs, independently of the loader.
+    let mut rows: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    for folder in ["hc18", "hc18-early"] {
+        let mut reader = csv::Reader::from_path(dir.join(folder).join("training_set_pixel_size_and_HC.csv")).unwrap();
+        for r in reader.records().map(|r| r.unwrap()) {
+            rows.insert((folder.to_owned(), r[0].to_owned()), (r[1].parse().unwrap(), r[2].parse().unwrap()));
+        }
+    }
 
     // HC values, and the pixel size after resizing = pixel size x longer side / size.
     let mut resized_errors = Vec::new();
@@ -179,13 +206,14 @@ fn hc18_loads_with_filled_heads_pixel_sizes_and_an_examination_split() {
         let split = d.split(which);
         let Some(SourceValues::Values(hc)) = split.source("hc_mm") else { panic!() };
         let Some(SourceValues::Values(px)) = split.source("pixel_size_mm") else { panic!() };
-        assert!(hc.iter().all(|v| (135.0..=195.0).contains(v)), "{which}: HC outside 135-195 mm");
-        let names: Vec<&str> = plan.iter().filter(|p| p.split == Some(which)).map(|p| p.path.trim_start_matches("training_set/")).collect();
+        let images: Vec<&PlannedImage> = plan.iter().filter(|p| p.split == Some(which)).collect();
+        assert_eq!(images.len(), hc.len());
         let (per, heads) = masks(split, "head");
-        for (i, name) in names.iter().enumerate() {
-            let (pixel, want_hc) = rows[*name];
+        for (i, image) in images.iter().enumerate() {
+            let name = image.path.trim_start_matches("training_set/");
+            let (pixel, want_hc) = rows[&(image.folder.clone(), name.to_owned())];
             assert!((hc[i] as f64 - want_hc).abs() < 1e-3, "{name}");
-            let raw = read_mask(&root.join("training_set").join(name.replace(".png", "_Annotation.png"))).unwrap();
+            let raw = read_mask(&dir.join(&image.folder).join("training_set").join(name.replace(".png", "_Annotation.png"))).unwrap();
             let want_px = pixel * raw.width.max(raw.height) as f64 / size as f64;
             assert!((px[i] as f64 - want_px).abs() < 1e-6 * want_px, "{name}: {} vs {want_px}", px[i]);
             // Measured on the 128-px mask with the recorded pixel size (informative).
@@ -198,8 +226,8 @@ fn hc18_loads_with_filled_heads_pixel_sizes_and_an_examination_split() {
     // The ellipse fitted to every FILLED ground-truth annotation at full resolution, times the
     // pixel size, gives the CSV's head circumference.
     let (mut errors, mut fitted_errors) = (Vec::new(), Vec::new());
-    for (name, (pixel, want)) in &rows {
-        let raw = read_mask(&root.join("training_set").join(name.replace(".png", "_Annotation.png"))).unwrap();
+    for ((folder, name), (pixel, want)) in &rows {
+        let raw = read_mask(&dir.join(folder).join("training_set").join(name.replace(".png", "_Annotation.png"))).unwrap();
         let filled = fill_outline(&raw.data, raw.width, raw.height);
         let hc = head_circumference_mm(&filled, raw.width, raw.height, *pixel).unwrap();
         let rel = (hc - want).abs() / want;
@@ -222,7 +250,6 @@ fn hc18_loads_with_filled_heads_pixel_sizes_and_an_examination_split() {
         worst.0,
         worst.1
     );
-    assert_eq!(errors.len(), 333);
+    assert_eq!(errors.len(), 454);
     assert!(mae < 1.5, "MAE {mae} mm");
-    assert!(Path::new(&root).is_dir());
 }

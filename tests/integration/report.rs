@@ -476,3 +476,97 @@ fn a_suite_whose_every_experiment_was_skipped_still_gets_a_report() {
     assert!(md.contains("Skipped experiments") && md.contains("retinamnist.npz is not available offline"));
     assert!(report_dir.join("report.html").is_file());
 }
+
+/// A literature entry whose design ran in an experiment gets the Literature section in
+/// every format: the paper's own number beside medmtl's value of the same metric, the
+/// design's standing, and the rankings by the paper's headline metric.
+#[test]
+fn the_literature_section_puts_papers_beside_medmtl_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = write_fake_suite(dir.path());
+    let table = medmtl::results::collect_suite_table(&results).unwrap();
+    let mut built = report::build_report(&table).unwrap();
+    let map = r#"
+[[paper]]
+id = "P98"
+key = "doe2020toy"
+citation = "Doe, Roe. A toy multi-task network. 2020."
+url = "https://example.org/toy"
+year = 2020
+modality = "ultrasound"
+organ = "breast"
+combination = "heterogeneous"
+sharing = "hard"
+heads = "shared encoder, task heads"
+loss_weighting = "sum"
+gaps = ["task-relatedness"]
+support = "B"
+sources = []
+metrics_reported = ["auc", "dice"]
+
+[[paper.tasks]]
+name = "diagnosis"
+kind = "classification"
+
+[[paper.tasks]]
+name = "lesion"
+kind = "segmentation"
+
+[[paper.datasets]]
+name = "private ultrasound"
+public = false
+licence = "unknown"
+
+[[paper.reported]]
+task = "diagnosis"
+metric = "auc"
+value = 0.93
+unit = ""
+on = "its private test set"
+comparator = "="
+
+[[paper.reported]]
+task = "lesion"
+metric = "dice"
+value = 0.88
+unit = ""
+on = "its private test set"
+comparator = ">"
+
+[paper.verified]
+design = true
+weighting = true
+data = false
+numbers = true
+
+[paper.reproduced_by]
+suite = "toy"
+experiment = "toy"
+design = "hps"
+host = "toy data"
+"#;
+    let lit = medmtl::literature::Literature::parse(map, Path::new("toy-literature.toml")).unwrap();
+    let exp = &built.experiments[0];
+    let section = report::literature::experiment_literature(&lit, "toy", exp);
+    assert_eq!(section.papers.len(), 1);
+    let paper = &section.papers[0];
+    let auc = paper.rows.iter().find(|r| r.paper_metric == "auc").unwrap();
+    assert_eq!(auc.medmtl, Some(("cls".into(), "auc".into())));
+    assert!((auc.value.as_ref().unwrap().mean - 0.90).abs() < 1e-12, "hps's known AUC");
+    assert_eq!(paper.rows[1].paper_value, "> 0.88");
+    assert_eq!(section.variability.labels.len(), 2, "the paper's headline metric and Δm");
+    built.experiments[0].literature = section;
+    built.literature = Some(report::literature::suite_literature(&lit));
+    let out = dir.path().join("reports/toy");
+    report::render_report(&built, &out).unwrap();
+    let md = read(&out.join("report.md"));
+    assert!(md.contains("Literature: the papers' designs, re-measured"), "{md}");
+    assert!(md.contains("P98 Doe et al. 2020") && md.contains("0.93 on its private test set") && md.contains("cls: auc"), "{md}");
+    assert!(md.contains("Literature map: metrics and task combinations"));
+    let html = read(&out.join("report.html"));
+    assert!(html.contains("P98") && html.contains("re-measured"));
+    let tex = read(&out.join("tables/toy__literature.tex"));
+    assert!(tex.contains("P98") && tex.contains("0.93"), "{tex}");
+    assert!(read(&out.join("tables/literature.csv")).contains("P98"));
+    assert!(out.join("figures/toy__literature_ranks.svg").is_file());
+}

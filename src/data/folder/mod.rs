@@ -29,8 +29,8 @@ use rayon::prelude::*;
 
 pub use spec::{
     embedded_names, embedded_spec, parse_spec, read_spec, DatasetInfo, FileSetDigest, Fit, FolderSpec, GroupArithmetic, GroupSelect,
-    ImageFilter, ImageSpec, Key, KnownFile, MaskEncoding, MaskSpec, MaskTransform, Normalize, PixelSizeSpec, Preprocess, Scalar, SplitRule,
-    SplitSpec, TableSpec, TargetKind, TargetSpec, Unassigned, Variant, EMBEDDED_SPECS, PIXEL_HEIGHT_SOURCE, PIXEL_SIZE_SOURCE,
+    ImageFilter, ImageSpec, Key, KnownFile, MaskEncoding, MaskSpec, MaskTransform, Normalize, PartSpec, PixelSizeSpec, Preprocess, Scalar,
+    SplitRule, SplitSpec, TableSpec, TargetKind, TargetSpec, Unassigned, Variant, EMBEDDED_SPECS, PIXEL_HEIGHT_SOURCE, PIXEL_SIZE_SOURCE,
     PIXEL_WIDTH_SOURCE,
 };
 
@@ -52,8 +52,12 @@ pub fn default_cache_dir(sources: &DataSources) -> PathBuf {
 /// What a load did, for logs and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadReport {
-    /// The dataset folder that was read.
+    /// The dataset folder that was read (the first, when the dataset spans several).
     pub root: PathBuf,
+    /// Every folder that was read.
+    pub folders: Vec<PathBuf>,
+    /// Images left out because an earlier folder holds the same file.
+    pub duplicates: usize,
     /// The cache file used or written.
     pub cache_file: PathBuf,
     /// Whether decoded images came from the cache.
@@ -79,6 +83,8 @@ pub fn load_folder_dataset(spec: &FolderSpec, size: u32, sources: &DataSources, 
 
 /// One image file and what the spec derives from its name.
 struct Record {
+    /// The folder (index into the spec's parts) the image is in.
+    part: usize,
     path: PathBuf,
     rel: String,
     vars: BTreeMap<String, String>,
@@ -135,24 +141,45 @@ impl Table {
     }
 }
 
-/// The tables together: a column is taken from the first table that has it.
-struct Tables(Vec<Table>);
+/// Each folder's tables (`parts[p][t]`: folder p's copy of the spec's table t); a column is
+/// taken from the first table that has it.
+struct Tables {
+    parts: Vec<Vec<Table>>,
+}
+
+/// A column of the spec's `table`-th table, found by name in every folder's copy.
+#[derive(Debug, Clone)]
+struct TableColumn {
+    table: usize,
+    name: String,
+}
 
 impl Tables {
-    fn find(&self, column: &str) -> Result<(usize, usize)> {
-        self.0.iter().enumerate().find_map(|(t, table)| table.column(column).map(|c| (t, c))).ok_or_else(|| {
-            let all: Vec<String> = self.0.iter().map(|t| format!("{} has {}", t.path.display(), t.headers.join(", "))).collect();
+    fn find(&self, column: &str) -> Result<TableColumn> {
+        let first = self.parts.first().map(Vec::as_slice).unwrap_or(&[]);
+        let table = first.iter().position(|t| t.column(column).is_some()).ok_or_else(|| {
+            let all: Vec<String> = first.iter().map(|t| format!("{} has {}", t.path.display(), t.headers.join(", "))).collect();
             Error::Invalid(format!("no table has a column '{column}' ({})", all.join("; ")))
-        })
+        })?;
+        for part in &self.parts[1..] {
+            if part[table].column(column).is_none() {
+                return Err(Error::format(
+                    &part[table].path,
+                    format!("has no column '{column}', which {} has", first[table].path.display()),
+                ));
+            }
+        }
+        Ok(TableColumn { table, name: column.to_owned() })
     }
 
-    /// The cell of `record` in `(table, column)` and a "file: line N, column 'x'" location.
-    fn cell<'a>(&'a self, record: &Record, (t, c): (usize, usize)) -> (&'a str, String) {
-        let table = &self.0[t];
-        let row = record.rows[t];
+    /// The cell of `record` in `column` and a "file: line N, column 'x'" location.
+    fn cell<'a>(&'a self, record: &Record, column: &TableColumn) -> (&'a str, String) {
+        let table = &self.parts[record.part][column.table];
+        let row = record.rows[column.table];
+        let c = table.column(&column.name).unwrap_or(usize::MAX);
         (
             table.rows[row].get(c).map(String::as_str).unwrap_or(""),
-            format!("{}: line {}, column '{}'", table.path.display(), table.lines[row], table.headers[c]),
+            format!("{}: line {}, column '{}'", table.path.display(), table.lines[row], column.name),
         )
     }
 }
@@ -170,10 +197,12 @@ pub fn load_folder_dataset_with_report(
         return Err(Error::Invalid(format!("image size {size} is outside {}..={} pixels", SIZE_RANGE.start(), SIZE_RANGE.end())));
     }
     let info = &spec.dataset;
-    let Prepared { root, records, tables, mut class_names, targets, pixel_sizes, splits, .. } = prepare(spec, sources)?;
+    let Prepared { roots, folders, records, tables, mut class_names, targets, pixel_sizes, splits, duplicates, .. } =
+        prepare(spec, sources)?;
+    let root = roots.first().cloned().unwrap_or_default();
 
     // Checksums, then the decoded images (cached).
-    let (provenance_files, digest, variant, verified) = verify(spec, sources, &root, &tables, &records)?;
+    let (provenance_files, digest, variant, verified) = verify(spec, sources, &roots, &folders, &tables, &records)?;
     let spec_json = serde_json::to_string(spec).expect("a spec serialises");
     let key = cache::key(&spec_json, size, &digest);
     let cache_file = cache::file(cache_dir, &info.name, size, &key);
@@ -238,12 +267,14 @@ pub fn load_folder_dataset_with_report(
     };
     let report = LoadReport {
         root,
+        folders: roots,
+        duplicates,
         cache_file,
         cache_hit,
         cache_error,
         variant,
         images: records.len(),
-        dropped: records.len() - kept.len(),
+        dropped: records.len() - kept.len() - duplicates,
         files_digest: digest,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -252,7 +283,10 @@ pub fn load_folder_dataset_with_report(
 
 /// Everything known before any pixel is decoded.
 struct Prepared {
-    root: PathBuf,
+    /// The folders read, in the spec's order (absent optional ones left out).
+    roots: Vec<PathBuf>,
+    /// Their names in the spec (`parts[].folder`).
+    folders: Vec<String>,
     records: Vec<Record>,
     tables: Tables,
     class_names: BTreeMap<String, Vec<String>>,
@@ -260,17 +294,37 @@ struct Prepared {
     pixel_sizes: Option<Vec<f64>>,
     splits: Vec<Option<SplitName>>,
     groups: Vec<String>,
+    /// Images left out because an earlier folder holds the same file.
+    duplicates: usize,
 }
 
-/// Finds the folder, lists images and masks, joins the tables, parses targets and assigns
+/// Finds the folders, lists images and masks, joins the tables, parses targets and assigns
 /// splits, so that every table or naming error comes before the slow part.
 fn prepare(spec: &FolderSpec, sources: &DataSources) -> Result<Prepared> {
     let info = &spec.dataset;
     let probe = spec.tables.first().map(|t| t.file.as_str()).unwrap_or(spec.images.dir.as_str());
-    let root = sources.locate_folder(&info.name, probe, &info.download, info.download_steps.as_deref())?;
-    let mut records = list_images(spec, &root)?;
-    attach_masks(spec, &root, &mut records)?;
-    let tables = join_tables(spec, &root, &mut records)?;
+    let mut roots = Vec::new();
+    let mut folders = Vec::new();
+    let mut records = Vec::new();
+    let mut parts = Vec::new();
+    for part in info.folders() {
+        let root = match sources.locate_folder(&part.folder, probe, &info.download, info.download_steps.as_deref()) {
+            Ok(root) => root,
+            Err(Error::DataUnavailable { .. }) if !part.required => continue,
+            Err(e) => return Err(e),
+        };
+        let index = roots.len();
+        let mut found = list_images(spec, &root, index)?;
+        attach_masks(spec, &root, &mut found)?;
+        parts.push(join_tables(spec, &root, &mut found)?);
+        records.extend(found);
+        roots.push(root);
+        folders.push(part.folder.clone());
+    }
+    // An image a previous folder already holds (same path inside its folder) is redundant.
+    let mut seen = BTreeSet::new();
+    let duplicate: Vec<bool> = records.iter().map(|r| !seen.insert(r.rel.clone())).collect();
+    let tables = Tables { parts };
     let mut class_names = BTreeMap::new();
     let mut targets: Vec<(String, Target)> = Vec::new();
     for target in &spec.targets {
@@ -284,13 +338,21 @@ fn prepare(spec: &FolderSpec, sources: &DataSources) -> Result<Prepared> {
         Some(p) => Some(parse_pixel_sizes(&p.column, &tables, &records)?),
         None => None,
     };
-    let (splits, groups) = assign_splits(spec, &tables, &records)?;
-    Ok(Prepared { root, records, tables, class_names, targets, pixel_sizes, splits, groups })
+    let (mut splits, groups) = assign_splits(spec, &tables, &records)?;
+    for (split, &dup) in splits.iter_mut().zip(&duplicate) {
+        if dup {
+            *split = None;
+        }
+    }
+    let duplicates = duplicate.iter().filter(|&&d| d).count();
+    Ok(Prepared { roots, folders, records, tables, class_names, targets, pixel_sizes, splits, groups, duplicates })
 }
 
 /// One image of a folder dataset and the split the spec gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedImage {
+    /// The dataset folder it is in (`parts[].folder`, or the dataset's name).
+    pub folder: String,
     /// Path relative to the dataset folder.
     pub path: String,
     /// The group value (patient, examination; the path when the spec has no group).
@@ -300,18 +362,24 @@ pub struct PlannedImage {
 }
 
 /// The split of every image, without decoding any pixel (for inspecting a spec's split
-/// rule and for leakage checks). Images are in path order, as in the loaded splits.
+/// rule and for leakage checks). Images are in folder then path order, as in the loaded
+/// splits; an image an earlier folder already holds has no split.
 pub fn split_plan(spec: &FolderSpec, sources: &DataSources) -> Result<Vec<PlannedImage>> {
     spec.validate().map_err(|m| Error::Invalid(format!("dataset spec '{}': {m}", spec.dataset.name)))?;
-    let Prepared { records, splits, groups, .. } = prepare(spec, sources)?;
-    Ok(records.into_iter().zip(groups).zip(splits).map(|((r, group), split)| PlannedImage { path: r.rel, group, split }).collect())
+    let Prepared { records, splits, groups, folders, .. } = prepare(spec, sources)?;
+    Ok(records
+        .into_iter()
+        .zip(groups)
+        .zip(splits)
+        .map(|((r, group), split)| PlannedImage { folder: folders[r.part].clone(), path: r.rel, group, split })
+        .collect())
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-fn list_images(spec: &FolderSpec, root: &Path) -> Result<Vec<Record>> {
+fn list_images(spec: &FolderSpec, root: &Path, part: usize) -> Result<Vec<Record>> {
     let dir = root.join(&spec.images.dir);
     let pattern = Pattern::parse(&spec.images.pattern).map_err(Error::Invalid)?;
     let excludes =
@@ -346,7 +414,7 @@ fn list_images(spec: &FolderSpec, root: &Path) -> Result<Vec<Record>> {
         vars.insert("stem".into(), stem);
         vars.insert("dir".into(), dir_rel);
         vars.insert("path".into(), rel.clone());
-        records.push(Record { path, rel, vars, masks: Vec::new(), rows: Vec::new() });
+        records.push(Record { part, path, rel, vars, masks: Vec::new(), rows: Vec::new() });
     }
     records.sort_by(|a, b| a.rel.cmp(&b.rel));
     if records.is_empty() {
@@ -383,7 +451,7 @@ fn attach_masks(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Resul
     Ok(())
 }
 
-fn join_tables(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Result<Tables> {
+fn join_tables(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Result<Vec<Table>> {
     let mut tables = Vec::new();
     for table_spec in &spec.tables {
         let path = root.join(&table_spec.file);
@@ -414,7 +482,7 @@ fn join_tables(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Result
         }
         tables.push(table);
     }
-    Ok(Tables(tables))
+    Ok(tables)
 }
 
 enum Target {
@@ -432,7 +500,7 @@ fn parse_number(text: &str, at: &str) -> Result<f64> {
 
 fn parse_target(target: &TargetSpec, tables: &Tables, records: &[Record]) -> Result<Target> {
     let col = tables.find(&target.column).map_err(|e| Error::Invalid(format!("target '{}': {e}", target.source)))?;
-    let cells: Vec<(&str, String)> = records.iter().map(|r| tables.cell(r, col)).collect();
+    let cells: Vec<(&str, String)> = records.iter().map(|r| tables.cell(r, &col)).collect();
     let numeric = cells.iter().all(|(v, _)| v.parse::<f64>().is_ok());
     let kind = target.kind.unwrap_or(if numeric && target.classes.is_none() { TargetKind::Values } else { TargetKind::Labels });
     match kind {
@@ -477,7 +545,7 @@ fn parse_pixel_sizes(column: &str, tables: &Tables, records: &[Record]) -> Resul
     records
         .iter()
         .map(|r| {
-            let (v, at) = tables.cell(r, col);
+            let (v, at) = tables.cell(r, &col);
             let x = parse_number(v, &at)?;
             if x <= 0.0 {
                 return Err(Error::Invalid(format!("{at}: pixel size {x} must be positive")));
@@ -502,7 +570,7 @@ fn assign_splits(spec: &FolderSpec, tables: &Tables, records: &[Record]) -> Resu
     let mut items = Vec::with_capacity(records.len());
     let files: Vec<String> = records.iter().map(|r| r.path.display().to_string()).collect();
     for (record, file) in records.iter().zip(&files) {
-        let group = match (&spec.split.group, group_col) {
+        let group = match (&spec.split.group, group_col.as_ref()) {
             (Some(Key::Template(t)), _) => render(t, &record.vars).map_err(Error::Invalid)?,
             (Some(Key::Column(_)), Some(col)) => {
                 let (v, at) = tables.cell(record, col);
@@ -513,7 +581,7 @@ fn assign_splits(spec: &FolderSpec, tables: &Tables, records: &[Record]) -> Resu
             }
             _ => record.rel.clone(),
         };
-        let rule_value = rule_col.map(|col| {
+        let rule_value = rule_col.as_ref().map(|col| {
             let (v, at) = tables.cell(record, col);
             (v.to_owned(), at)
         });
@@ -525,13 +593,50 @@ fn assign_splits(spec: &FolderSpec, tables: &Tables, records: &[Record]) -> Resu
 
 type Verified = (Vec<(String, String)>, String, Option<String>, bool);
 
-/// Checks tables and image files against the spec's variants. Returns the provenance file
-/// list, the image-set digest, the matching variant and whether everything was verified.
-fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables, records: &[Record]) -> Result<Verified> {
+/// Checks every folder's tables and image files against its variants. Returns the
+/// provenance file list, the image-set digest (one folder's, or the md5 of the folders'
+/// digests), the matching variants and whether everything was verified.
+fn verify(
+    spec: &FolderSpec,
+    sources: &DataSources,
+    roots: &[PathBuf],
+    names: &[String],
+    tables: &Tables,
+    records: &[Record],
+) -> Result<Verified> {
+    let first_folder = spec.dataset.folders().first().map(|f| f.folder.clone()).unwrap_or_default();
+    let mut out: Verified = (Vec::new(), String::new(), None, true);
+    let mut digests = Vec::new();
+    let mut variants = Vec::new();
+    for (p, root) in roots.iter().enumerate() {
+        let folder = names[p].as_str();
+        let first = folder == first_folder;
+        let own: Vec<&Variant> = spec.dataset.variants.iter().filter(|v| v.part.as_deref().map_or(first, |name| name == folder)).collect();
+        let part_records: Vec<&Record> = records.iter().filter(|r| r.part == p).collect();
+        let (provenance, digest, variant, verified) = verify_part(spec, sources, root, &own, &tables.parts[p], &part_records)?;
+        out.0.extend(provenance);
+        digests.push(digest);
+        variants.extend(variant);
+        out.3 &= verified;
+    }
+    out.1 = if digests.len() == 1 { digests.remove(0) } else { hex(&Md5::digest(digests.join(",").as_bytes())) };
+    out.2 = (!variants.is_empty()).then(|| variants.join(" + "));
+    Ok(out)
+}
+
+/// [`verify`] for one folder against the variants that describe it.
+fn verify_part(
+    spec: &FolderSpec,
+    sources: &DataSources,
+    root: &Path,
+    variants: &[&Variant],
+    tables: &[Table],
+    records: &[&Record],
+) -> Result<Verified> {
     // md5 of every table and every file a variant lists.
     let mut md5s: BTreeMap<String, String> = BTreeMap::new();
     let mut wanted: Vec<String> = spec.tables.iter().map(|t| t.file.clone()).collect();
-    for v in &spec.dataset.variants {
+    for v in variants {
         wanted.extend(v.files.iter().map(|f| f.path.clone()));
     }
     for rel in wanted {
@@ -559,7 +664,7 @@ fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables
     let digest = hex(&listing.finalize());
 
     let mut provenance: Vec<(String, String)> =
-        tables.0.iter().zip(&spec.tables).map(|(t, s)| (t.path.display().to_string(), md5s[&s.file].clone())).collect();
+        tables.iter().zip(&spec.tables).map(|(t, s)| (t.path.display().to_string(), md5s[&s.file].clone())).collect();
     let mask_note = if spec.masks.is_empty() { String::new() } else { " and their masks".into() };
     provenance.push((
         format!(
@@ -571,12 +676,11 @@ fn verify(spec: &FolderSpec, sources: &DataSources, root: &Path, tables: &Tables
         digest.clone(),
     ));
 
-    let variants = &spec.dataset.variants;
     if variants.is_empty() {
         return Ok((provenance, digest, None, false));
     }
-    let tables_match = |v: &Variant| v.files.iter().all(|f| md5s.get(&f.path).is_some_and(|s| s.eq_ignore_ascii_case(&f.md5)));
-    let images_match = |v: &Variant| {
+    let tables_match = |v: &&Variant| v.files.iter().all(|f| md5s.get(&f.path).is_some_and(|s| s.eq_ignore_ascii_case(&f.md5)));
+    let images_match = |v: &&Variant| {
         v.image_files.as_ref().is_none_or(|d| d.count == files.len() && d.md5.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&digest)))
     };
     if let Some(v) = variants.iter().find(|v| tables_match(v) && images_match(v)) {

@@ -70,6 +70,33 @@ pub struct DatasetInfo {
     /// checked and the data are marked unverified.
     #[serde(default)]
     pub variants: Vec<Variant>,
+    /// Folders that together hold the dataset, each with the same layout (images, masks,
+    /// tables), e.g. two staged subsets. Absent: one folder called `name`. An image whose
+    /// path a previous folder already holds is left out (the full release in the first folder
+    /// makes a later subset redundant).
+    #[serde(default)]
+    pub parts: Vec<PartSpec>,
+}
+
+/// One folder of a dataset split over several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartSpec {
+    /// The folder's name under a data directory (`<data dir>/<folder>/`).
+    pub folder: String,
+    /// Whether the dataset cannot be loaded without it (the first folder always is).
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl DatasetInfo {
+    /// The dataset's folders in order, the first required.
+    pub fn folders(&self) -> Vec<PartSpec> {
+        let mut parts =
+            if self.parts.is_empty() { vec![PartSpec { folder: self.name.clone(), required: true }] } else { self.parts.clone() };
+        parts[0].required = true;
+        parts
+    }
 }
 
 /// One known copy of a dataset (e.g. the full download, or a documented subset).
@@ -78,6 +105,9 @@ pub struct DatasetInfo {
 pub struct Variant {
     /// The variant's name (named in logs, the load report and checksum errors).
     pub name: String,
+    /// The folder (of `parts`) this copy describes; the first folder when absent.
+    #[serde(default)]
+    pub part: Option<String>,
     /// What this copy holds (e.g. which folds a subset keeps).
     #[serde(default)]
     pub note: Option<String>,
@@ -493,6 +523,24 @@ impl FolderSpec {
         let name = &self.dataset.name;
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(format!("dataset.name '{name}' must be letters, digits, '-' or '_'"));
+        }
+        let folders = self.dataset.folders();
+        let mut seen = BTreeSet::new();
+        for f in &folders {
+            if f.folder.is_empty() || !f.folder.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
+                return Err(format!("dataset.parts: folder '{}' must be a plain folder name", f.folder));
+            }
+            if !seen.insert(f.folder.as_str()) {
+                return Err(format!("dataset.parts: folder '{}' is listed twice", f.folder));
+            }
+        }
+        for v in &self.dataset.variants {
+            if let Some(part) = &v.part {
+                if !folders.iter().any(|f| &f.folder == part) {
+                    let names: Vec<&str> = folders.iter().map(|f| f.folder.as_str()).collect();
+                    return Err(format!("variant '{}': part '{part}' is not one of the dataset's folders ({})", v.name, names.join(", ")));
+                }
+            }
         }
         if self.images.channels != 1 && self.images.channels != 3 {
             return Err(format!("images.channels is {}; use 1 or 3", self.images.channels));
