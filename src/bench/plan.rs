@@ -47,8 +47,8 @@ impl RunSpec {
 
     /// SHA-256 over every setting that changes this run's numbers (experiment with its data
     /// and tasks, design, weighting, seed, training and model settings, hyper-parameter
-    /// overrides). Overrides join the hash only when present, so runs at the defaults keep
-    /// the hashes they had before hyper-parameters could be set.
+    /// overrides, subgroups and shifts). These join the hash only when present, so runs without
+    /// them keep the hashes they had before they could be set.
     pub fn config_hash(&self) -> String {
         let mut json = serde_json::to_string(&(
             &self.experiment.dataset,
@@ -65,6 +65,9 @@ impl RunSpec {
         .unwrap_or_default();
         if self.design_params.is_some() || self.weighting_params.is_some() {
             json += &serde_json::to_string(&(&self.design_params, &self.weighting_params)).unwrap_or_default();
+        }
+        if self.experiment.subgroups.is_some() || self.experiment.shift.is_some() {
+            json += &serde_json::to_string(&(&self.experiment.subgroups, &self.experiment.shift)).unwrap_or_default();
         }
         crate::data::fetch::hex(&Sha256::digest(json.as_bytes()))
     }

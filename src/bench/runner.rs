@@ -122,7 +122,13 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         if todo.is_empty() {
             continue;
         }
-        let dataset = match load_dataset(exp, &catalog, &options.sources) {
+        let loaded = load_dataset(exp, &catalog, &options.sources)
+            .and_then(|d| crate::data::subgroup::prepare(d, exp.subgroups.as_ref(), exp.shift.as_ref()))
+            .map_err(|e| match e {
+                Error::Invalid(m) => Error::Invalid(format!("experiment '{}': {m}", exp.name)),
+                other => other,
+            });
+        let (dataset, test_groups) = match loaded {
             Ok(d) => d,
             Err(e @ (Error::DataUnavailable { .. } | Error::Checksum { .. })) if !options.strict => {
                 say(&multi, options, format!("skipping experiment '{}': {e}", exp.name));
@@ -136,7 +142,8 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         for (run, files) in todo {
             overall.set_message(run.run_id());
             clear_partial_run(&files, options.force)?;
-            let context = RunContext { suite_hash: &suite_hash, reference, dataset: &dataset, tasks: &tasks };
+            let context =
+                RunContext { suite_hash: &suite_hash, reference, dataset: &dataset, tasks: &tasks, test_groups: test_groups.as_deref() };
             match execute_run(run, &context, &files, options, &multi) {
                 Ok(()) => outcome.runs_completed += 1,
                 Err(Error::Diverged { epoch, task, loss, last_finite }) => {
@@ -202,6 +209,8 @@ struct RunContext<'a> {
     reference: Option<f64>,
     dataset: &'a Dataset,
     tasks: &'a [Task],
+    /// The subgroup of each test sample, where the experiment reports per subgroup.
+    test_groups: Option<&'a [String]>,
 }
 
 fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &BenchOptions, multi: &MultiProgress) -> Result<()> {
@@ -246,13 +255,13 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     let mut rows = Vec::new();
     let mut preds: Vec<(String, Vec<(SplitName, &TaskPredictions)>)> = Vec::new();
     for (t, task) in tasks.iter().enumerate() {
-        let mut per_split = Vec::new();
-        for split in [SplitName::Val, SplitName::Test] {
-            let Some(p) = outcome.predictions.get(&(t, split)) else { continue };
-            rows.extend(results::metric_rows(&meta, &task.name, &task.kind, split, p));
-            per_split.push((split, p));
-        }
+        let per_split: Vec<(SplitName, &TaskPredictions)> =
+            [SplitName::Val, SplitName::Test].into_iter().filter_map(|s| outcome.predictions.get(&(t, s)).map(|p| (s, p))).collect();
+        rows.extend(results::task_rows(&meta, &task.name, &task.kind, &per_split, ctx.test_groups)?);
         preds.push((task.name.clone(), per_split));
+    }
+    if let Some(groups) = ctx.test_groups {
+        results::write_subgroups(files, groups)?;
     }
     results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))?;
     if !options.keep_checkpoints {
@@ -327,5 +336,7 @@ fn run_meta(
         suite_hash: ctx.suite_hash.to_owned(),
         reference_images_per_sec: ctx.reference,
         hyper_params: resolved_params(run).unwrap_or_default(),
+        subgroups: run.experiment.subgroups.clone(),
+        shift: run.experiment.shift.clone(),
     }
 }

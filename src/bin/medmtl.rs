@@ -302,7 +302,8 @@ fn recompute(results: &std::path::Path, write: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     for m in &mismatches {
-        eprintln!("{} {} {} {}: stored {:?}, recomputed {:?}", m.run_id, m.task, m.split, m.metric, m.stored, m.recomputed);
+        let group = if m.subgroup.is_empty() { String::new() } else { format!(" [{}]", m.subgroup) };
+        eprintln!("{} {} {}{group} {}: stored {:?}, recomputed {:?}", m.run_id, m.task, m.split, m.metric, m.stored, m.recomputed);
     }
     if mismatches.is_empty() {
         eprintln!("all {total} metric values recomputed from stored predictions match the stored ones");

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::catalog::Catalog;
 use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
 use crate::data::phantoms::PhantomConfig;
+use crate::data::subgroup::{ShiftSpec, SubgroupSpec};
 use std::collections::BTreeMap;
 
 use crate::hyper::ParamTable;
@@ -31,6 +32,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),
     ("hc18", include_str!("../../benchmarks/suites/hc18.toml")),
     ("literature", include_str!("../../benchmarks/suites/literature.toml")),
+    ("scanner-shift", include_str!("../../benchmarks/suites/scanner-shift.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.
@@ -130,6 +132,13 @@ pub struct Experiment {
     /// Backbone of this experiment instead of the suite's.
     #[serde(default)]
     pub model: Option<ModelConfig>,
+    /// Also report every test metric per subgroup (per scanner, per range of a measurement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subgroups: Option<SubgroupSpec>,
+    /// Train on some subgroups, test on others (leave-one-scanner-out, early vs late
+    /// gestation); the test metrics come per subgroup, in-distribution and shifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<ShiftSpec>,
 }
 
 fn default_size() -> u32 {
@@ -281,6 +290,17 @@ impl Suite {
             }
             if exp.phantoms.is_some() && exp.dataset != "phantoms" {
                 return err(format!("{at}: [phantoms] settings only apply to dataset = \"phantoms\""));
+            }
+            if exp.subgroups.is_some() && exp.shift.is_some() {
+                return err(format!(
+                    "{at}: give `subgroups` or `shift`, not both (a shift reports its in-distribution and shifted subgroups)"
+                ));
+            }
+            if let Some(msg) = exp.subgroups.as_ref().and_then(|s| s.check().err()) {
+                return err(format!("{at}.subgroups: {msg}"));
+            }
+            if let Some(msg) = exp.shift.as_ref().and_then(|s| s.check().err()) {
+                return err(format!("{at}.shift: {msg}"));
             }
             match exp.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))? {
                 DatasetRef::Phantoms(_) => {}

@@ -131,6 +131,32 @@ impl Split {
     pub fn source_names(&self) -> impl Iterator<Item = &str> {
         self.sources.keys().map(String::as_str)
     }
+
+    /// The samples at `idx` (in that order), with every target source.
+    pub fn select(&self, idx: &[usize]) -> Split {
+        let per = self.shape.pixels_per_image();
+        let images = idx.iter().flat_map(|&i| self.images[i * per..(i + 1) * per].iter().copied()).collect();
+        let pick =
+            |values: &[u8], per: usize| idx.iter().flat_map(|&i| values[i * per..(i + 1) * per].iter().copied()).collect::<Vec<u8>>();
+        let sources = self
+            .sources
+            .iter()
+            .map(|(name, v)| {
+                let picked = match v {
+                    SourceValues::Labels(l) => SourceValues::Labels(idx.iter().map(|&i| l[i]).collect()),
+                    SourceValues::Values(x) => SourceValues::Values(idx.iter().map(|&i| x[i]).collect()),
+                    SourceValues::MultiLabels { width, values } => {
+                        SourceValues::MultiLabels { width: *width, values: pick(values, *width) }
+                    }
+                    SourceValues::Masks { height, width, values } => {
+                        SourceValues::Masks { height: *height, width: *width, values: pick(values, height * width) }
+                    }
+                };
+                (name.clone(), picked)
+            })
+            .collect();
+        Split { images, n: idx.len(), shape: self.shape, sources }
+    }
 }
 
 /// Channels, height and width of every image in a dataset.

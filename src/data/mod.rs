@@ -10,6 +10,7 @@ pub mod medmnist;
 pub mod npz;
 pub mod phantoms;
 pub mod png_io;
+pub mod subgroup;
 
 pub use dataset::{Dataset, ImageShape, Provenance, SourceValues, Split, SplitName};
 

@@ -161,6 +161,8 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     let primaries: Vec<String> = tables.iter().map(|t| t.primary.clone()).collect();
     let curves = table::curves(&histories, &combos, &tasks, &primaries);
     let galleries = galleries(&tables, &combos, &seeds, stl, &runs, &mut load);
+    let group_rows: Vec<&MetricRow> = table.subgroup_rows.iter().filter(|r| r.experiment == name && r.split == "test").collect();
+    let subgroups = super::subgroups::section(&metas, &group_rows, &combos, &tasks, &tables);
     Ok(ExperimentReport {
         name: name.to_owned(),
         datasets: metas.first().map(|r| r.datasets.clone()).unwrap_or_default(),
@@ -175,6 +177,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
         curves,
         galleries,
         literature: Default::default(),
+        subgroups,
     })
 }
 

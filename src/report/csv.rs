@@ -206,6 +206,9 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
     out.push(CsvTable { file: "paired_tests.csv".into(), rows: tests });
     out.push(CsvTable { file: "ranks.csv".into(), rows: ranks });
     out.push(CsvTable { file: "cost.csv".into(), rows: cost });
+    if report.experiments.iter().any(|e| e.subgroups.is_some()) {
+        out.push(CsvTable { file: "subgroups.csv".into(), rows: subgroup_rows(report) });
+    }
     if report.experiments.iter().any(|e| !e.literature.papers.is_empty()) {
         out.push(CsvTable { file: "literature.csv".into(), rows: literature_rows(report) });
     }
@@ -254,6 +257,77 @@ fn literature_rows(report: &Report) -> Vec<Vec<String>> {
                     p.delta_m.map_or(String::new(), f),
                     p.delta_m_rank.map_or(String::new(), |(rank, _)| f(rank)),
                 ]);
+            }
+        }
+    }
+    rows
+}
+
+/// Every metric per subgroup, one row per (experiment, task, metric, subgroup, combo); a
+/// shift's change (shifted minus in-distribution) as the subgroup `change`.
+fn subgroup_rows(report: &Report) -> Vec<Vec<String>> {
+    let mut rows = vec![strings(&[
+        "experiment",
+        "task",
+        "metric",
+        "higher_is_better",
+        "subgroup",
+        "test_samples",
+        "design",
+        "weighting",
+        "seeds",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "best",
+    ])];
+    for exp in &report.experiments {
+        let Some(section) = &exp.subgroups else { continue };
+        for task in &section.tasks {
+            for m in &task.metrics {
+                for (g, (group, n)) in section.groups.iter().enumerate() {
+                    for (c, cell) in m.per_group[g].iter().enumerate() {
+                        let Some(cell) = cell else { continue };
+                        let combo = &exp.combos[c];
+                        rows.push(vec![
+                            exp.name.clone(),
+                            task.task.clone(),
+                            m.metric.clone(),
+                            m.higher_is_better.to_string(),
+                            group.clone(),
+                            n.to_string(),
+                            combo.design.clone(),
+                            combo.weighting.clone(),
+                            cell.summary.n.to_string(),
+                            f(cell.summary.mean),
+                            f(cell.summary.std),
+                            f(cell.ci.0),
+                            f(cell.ci.1),
+                            cell.best.to_string(),
+                        ]);
+                    }
+                }
+                for (c, s) in m.change.iter().flatten().enumerate() {
+                    let Some(s) = s else { continue };
+                    let combo = &exp.combos[c];
+                    rows.push(vec![
+                        exp.name.clone(),
+                        task.task.clone(),
+                        m.metric.clone(),
+                        m.higher_is_better.to_string(),
+                        "change".into(),
+                        String::new(),
+                        combo.design.clone(),
+                        combo.weighting.clone(),
+                        s.n.to_string(),
+                        f(s.mean),
+                        f(s.std),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ]);
+                }
             }
         }
     }

@@ -343,6 +343,7 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
     }
 
     super::literature_doc::experiment(out, exp, &id, figure(figures, &exp.name, &FigureKind::LiteratureRanks));
+    super::subgroups_doc::experiment(out, exp, &id, |task| figure(figures, &exp.name, &FigureKind::Subgroups(task.to_owned())));
 
     // Cost and Pareto
     if !exp.cost.is_empty() {

@@ -66,6 +66,7 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
         if !exp.literature.papers.is_empty() {
             out.push(literature_table(exp));
         }
+        out.extend(subgroup_tables(exp));
     }
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
@@ -287,4 +288,71 @@ fn cost_table(exp: &ExperimentReport) -> TexTable {
     let caption = format!("{}: cost, means over seeds.", escape(&exp.name));
     end(&mut text, &caption, &format!("{}-cost", exp.name));
     TexTable { file: format!("{}__cost.tex", file_part(&exp.name)), text }
+}
+
+/// One table per task of an experiment's per-subgroup results: a block of rows per metric.
+fn subgroup_tables(exp: &ExperimentReport) -> Vec<TexTable> {
+    let Some(section) = &exp.subgroups else { return Vec::new() };
+    let shift = section.shift.is_some();
+    section
+        .tasks
+        .iter()
+        .filter(|t| !t.metrics.is_empty())
+        .map(|task| {
+            let mut text = String::new();
+            let columns = section.groups.len() + 1 + usize::from(shift);
+            begin(&mut text, &format!("lll{}", "r".repeat(columns)));
+            let mut header = vec!["Metric".to_owned(), "Design".to_owned(), "Weighting".to_owned(), "Pooled".to_owned()];
+            header.extend(section.groups.iter().map(|(g, n)| format!("{} ($n={n}$)", escape(g))));
+            if shift {
+                header.push("Change".into());
+            }
+            let _ = writeln!(text, "{} \\\\\n\\midrule", header.join(" & "));
+            for (k, m) in task.metrics.iter().enumerate() {
+                if k > 0 {
+                    text.push_str("\\midrule\n");
+                }
+                let d = m.decimals;
+                let cell = |c: &Option<super::model::Cell>| match c {
+                    Some(c) => {
+                        let std = (c.summary.n > 1).then(|| num(c.summary.std, d));
+                        math_cell(&num(c.summary.mean, d), std.as_deref(), c.best, "")
+                    }
+                    None => "--".into(),
+                };
+                for (c, combo) in exp.combos.iter().enumerate() {
+                    let arrow = if m.higher_is_better { " $\\uparrow$" } else { " $\\downarrow$" };
+                    let metric = if c == 0 { format!("{}{arrow}", escape(&m.metric)) } else { String::new() };
+                    let mut row = vec![metric, escape(&combo.design), escape(&combo.weighting), cell(&m.pooled[c])];
+                    row.extend(m.per_group.iter().map(|g| cell(&g[c])));
+                    if let Some(change) = &m.change {
+                        row.push(match &change[c] {
+                            Some(s) => {
+                                let std = (s.n > 1).then(|| num(s.std, d));
+                                math_cell(&signed(s.mean, d), std.as_deref(), false, "")
+                            }
+                            None => "--".into(),
+                        });
+                    }
+                    let _ = writeln!(text, "{} \\\\", row.join(" & "));
+                }
+            }
+            let what = match &section.shift {
+                Some((train, held_out)) => format!(
+                    "trained on {}, tested in-distribution and on {} (shifted); change = shifted $-$ in-distribution",
+                    escape(&train.join(", ")),
+                    escape(&held_out.join(", "))
+                ),
+                None => format!("subgroups of {}", escape(&section.by)),
+            };
+            let caption = format!(
+                "{}: task {} per subgroup ({what}). Test metrics on each subgroup's samples alone, mean $\\pm$ std over seeds; \
+                 best per column in bold. Paired tests and $\\Delta_m$ are on the pooled test set.",
+                escape(&exp.name),
+                escape(&task.task)
+            );
+            end(&mut text, &caption, &format!("{}-{}-subgroups", exp.name, task.task));
+            TexTable { file: format!("{}__{}__subgroups.tex", file_part(&exp.name), file_part(&task.task)), text }
+        })
+        .collect()
 }

@@ -31,6 +31,8 @@ pub mod model;
 pub mod palette;
 mod samples;
 mod stats;
+mod subgroups;
+mod subgroups_doc;
 mod table;
 
 use std::path::{Path, PathBuf};

@@ -88,6 +88,8 @@ pub struct ExperimentReport {
     pub galleries: Vec<Gallery>,
     /// The literature map's papers whose designs run in this experiment.
     pub literature: ExperimentLiterature,
+    /// Test metrics per subgroup, where the experiment reports them (subgroups or a shift).
+    pub subgroups: Option<SubgroupSection>,
 }
 
 /// A task's design x weighting table: one column per metric.
@@ -443,4 +445,47 @@ pub struct SuiteLiterature {
     pub scope: Vec<ScopeRow>,
     /// Papers in the map, and how many medmtl re-implements.
     pub counts: (usize, usize),
+}
+
+/// An experiment's test metrics per subgroup (per scanner, per range of a measurement, or
+/// in-distribution vs shifted), beside the pooled values. Paired tests and Δm stay pooled.
+#[derive(Debug, Clone)]
+pub struct SubgroupSection {
+    /// What defines the groups, in words (`device`, `hc_mm in bins 44-135, 135-250`).
+    pub by: String,
+    /// For a shift experiment: the groups trained on and the groups held out.
+    pub shift: Option<(Vec<String>, Vec<String>)>,
+    /// The subgroups, in order, with their numbers of test samples.
+    pub groups: Vec<(String, u64)>,
+    /// Per task, the metrics shown per subgroup (headline and primary metrics).
+    pub tasks: Vec<SubgroupTask>,
+}
+
+/// One task's metrics per subgroup.
+#[derive(Debug, Clone)]
+pub struct SubgroupTask {
+    /// The task's name.
+    pub task: String,
+    /// The kind's primary metric.
+    pub primary: String,
+    /// One table per metric.
+    pub metrics: Vec<SubgroupMetric>,
+}
+
+/// One metric of one task: rows are combos, columns pooled and each subgroup.
+#[derive(Debug, Clone)]
+pub struct SubgroupMetric {
+    /// The metric's name.
+    pub metric: String,
+    /// Whether larger is better.
+    pub higher_is_better: bool,
+    /// Decimals of every cell.
+    pub decimals: usize,
+    /// Pooled cell per combo (the task table's).
+    pub pooled: Vec<Option<Cell>>,
+    /// `[group][combo]`: mean over seeds with the mean per-sample bootstrap interval, best
+    /// per group in bold.
+    pub per_group: Vec<Vec<Option<Cell>>>,
+    /// For a shift: per combo, shifted minus in-distribution over the seeds that have both.
+    pub change: Option<Vec<Option<Summary>>>,
 }

@@ -39,6 +39,11 @@ impl RunFiles {
     pub fn metrics_parquet(&self) -> PathBuf {
         self.dir.join("metrics.parquet")
     }
+    /// `subgroups.json`: the subgroup of every test sample, in order, where the experiment
+    /// reports per subgroup (metrics are recomputed from it and the predictions).
+    pub fn subgroups(&self) -> PathBuf {
+        self.dir.join("subgroups.json")
+    }
     /// `history.csv`: per-epoch learning rate, training loss and validation primary metric.
     pub fn history(&self) -> PathBuf {
         self.dir.join("history.csv")
@@ -82,6 +87,32 @@ pub fn write_run(
         serde_json::to_writer_pretty(&mut *out, meta).map_err(|e| Error::format(files.meta(), e.to_string()))?;
         out.write_all(b"\n").map_err(|e| Error::io(files.meta(), e))
     })
+}
+
+/// Writes the subgroup of every test sample (before `run.json`, which marks the run complete).
+pub fn write_subgroups(files: &RunFiles, test_groups: &[String]) -> Result<()> {
+    let path = files.subgroups();
+    atomic_write(&path, |out| {
+        serde_json::to_writer(out, &SubgroupFile { test: test_groups.to_vec() }).map_err(|e| Error::format(&path, e.to_string()))
+    })
+}
+
+/// The subgroup of every test sample, if the run reported per subgroup.
+pub fn read_subgroups(files: &RunFiles) -> Result<Option<Vec<String>>> {
+    let path = files.subgroups();
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let file: SubgroupFile = serde_json::from_str(&text).map_err(|e| Error::format(&path, format!("is not a subgroup file: {e}")))?;
+    Ok(Some(file.test))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubgroupFile {
+    /// One label per test sample.
+    test: Vec<String>,
 }
 
 /// Reads `run.json`, refusing schema versions this medmtl cannot read.

@@ -79,7 +79,11 @@ fn same_results(a: &Path, b: &Path) -> Result<bool> {
     let (ra, rb) = (read_metrics(&fa.metrics_parquet())?, read_metrics(&fb.metrics_parquet())?);
     Ok(ra.len() == rb.len()
         && ra.iter().zip(&rb).all(|(x, y)| {
-            x.task == y.task && x.metric == y.metric && x.split == y.split && (x.value == y.value || (x.value.is_nan() && y.value.is_nan()))
+            x.task == y.task
+                && x.metric == y.metric
+                && x.split == y.split
+                && x.subgroup == y.subgroup
+                && (x.value == y.value || (x.value.is_nan() && y.value.is_nan()))
         }))
 }
 

@@ -7,7 +7,8 @@
 //!   metrics.csv, metrics.parquet      every run's metric rows (the table reports read)
 //!   runs/<run-id>/
 //!     run.json                        run metadata (versions, timings, hashes)
-//!     metrics.csv, metrics.parquet    this run's rows
+//!     metrics.csv, metrics.parquet    this run's rows (test rows also per subgroup)
+//!     subgroups.json                  the subgroup of each test sample, where reported
 //!     history.csv                     per-epoch training loss and validation metric
 //!     predictions/<task>.parquet      per-sample targets and scores, val and test
 //!     predictions/<task>.npz          dense tasks: truth and predicted masks / images
@@ -25,12 +26,12 @@ mod suite;
 mod table;
 
 pub use dense::{read_dense, read_test_images, write_dense};
-pub use files::{read_run_meta, write_run, RunFiles};
+pub use files::{read_run_meta, read_subgroups, write_run, write_subgroups, RunFiles};
 pub use io::atomic_write;
 pub use lock::FolderLock;
 pub use merge::{merge_results, MergeSummary};
 pub use recompute::{compare_run, recompute_run, Mismatch};
-pub use rows::metric_rows;
+pub use rows::{metric_rows, task_rows};
 pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, OLDEST_READABLE_VERSION, SCHEMA_VERSION};
 pub use suite::{collect_suite_table, read_suite_table, Skipped, SuiteTable, SKIPPED_FILE};
 pub use table::{

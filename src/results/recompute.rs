@@ -16,17 +16,16 @@ pub fn recompute_run(files: &RunFiles, meta: &RunMeta) -> Result<Vec<MetricRow>>
     if meta.status != RunStatus::Complete {
         return Ok(rows);
     }
+    let groups = super::files::read_subgroups(files)?;
     for task in &meta.tasks {
         let kind = task
             .task_kind()
             .ok_or_else(|| Error::format(files.meta(), format!("task '{}' has an unknown kind '{}'", task.name, task.kind)))?;
         let path = files.predictions(&task.name, kind.is_dense());
         let predictions = if kind.is_dense() { super::read_dense(&path, &kind)? } else { super::read_predictions(&path, &kind)? };
-        for split in [SplitName::Val, SplitName::Test] {
-            if let Some(p) = predictions.get(&split) {
-                rows.extend(super::metric_rows(meta, &task.name, &kind, split, p));
-            }
-        }
+        let splits: Vec<(SplitName, &crate::metrics::TaskPredictions)> =
+            [SplitName::Val, SplitName::Test].into_iter().filter_map(|s| predictions.get(&s).map(|p| (s, p))).collect();
+        rows.extend(super::task_rows(meta, &task.name, &kind, &splits, groups.as_deref())?);
     }
     Ok(rows)
 }
@@ -40,6 +39,8 @@ pub struct Mismatch {
     pub task: String,
     /// `val` or `test`.
     pub split: String,
+    /// The subgroup; empty for the whole split.
+    pub subgroup: String,
     /// The metric's name.
     pub metric: String,
     /// The stored value; `None` when the run has no such row.
@@ -56,7 +57,7 @@ pub fn compare_run(run_dir: &Path, tolerance: f64) -> Result<(usize, Vec<Mismatc
     let meta = read_run_meta(&files.meta())?;
     let recomputed = recompute_run(&files, &meta)?;
     let stored = if meta.status == RunStatus::Complete { read_metrics(&files.metrics_parquet())? } else { Vec::new() };
-    let key = |r: &MetricRow| (r.task.clone(), r.split.clone(), r.metric.clone());
+    let key = |r: &MetricRow| (r.task.clone(), r.split.clone(), r.subgroup.clone(), r.metric.clone());
     let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= tolerance || a == b;
     let mut mismatches = Vec::new();
     for r in &recomputed {
@@ -66,6 +67,7 @@ pub fn compare_run(run_dir: &Path, tolerance: f64) -> Result<(usize, Vec<Mismatc
                 run_id: meta.run_id.clone(),
                 task: r.task.clone(),
                 split: r.split.clone(),
+                subgroup: r.subgroup.clone(),
                 metric: r.metric.clone(),
                 stored: other.map(|s| s.value),
                 recomputed: Some(r.value),
@@ -77,6 +79,7 @@ pub fn compare_run(run_dir: &Path, tolerance: f64) -> Result<(usize, Vec<Mismatc
             run_id: meta.run_id.clone(),
             task: s.task.clone(),
             split: s.split.clone(),
+            subgroup: s.subgroup.clone(),
             metric: s.metric.clone(),
             stored: Some(s.value),
             recomputed: None,

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::TaskKind;
 
-/// Version of the results layout written now. 3 added `hyper_params` to `run.json` and the
-/// weight and relatedness columns to `history.csv`; version 2 results are still read (the
-/// new fields empty).
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version of the results layout written now. 4 added the `subgroup` and `n` columns of
+/// metric rows and `subgroups`/`shift` to `run.json`; 3 added `hyper_params` to `run.json`
+/// and the weight and relatedness columns to `history.csv`. Versions 2 and 3 are still read
+/// (the new fields empty: pooled rows, n unknown as 0).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest layout readers accept.
 pub const OLDEST_READABLE_VERSION: u32 = 2;
@@ -50,6 +51,20 @@ pub struct MetricRow {
     pub ci_low: f64,
     /// Upper end of the interval of `ci_low`.
     pub ci_high: f64,
+    /// The subgroup of the test samples the row is computed on; empty for the whole split
+    /// (pooled), which is what tables, tests, Δm and CI checks read.
+    #[serde(default)]
+    pub subgroup: String,
+    /// Samples the row is computed on (0 where an old record does not say).
+    #[serde(default)]
+    pub n: u64,
+}
+
+impl MetricRow {
+    /// Whether the row is over the whole split rather than one subgroup.
+    pub fn is_pooled(&self) -> bool {
+        self.subgroup.is_empty()
+    }
 }
 
 /// A task as recorded in a run's metadata.
@@ -195,4 +210,10 @@ pub struct RunMeta {
     /// defaults included (`{"design": {...}, "weighting": {...}}`).
     #[serde(default)]
     pub hyper_params: std::collections::BTreeMap<String, crate::hyper::ParamTable>,
+    /// How test metrics were also computed per subgroup, where the experiment asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subgroups: Option<crate::data::subgroup::SubgroupSpec>,
+    /// The distribution shift the run trained under, where the experiment set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<crate::data::subgroup::ShiftSpec>,
 }

@@ -29,8 +29,11 @@ pub const SKIPPED_FILE: &str = "skipped.json";
 pub struct SuiteTable {
     /// The suite's name: its runs' `suite`, else the results folder's name.
     pub suite: String,
-    /// The metric rows of every run with a `run.json` (diverged runs have none).
+    /// The pooled metric rows (whole splits) of every run with a `run.json` (diverged runs
+    /// have none): what tables, paired tests, Δm and CI checks read.
     pub rows: Vec<MetricRow>,
+    /// The test rows per subgroup, where an experiment reports them.
+    pub subgroup_rows: Vec<MetricRow>,
     /// The record of every run with a `run.json`, diverged runs included.
     pub runs: Vec<RunMeta>,
     /// The folder of each run, in the order of `runs`.
@@ -40,11 +43,13 @@ pub struct SuiteTable {
 }
 
 /// Gathers every complete run under `results_dir/runs/` (a run is complete when its
-/// `run.json` exists) and rewrites the suite-level `metrics.csv` / `metrics.parquet`.
+/// `run.json` exists) and rewrites the suite-level `metrics.csv` / `metrics.parquet` (pooled
+/// rows first, then the rows per subgroup).
 pub fn collect_suite_table(results_dir: &Path) -> Result<SuiteTable> {
     // A suite whose every experiment was skipped has no runs/ yet; its report lists why.
     let table = gather(results_dir)?;
-    let mut df = super::metrics_frame(&table.rows)?;
+    let all: Vec<MetricRow> = table.rows.iter().chain(&table.subgroup_rows).cloned().collect();
+    let mut df = super::metrics_frame(&all)?;
     super::write_frame(&mut df, Some(&results_dir.join("metrics.csv")), Some(&results_dir.join("metrics.parquet")))?;
     Ok(table)
 }
@@ -71,7 +76,10 @@ fn gather(results_dir: &Path) -> Result<SuiteTable> {
     for dir in dirs {
         let files = RunFiles::new(dir.clone());
         let meta = read_run_meta(&files.meta())?;
-        table.rows.extend(super::read_metrics(&files.metrics_parquet())?);
+        let (pooled, per_group): (Vec<MetricRow>, Vec<MetricRow>) =
+            super::read_metrics(&files.metrics_parquet())?.into_iter().partition(MetricRow::is_pooled);
+        table.rows.extend(pooled);
+        table.subgroup_rows.extend(per_group);
         table.suite = meta.suite.clone();
         table.runs.push(meta);
         table.run_dirs.push(dir);

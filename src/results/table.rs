@@ -36,6 +36,8 @@ pub fn metrics_frame(rows: &[MetricRow]) -> Result<DataFrame> {
         Column::new("value".into(), rows.iter().map(|r| r.value).collect::<Vec<f64>>()),
         Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<f64>>()),
         Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<f64>>()),
+        Column::new("subgroup".into(), strings(|r| &r.subgroup)),
+        Column::new("n".into(), rows.iter().map(|r| r.n as i64).collect::<Vec<i64>>()),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
@@ -68,6 +70,15 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
         Ok(col.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     };
     let (values, ci_low, ci_high) = (floats("value")?, floats("ci_low")?, floats("ci_high")?);
+    // Version 4 columns: absent from older tables, whose rows are all pooled.
+    let subgroups: Vec<String> = match df.column("subgroup") {
+        Ok(col) => col.cast(&DataType::String)?.str()?.iter().map(|v| v.unwrap_or_default().to_owned()).collect(),
+        Err(_) => vec![String::new(); df.height()],
+    };
+    let counts: Vec<u64> = match df.column("n") {
+        Ok(col) => col.cast(&DataType::Int64)?.i64()?.iter().map(|v| v.unwrap_or(0).max(0) as u64).collect(),
+        Err(_) => vec![0; df.height()],
+    };
     let take = |name: &str, i: usize| text[name][i].clone();
     Ok((0..df.height())
         .map(|i| MetricRow {
@@ -86,6 +97,8 @@ pub fn rows_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetricRow>> {
             value: values[i],
             ci_low: ci_low[i],
             ci_high: ci_high[i],
+            subgroup: subgroups[i].clone(),
+            n: counts[i],
         })
         .collect())
 }

@@ -17,6 +17,7 @@ mod real_data;
 mod real_folder_data;
 mod report;
 mod stats_reference;
+mod subgroups;
 mod suite_lifecycle;
 mod training;
 mod weighting;

@@ -144,6 +144,8 @@ fn write_fake_suite(root: &Path) -> PathBuf {
                 suite_hash: "f".repeat(64),
                 reference_images_per_sec: Some(50.0),
                 hyper_params: Default::default(),
+                subgroups: None,
+                shift: None,
             };
             let rows: Vec<MetricRow> = known(design, seed)
                 .into_iter()
@@ -163,6 +165,8 @@ fn write_fake_suite(root: &Path) -> PathBuf {
                     value,
                     ci_low: lo,
                     ci_high: hi,
+                    subgroup: String::new(),
+                    n: N as u64,
                 })
                 .collect();
             let history: Vec<EpochRecord> = (1..=3)

@@ -11,6 +11,7 @@ mod delta_m;
 mod gallery;
 mod heatmap;
 mod pareto;
+mod subgroups;
 
 use std::sync::Once;
 
@@ -49,6 +50,8 @@ pub enum FigureKind {
     Gallery(String),
     /// Agreement of the rankings by the papers' headline metrics with Δm (`literature_ranks`).
     LiteratureRanks,
+    /// The named task's primary metric per subgroup (`subgroups_<task>`).
+    Subgroups(String),
 }
 
 /// A drawn figure: where it belongs, its files' paths and caption, and their contents.
@@ -358,6 +361,10 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
         }
         if let Some(f) = heatmap::HeatmapFigure::literature(exp) {
             push(FigureKind::LiteratureRanks, stem_of("literature_ranks"), f.title(), f.caption(), render(&f), f.size().0)?;
+        }
+        for f in subgroups::SubgroupFigure::all(exp) {
+            let stem = stem_of(&format!("subgroups_{}", super::format::file_part(&f.task)));
+            push(FigureKind::Subgroups(f.task.clone()), stem, f.title(), f.caption(), render(&f), f.size().0)?;
         }
         for g in &exp.galleries {
             let f = gallery::GalleryFigure::new(exp, g);
