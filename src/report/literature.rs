@@ -32,7 +32,7 @@ pub fn medmtl_metric(paper_metric: &str) -> Option<&'static str> {
 }
 
 /// The medmtl task of `exp` a paper task of `kind` maps to: the first of the same kind.
-fn medmtl_task<'a>(exp: &'a ExperimentReport, kind: PaperTaskKind) -> Option<&'a TaskTable> {
+fn medmtl_task(exp: &ExperimentReport, kind: PaperTaskKind) -> Option<&TaskTable> {
     exp.tasks.iter().find(|t| {
         let k = match t.kind.as_str() {
             "segmentation" => PaperTaskKind::Segmentation,
@@ -61,7 +61,7 @@ fn paper_value(r: &Reported) -> String {
 
 /// A metric's cell of `combo` in `table`.
 fn cell(table: &TaskTable, metric: &str, combo: usize) -> Option<Summary> {
-    table.columns.iter().find(|c| c.metric == metric)?.cells.get(combo)?.as_ref().map(|c| c.summary.clone())
+    table.columns.iter().find(|c| c.metric == metric)?.cells.get(combo)?.as_ref().map(|c| c.summary)
 }
 
 /// The Literature facts of experiment `exp` of suite `suite`.

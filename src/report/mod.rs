@@ -53,7 +53,7 @@ pub fn write_report(_results_dir: &Path, report_dir: &Path, table: &SuiteTable) 
 
 /// Renders a built report into `report_dir` (what [`write_report`] does after building it).
 pub fn render_report(report: &model::Report, report_dir: &Path) -> Result<PathBuf> {
-    let figures = figures::render_all(&report)?;
+    let figures = figures::render_all(report)?;
     for sub in ["figures", "tables"] {
         let dir = report_dir.join(sub);
         if dir.is_dir() {
@@ -66,15 +66,15 @@ pub fn render_report(report: &model::Report, report_dir: &Path) -> Result<PathBu
         write_bytes(&report_dir.join(&f.reference.png), &f.png)?;
         images.insert(f.reference.png.clone(), f.png.clone());
     }
-    let blocks = document::layout(&report, &figures);
+    let blocks = document::layout(report, &figures);
     let md_path = report_dir.join("report.md");
     write_text(&md_path, &markdown::render(&blocks))?;
     let title = format!("medmtl report: suite {}", report.suite);
     write_text(&report_dir.join("report.html"), &html::render(&title, &blocks, &images))?;
-    for t in latex::tables(&report) {
+    for t in latex::tables(report) {
         write_text(&report_dir.join("tables").join(&t.file), &t.text)?;
     }
-    for t in csv::tables(&report) {
+    for t in csv::tables(report) {
         write_text(&report_dir.join("tables").join(&t.file), &t.text())?;
     }
     Ok(md_path)

@@ -10,6 +10,9 @@ use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::{Cell, ExperimentReport};
 use crate::report::palette;
 
+/// A finite mean with its confidence interval.
+type Point = (f64, (f64, f64));
+
 pub struct SubgroupFigure {
     pub task: String,
     metric: String,
@@ -17,7 +20,7 @@ pub struct SubgroupFigure {
     /// Column labels: pooled, then each subgroup with its n.
     columns: Vec<String>,
     /// `[column][combo]`: (mean, CI) where finite.
-    points: Vec<Vec<Option<(f64, (f64, f64))>>>,
+    points: Vec<Vec<Option<Point>>>,
     legend: Vec<(usize, String)>,
     experiment: String,
 }
