@@ -1,6 +1,9 @@
 //! One training step per design (small CNN, two tasks, batch 64) and per weighting method
 //! (HPS), so design and method overheads read as ratios to HPS + EW from one run. Every
-//! registered design and method is timed, through the trainer's own step function.
+//! registered design and method is timed, through the trainer's own step function. The
+//! `probe` group times HPS + EW without relatedness probes, with the trainer's default (per-task
+//! gradients every 16th step), with the lookahead affinity on those steps, and probing every
+//! step: the relatedness overhead is the ratio to the first.
 //!
 //! `cargo bench --bench train_step`
 
@@ -14,7 +17,17 @@ use medmtl::train::optim::{Adam, AdamConfig};
 use medmtl::train::{StepOutcome, Stepper};
 use medmtl::weighting::WeightingKind;
 
-fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: WeightingKind) {
+/// How often the step measures per-task gradients (0: never) and whether it also measures
+/// the lookahead affinity on those steps.
+#[derive(Clone, Copy)]
+struct Probe {
+    every: usize,
+    affinity: bool,
+}
+
+const NO_PROBE: Probe = Probe { every: 0, affinity: false };
+
+fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: WeightingKind, probe: Probe) {
     let d = Device::Cpu;
     let kinds = [TaskKind::MultiClass { classes: 5 }, TaskKind::Binary];
     let spec = ModelSpec {
@@ -32,34 +45,47 @@ fn step_bench(c: &mut Criterion, group_name: &str, design: Design, weighting: We
     let mut vars = model.params().trainable_vars();
     vars.extend(method.extra_vars());
     let mut stepper = Stepper::new(Adam::new(vars, AdamConfig::adam(1e-3)), method.as_mut());
+    stepper.probe_every = probe.every;
+    stepper.affinity = probe.affinity;
     let losses = || {
         let out = model.forward(&x, &[0, 1], true)?;
         Ok(vec![task_loss(&kinds[0], &out[0], &y0)?, task_loss(&kinds[1], &out[1], &y1)?])
     };
     // The steady state is what a long run pays for: past GradNorm's and DWA's warm-up.
     stepper.warm_up(2, losses).unwrap();
-    c.bench_function(&format!("{group_name}/{design}/{weighting}"), |b| {
-        b.iter(|| assert!(matches!(stepper.step(model.params(), losses).unwrap(), StepOutcome::Done(_))))
-    });
+    c.bench_function(name, |b| b.iter(|| assert!(matches!(stepper.step(model.params(), losses).unwrap(), StepOutcome::Done(_)))));
 }
 
 fn designs(c: &mut Criterion) {
     let ew = WeightingKind::from_name("ew").unwrap();
     for design in Design::all() {
-        step_bench(c, "train_step/design", design, ew);
+        step_bench(c, &format!("train_step/design/{design}/ew"), design, ew, NO_PROBE);
     }
 }
 
 fn weightings(c: &mut Criterion) {
     let hps = Design::from_name("hps").unwrap();
     for method in WeightingKind::all() {
-        step_bench(c, "train_step/weighting", hps, method);
+        step_bench(c, &format!("train_step/weighting/hps/{method}"), hps, method, NO_PROBE);
+    }
+}
+
+fn probes(c: &mut Criterion) {
+    let (hps, ew) = (Design::from_name("hps").unwrap(), WeightingKind::from_name("ew").unwrap());
+    let every = medmtl::train::PROBE_EVERY;
+    for (label, probe) in [
+        ("none".to_owned(), NO_PROBE),
+        (format!("gradients-every-{every}"), Probe { every, affinity: false }),
+        (format!("gradients-and-affinity-every-{every}"), Probe { every, affinity: true }),
+        ("gradients-every-step".to_owned(), Probe { every: 1, affinity: false }),
+    ] {
+        step_bench(c, &format!("train_step/probe/{label}"), hps, ew, probe);
     }
 }
 
 criterion_group! {
     name = steps;
     config = Criterion::default().sample_size(10);
-    targets = designs, weightings
+    targets = designs, weightings, probes
 }
 criterion_main!(steps);

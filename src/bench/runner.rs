@@ -263,6 +263,12 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     if let Some(groups) = ctx.test_groups {
         results::write_subgroups(files, groups)?;
     }
+    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    if let Some(cka) =
+        crate::train::representation::task_network_similarity(model.as_ref(), &names, &dataset.test, dataset.shape, &options.device)?
+    {
+        results::write_cka(files, &cka)?;
+    }
     results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))?;
     if !options.keep_checkpoints {
         crate::train::checkpoint::remove(&files.checkpoint())?;

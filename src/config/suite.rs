@@ -32,6 +32,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),
     ("hc18", include_str!("../../benchmarks/suites/hc18.toml")),
     ("literature", include_str!("../../benchmarks/suites/literature.toml")),
+    ("relatedness", include_str!("../../benchmarks/suites/relatedness.toml")),
     ("scanner-shift", include_str!("../../benchmarks/suites/scanner-shift.toml")),
 ];
 

@@ -47,6 +47,12 @@ pub struct PhantomConfig {
     /// Standard deviation of the pixel noise (image intensities span about [-1, 1]).
     #[serde(default = "default_noise")]
     pub noise: f32,
+    /// The relatedness dial ρ in [0, 1]: adds two binary sources, `dial_a` (the lesion's
+    /// contrast is high) and `dial_b`, which for each sample with probability ρ is the same
+    /// label and otherwise depends on an independent feature of the same difficulty (the
+    /// background is bright). ρ = 1: identical tasks; ρ = 0: unrelated ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relatedness: Option<f64>,
 }
 
 fn default_size() -> usize {
@@ -71,6 +77,7 @@ impl Default for PhantomConfig {
             test: default_eval(),
             seed: 0,
             noise: default_noise(),
+            relatedness: None,
         }
     }
 }
@@ -80,13 +87,20 @@ pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
     if config.size < 8 {
         return Err(crate::Error::Invalid(format!("phantom size {} is too small; use 8 pixels or more", config.size)));
     }
+    if let Some(rho) = config.relatedness.filter(|r| !(0.0..=1.0).contains(r)) {
+        return Err(crate::Error::Invalid(format!("phantom relatedness {rho} must lie in [0, 1]")));
+    }
     let shape = ImageShape { channels: 1, height: config.size, width: config.size };
     let make = |count: usize, stream: u64| -> Result<Split> {
         // One independent stream per split, so changing the size of one split leaves the
         // others' samples unchanged.
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(stream);
-        generate_split(&mut rng, count, config)
+        // The dial's coins come from a stream of their own: every other source stays the
+        // same whatever ρ is.
+        let mut coins = ChaCha8Rng::seed_from_u64(config.seed);
+        coins.set_stream(stream + 100);
+        generate_split(&mut rng, &mut coins, count, config)
     };
     Ok(Dataset {
         name: "phantoms".into(),
@@ -104,11 +118,13 @@ pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
             ("shape".to_owned(), SHAPE_NAMES.iter().map(|s| s.to_string()).collect()),
             ("shape_mask".to_owned(), std::iter::once("background").chain(SHAPE_NAMES).map(str::to_owned).collect()),
             ("attributes".to_owned(), ["large", "high contrast", "elongated"].map(str::to_owned).to_vec()),
+            ("dial_a".to_owned(), ["no", "yes"].map(str::to_owned).to_vec()),
+            ("dial_b".to_owned(), ["no", "yes"].map(str::to_owned).to_vec()),
         ]),
     })
 }
 
-fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) -> Result<Split> {
+fn generate_split(rng: &mut ChaCha8Rng, coins: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) -> Result<Split> {
     let s = config.size;
     let mut images = Vec::with_capacity(count * s * s);
     let mut masks = Vec::with_capacity(count * s * s);
@@ -116,6 +132,7 @@ fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) ->
     let mut shapes = Vec::with_capacity(count);
     let mut areas = Vec::with_capacity(count);
     let mut attributes = Vec::with_capacity(count * 3);
+    let (mut dial_a, mut dial_b) = (Vec::with_capacity(count), Vec::with_capacity(count));
     for _ in 0..count {
         let class = rng.random_range(0..3u32);
         let lesion = Lesion::random(rng, class, s as f32);
@@ -142,6 +159,12 @@ fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) ->
         shapes.push(class);
         areas.push(area);
         attributes.extend([(area >= 0.1) as u8, (contrast >= 0.7) as u8, (lesion.b / lesion.a < 0.75) as u8]);
+        if let Some(rho) = config.relatedness {
+            // Both thresholds sit mid-way in a uniform range of width 0.4.
+            let (high_contrast, bright) = ((contrast >= 0.7) as u32, (base >= 0.1) as u32);
+            dial_a.push(high_contrast);
+            dial_b.push(if coins.random::<f64>() < rho { high_contrast } else { bright });
+        }
     }
     let mut sources = BTreeMap::new();
     sources.insert("shape".to_owned(), SourceValues::Labels(shapes));
@@ -149,6 +172,10 @@ fn generate_split(rng: &mut ChaCha8Rng, count: usize, config: &PhantomConfig) ->
     sources.insert("mask".to_owned(), SourceValues::Masks { height: s, width: s, values: masks });
     sources.insert("shape_mask".to_owned(), SourceValues::Masks { height: s, width: s, values: shape_masks });
     sources.insert("attributes".to_owned(), SourceValues::MultiLabels { width: 3, values: attributes });
+    if config.relatedness.is_some() {
+        sources.insert("dial_a".to_owned(), SourceValues::Labels(dial_a));
+        sources.insert("dial_b".to_owned(), SourceValues::Labels(dial_b));
+    }
     Split::new(images, ImageShape { channels: 1, height: s, width: s }, sources)
 }
 
@@ -209,7 +236,7 @@ mod tests {
     use super::*;
 
     fn small() -> PhantomConfig {
-        PhantomConfig { size: 16, train: 30, val: 10, test: 10, seed: 7, noise: 0.2 }
+        PhantomConfig { size: 16, train: 30, val: 10, test: 10, seed: 7, noise: 0.2, relatedness: None }
     }
 
     #[test]
@@ -251,5 +278,29 @@ mod tests {
             }
         }
         assert!(inside.0 / (inside.1 as f32) < outside.0 / (outside.1 as f32) - 0.3);
+    }
+
+    #[test]
+    fn the_relatedness_dial_mixes_the_same_and_an_independent_feature() {
+        let config = |rho: f64| PhantomConfig { train: 2000, relatedness: Some(rho), ..small() };
+        let labels = |d: &Dataset, name: &str| match d.train.source(name) {
+            Some(SourceValues::Labels(l)) => l.clone(),
+            _ => panic!("no source {name}"),
+        };
+        let agreement = |rho: f64| {
+            let d = generate(&config(rho)).unwrap();
+            let (a, b) = (labels(&d, "dial_a"), labels(&d, "dial_b"));
+            a.iter().zip(&b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+        };
+        assert_eq!(agreement(1.0), 1.0);
+        // Independent features agree half the time; rho = 0.5 halfway to 1.
+        assert!((agreement(0.0) - 0.5).abs() < 0.05, "{}", agreement(0.0));
+        assert!((agreement(0.5) - 0.75).abs() < 0.05, "{}", agreement(0.5));
+        // The dial changes nothing else.
+        let (plain, dialled) = (generate(&PhantomConfig { train: 2000, ..small() }).unwrap(), generate(&config(0.3)).unwrap());
+        assert_eq!(plain.train.images(), dialled.train.images());
+        assert_eq!(plain.train.source("attributes"), dialled.train.source("attributes"));
+        assert!(plain.train.source("dial_a").is_none());
+        assert!(generate(&config(1.5)).is_err());
     }
 }

@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn labels_from_classes_and_bins() {
-        let d = generate(&PhantomConfig { size: 12, train: 64, val: 32, test: 32, seed: 1, noise: 0.2 }).unwrap();
+        let d = generate(&PhantomConfig { size: 12, train: 64, val: 32, test: 32, seed: 1, noise: 0.2, relatedness: None }).unwrap();
         let shapes = labels(&d, &d.test, &by("shape", None)).unwrap();
         assert!(shapes.iter().all(|s| ["ellipse", "rectangle", "triangle"].contains(&s.as_str())));
         let areas = labels(&d, &d.test, &by("area", Some(vec![0.0, 0.1, 1.0]))).unwrap();
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_shift_trains_on_its_groups_and_tests_on_both() {
-        let d = generate(&PhantomConfig { size: 12, train: 64, val: 32, test: 32, seed: 1, noise: 0.2 }).unwrap();
+        let d = generate(&PhantomConfig { size: 12, train: 64, val: 32, test: 32, seed: 1, noise: 0.2, relatedness: None }).unwrap();
         let shapes = labels(&d, &d.test, &by("shape", None)).unwrap();
         let shift = ShiftSpec {
             source: "shape".into(),

@@ -76,7 +76,9 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     }
     let literature =
         map.as_ref().filter(|_| experiments.iter().any(|e| !e.literature.papers.is_empty())).map(super::literature::suite_literature);
+    let relatedness = super::relatedness::suite(&experiments);
     Ok(Report {
+        relatedness,
         suite: suite_name,
         experiments,
         method: method::method(&table.runs, suite.as_ref()),
@@ -163,6 +165,17 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     let galleries = galleries(&tables, &combos, &seeds, stl, &runs, &mut load);
     let group_rows: Vec<&MetricRow> = table.subgroup_rows.iter().filter(|r| r.experiment == name && r.split == "test").collect();
     let subgroups = super::subgroups::section(&metas, &group_rows, &combos, &tasks, &tables);
+    let dial =
+        suite.and_then(|s| s.experiments.iter().find(|e| e.name == name)).and_then(|e| e.phantoms.as_ref()).and_then(|p| p.relatedness);
+    let relatedness = super::relatedness::section(&super::relatedness::ExperimentInputs {
+        combos: &combos,
+        tables: &tables,
+        rows: &rows,
+        histories: &histories,
+        runs: &runs,
+        stl,
+        dial,
+    });
     Ok(ExperimentReport {
         name: name.to_owned(),
         datasets: metas.first().map(|r| r.datasets.clone()).unwrap_or_default(),
@@ -178,6 +191,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
         galleries,
         literature: Default::default(),
         subgroups,
+        relatedness,
     })
 }
 

@@ -212,6 +212,10 @@ pub fn tables(report: &Report) -> Vec<CsvTable> {
     if report.experiments.iter().any(|e| !e.literature.papers.is_empty()) {
         out.push(CsvTable { file: "literature.csv".into(), rows: literature_rows(report) });
     }
+    if report.experiments.iter().any(|e| !e.relatedness.gradient.is_empty() || !e.relatedness.gains.is_empty()) {
+        out.push(CsvTable { file: "relatedness.csv".into(), rows: relatedness_rows(report) });
+        out.push(CsvTable { file: "relatedness_gain.csv".into(), rows: gain_rows(report) });
+    }
     out
 }
 
@@ -329,6 +333,90 @@ fn subgroup_rows(report: &Report) -> Vec<Vec<String>> {
                     ]);
                 }
             }
+        }
+    }
+    rows
+}
+
+/// Gradient relatedness per (experiment, combo, pair), and CKA per (experiment, pair, stage)
+/// with the design `stl`.
+fn relatedness_rows(report: &Report) -> Vec<Vec<String>> {
+    let mut rows = vec![strings(&["experiment", "design", "weighting", "task_a", "task_b", "measure", "stage", "value", "steps"])];
+    for exp in &report.experiments {
+        let r = &exp.relatedness;
+        for g in &r.gradient {
+            let c = &exp.combos[g.combo];
+            let (a, b) = &r.pairs[g.pair];
+            for (measure, value) in [
+                ("cosine", g.cos),
+                ("conflict", g.conflict),
+                ("norm_ratio", g.norm_ratio),
+                ("affinity_ab", g.affinity_ab),
+                ("affinity_ba", g.affinity_ba),
+            ] {
+                rows.push(vec![
+                    exp.name.clone(),
+                    c.design.clone(),
+                    c.weighting.clone(),
+                    a.clone(),
+                    b.clone(),
+                    measure.into(),
+                    String::new(),
+                    f(value),
+                    f(g.steps),
+                ]);
+            }
+        }
+        for k in &r.cka {
+            let (a, b) = &r.pairs[k.pair];
+            rows.push(vec![
+                exp.name.clone(),
+                "stl".into(),
+                "none".into(),
+                a.clone(),
+                b.clone(),
+                "cka".into(),
+                k.stage.to_string(),
+                f(k.cka),
+                String::new(),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Every (experiment, MTL combo, task) gain against STL with its relatedness, and the dial.
+fn gain_rows(report: &Report) -> Vec<Vec<String>> {
+    let mut rows = vec![strings(&[
+        "experiment",
+        "dial_rho",
+        "design",
+        "weighting",
+        "task",
+        "metric",
+        "gain_percent",
+        "gain_ci_low",
+        "gain_ci_high",
+        "cosine",
+        "affinity_onto_task",
+    ])];
+    for exp in &report.experiments {
+        let r = &exp.relatedness;
+        for g in &r.gains {
+            let c = &exp.combos[g.combo];
+            rows.push(vec![
+                exp.name.clone(),
+                r.dial.map(f).unwrap_or_default(),
+                c.design.clone(),
+                c.weighting.clone(),
+                g.task.clone(),
+                g.metric.clone(),
+                f(g.gain),
+                f(g.ci.0),
+                f(g.ci.1),
+                f(g.cos),
+                f(g.affinity),
+            ]);
         }
     }
     rows

@@ -64,6 +64,12 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     if let Some(lit) = &report.literature {
         super::literature_doc::suite(&mut out, lit);
     }
+    super::relatedness_doc::suite(
+        &mut out,
+        &report.relatedness,
+        figure(figures, "", &FigureKind::RelatednessGain),
+        figure(figures, "", &FigureKind::Dial),
+    );
     if !report.skipped.is_empty() || !report.failed.is_empty() {
         out.push(Block::Heading { level: 2, text: "Skipped experiments and failed runs".into(), id: "skipped".into() });
         let mut items: Vec<Text> = report
@@ -344,6 +350,7 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
 
     super::literature_doc::experiment(out, exp, &id, figure(figures, &exp.name, &FigureKind::LiteratureRanks));
     super::subgroups_doc::experiment(out, exp, &id, |task| figure(figures, &exp.name, &FigureKind::Subgroups(task.to_owned())));
+    super::relatedness_doc::experiment(out, exp, &id, figure(figures, &exp.name, &FigureKind::Weights));
 
     // Cost and Pareto
     if !exp.cost.is_empty() {

@@ -48,6 +48,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// The literature map's suite-wide views, when some experiment re-implements a paper.
     pub literature: Option<SuiteLiterature>,
+    /// Does relatedness predict the MTL gain, across the suite's experiments?
+    pub relatedness: SuiteRelatedness,
 }
 
 /// A run that produced no metrics.
@@ -90,6 +92,8 @@ pub struct ExperimentReport {
     pub literature: ExperimentLiterature,
     /// Test metrics per subgroup, where the experiment reports them (subgroups or a shift).
     pub subgroups: Option<SubgroupSection>,
+    /// Task relatedness measured in the runs (empty when there is one task).
+    pub relatedness: RelatednessSection,
 }
 
 /// A task's design x weighting table: one column per metric.
@@ -488,4 +492,126 @@ pub struct SubgroupMetric {
     pub per_group: Vec<Vec<Option<Cell>>>,
     /// For a shift: per combo, shifted minus in-distribution over the seeds that have both.
     pub change: Option<Vec<Option<Summary>>>,
+}
+
+/// Task relatedness in one experiment: the gradient measures of every combo with shared
+/// parameters, CKA between the STL networks, and what each weighting did over time.
+#[derive(Debug, Clone, Default)]
+pub struct RelatednessSection {
+    /// Task pairs `(a, b)`, names, in task order (`a` before `b`).
+    pub pairs: Vec<(String, String)>,
+    /// Gradient relatedness per (combo, pair), over all epochs and seeds.
+    pub gradient: Vec<PairRelatedness>,
+    /// CKA between the STL task networks per (stage, pair), mean over seeds.
+    pub cka: Vec<CkaCell>,
+    /// Task weights per epoch of each combo whose weighting records them.
+    pub weights: Vec<WeightSeries>,
+    /// The MTL gain of each (combo, task) against STL, on the task's primary metric.
+    pub gains: Vec<TaskGain>,
+    /// The phantom relatedness dial ρ of the experiment's data, when it has one.
+    pub dial: Option<f64>,
+}
+
+/// One task pair's gradient relatedness under one combo.
+#[derive(Debug, Clone)]
+pub struct PairRelatedness {
+    /// Index into the experiment's `combos`.
+    pub combo: usize,
+    /// Index into `pairs`.
+    pub pair: usize,
+    /// Mean gradient cosine on the shared parameters (mean of the epochs' means, weighted
+    /// by their measured steps, over seeds).
+    pub cos: f64,
+    /// Fraction of measured steps in conflict (cosine < 0).
+    pub conflict: f64,
+    /// Median over epochs of `|g_a| / |g_b|`.
+    pub norm_ratio: f64,
+    /// Lookahead affinity `Z(a→b)` (a step on a's loss lowers b's by this fraction), mean
+    /// over measured epochs; NaN where not measured.
+    pub affinity_ab: f64,
+    /// `Z(b→a)`.
+    pub affinity_ba: f64,
+    /// Steps measured, summed over seeds.
+    pub steps: f64,
+}
+
+/// Linear CKA between two STL task networks at one encoder stage.
+#[derive(Debug, Clone)]
+pub struct CkaCell {
+    /// Encoder stage, 1-based.
+    pub stage: usize,
+    /// Index into `pairs`.
+    pub pair: usize,
+    /// Mean over the STL seeds.
+    pub cka: f64,
+    /// Seeds averaged.
+    pub seeds: usize,
+}
+
+/// A task's mean weight per epoch under one combo (mean over seeds).
+#[derive(Debug, Clone)]
+pub struct WeightSeries {
+    /// Index into the experiment's `combos`.
+    pub combo: usize,
+    /// The task's name.
+    pub task: String,
+    /// Epochs, ascending.
+    pub epochs: Vec<usize>,
+    /// Mean weight over the epoch's steps, averaged over seeds.
+    pub mean: Vec<f64>,
+}
+
+/// The relative change of one task's primary metric under one MTL combo against STL.
+#[derive(Debug, Clone)]
+pub struct TaskGain {
+    /// Index into the experiment's `combos`.
+    pub combo: usize,
+    /// The task's name.
+    pub task: String,
+    /// The primary metric compared.
+    pub metric: String,
+    /// Mean over the combo's seeds of `±100 (m_seed − m_STL) / |m_STL|` (%, positive = better;
+    /// `m_STL` is STL's mean over its seeds).
+    pub gain: f64,
+    /// Student-t 95% CI of that mean across seeds (NaN with one seed).
+    pub ci: (f64, f64),
+    /// The task's mean gradient cosine with its partners under this combo (NaN where not measured).
+    pub cos: f64,
+    /// Mean lookahead affinity from its partners onto it (NaN where not measured).
+    pub affinity: f64,
+}
+
+/// Relatedness against gain over every (experiment, MTL combo, task) of the suite.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteRelatedness {
+    /// `(experiment, combo label, gain)` of every point with a measured cosine.
+    pub points: Vec<(String, String, TaskGain)>,
+    /// Spearman's ρ between cosine and gain over the points.
+    pub rho: f64,
+    /// Its percentile-bootstrap 95% CI (points resampled).
+    pub rho_ci: (f64, f64),
+    /// Bootstrap resamples behind `rho_ci`.
+    pub resamples: usize,
+    /// The dial: per experiment with a phantom ρ, `(experiment, ρ, combo label, Δm mean,
+    /// Δm CI, mean cosine)`, sorted by combo then ρ.
+    pub dial: Vec<DialPoint>,
+}
+
+/// One combo's Δm and gradient cosine at one setting of the relatedness dial.
+#[derive(Debug, Clone)]
+pub struct DialPoint {
+    /// The experiment.
+    pub experiment: String,
+    /// The dial's ρ.
+    pub rho: f64,
+    /// The combo's label (`design` or `design+weighting`).
+    pub combo: String,
+    /// Colour index of the combo in the first experiment it appears in.
+    pub color: usize,
+    /// Δm against STL, mean over seeds.
+    pub delta_m: f64,
+    /// Its Student-t CI across seeds.
+    pub delta_m_ci: (f64, f64),
+    /// Mean gradient cosine over the task pairs (NaN where not measured).
+    pub cos: f64,
 }

@@ -39,6 +39,10 @@ impl RunFiles {
     pub fn metrics_parquet(&self) -> PathBuf {
         self.dir.join("metrics.parquet")
     }
+    /// `cka.json`: linear CKA between the task networks of an STL run, per encoder stage.
+    pub fn cka(&self) -> PathBuf {
+        self.dir.join("cka.json")
+    }
     /// `subgroups.json`: the subgroup of every test sample, in order, where the experiment
     /// reports per subgroup (metrics are recomputed from it and the predictions).
     pub fn subgroups(&self) -> PathBuf {
@@ -89,6 +93,22 @@ pub fn write_run(
     })
 }
 
+/// Writes the representation similarity of an STL run's task networks.
+pub fn write_cka(files: &RunFiles, cka: &crate::train::representation::RepresentationSimilarity) -> Result<()> {
+    let path = files.cka();
+    atomic_write(&path, |out| serde_json::to_writer_pretty(out, cka).map_err(|e| Error::format(&path, e.to_string())))
+}
+
+/// The representation similarity of a run's task networks, if it recorded one.
+pub fn read_cka(files: &RunFiles) -> Result<Option<crate::train::representation::RepresentationSimilarity>> {
+    let path = files.cka();
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_str(&text).map(Some).map_err(|e| Error::format(&path, format!("is not a CKA record: {e}")))
+}
+
 /// Writes the subgroup of every test sample (before `run.json`, which marks the run complete).
 pub fn write_subgroups(files: &RunFiles, test_groups: &[String]) -> Result<()> {
     let path = files.subgroups();
@@ -136,7 +156,8 @@ pub fn read_run_meta(path: &Path) -> Result<RunMeta> {
 /// Long table: one row per (epoch, task), with the task's weight over the epoch's steps
 /// and, for every other task `p`, the pair's gradient relatedness in columns
 /// `cos_mean__p`, `cos_q10__p`, `cos_q50__p`, `cos_q90__p`, `conflict__p`, `norm_ratio__p`
-/// (`|g_task| / |g_p|`) and `grad_steps__p` (NaN where not measured).
+/// (`|g_task| / |g_p|`), `grad_steps__p` and `affinity__p` (the lookahead affinity
+/// `Z(p→task)`, when measured) (NaN where not measured).
 fn history_frame(history: &[EpochRecord], tasks: &[String]) -> Result<DataFrame> {
     let n = history.len() * tasks.len();
     let mut epoch = Vec::with_capacity(n);
@@ -146,7 +167,7 @@ fn history_frame(history: &[EpochRecord], tasks: &[String]) -> Result<DataFrame>
     let mut val = Vec::with_capacity(n);
     let mut secs = Vec::with_capacity(n);
     let mut weight: [Vec<f64>; 3] = Default::default();
-    let mut pairs: Vec<[Vec<f64>; 7]> = vec![Default::default(); tasks.len()];
+    let mut pairs: Vec<[Vec<f64>; PAIR_COLUMNS.len()]> = vec![Default::default(); tasks.len()];
     for rec in history {
         for (t, name) in tasks.iter().enumerate() {
             epoch.push(rec.epoch as i64);
@@ -170,6 +191,8 @@ fn history_frame(history: &[EpochRecord], tasks: &[String]) -> Result<DataFrame>
                     stats.map(|p| p.conflict),
                     ratio,
                     stats.map(|p| p.steps as f64),
+                    // The effect on this task of a step on the partner's gradient.
+                    stats.map(|p| if p.a == t { p.affinity_ba } else { p.affinity_ab }),
                 ];
                 for (col, v) in cols.iter_mut().zip(values) {
                     col.push(v.unwrap_or(f64::NAN));

@@ -9,6 +9,7 @@
 //!     run.json                        run metadata (versions, timings, hashes)
 //!     metrics.csv, metrics.parquet    this run's rows (test rows also per subgroup)
 //!     subgroups.json                  the subgroup of each test sample, where reported
+//!     cka.json                        STL runs: CKA between the task networks per stage
 //!     history.csv                     per-epoch training loss and validation metric
 //!     predictions/<task>.parquet      per-sample targets and scores, val and test
 //!     predictions/<task>.npz          dense tasks: truth and predicted masks / images
@@ -26,7 +27,7 @@ mod suite;
 mod table;
 
 pub use dense::{read_dense, read_test_images, write_dense};
-pub use files::{read_run_meta, read_subgroups, write_run, write_subgroups, RunFiles};
+pub use files::{read_cka, read_run_meta, read_subgroups, write_cka, write_run, write_subgroups, RunFiles};
 pub use io::atomic_write;
 pub use lock::FolderLock;
 pub use merge::{merge_results, MergeSummary};

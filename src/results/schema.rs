@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::task::TaskKind;
 
 /// Version of the results layout written now. 4 added the `subgroup` and `n` columns of
-/// metric rows and `subgroups`/`shift` to `run.json`; 3 added `hyper_params` to `run.json`
+/// metric rows, `subgroups`/`shift` to `run.json` and the `affinity__<partner>` columns to
+/// `history.csv`; 3 added `hyper_params` to `run.json`
 /// and the weight and relatedness columns to `history.csv`. Versions 2 and 3 are still read
 /// (the new fields empty: pooled rows, n unknown as 0).
 pub const SCHEMA_VERSION: u32 = 4;
@@ -15,7 +16,7 @@ pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// The per-partner relatedness columns of `history.csv` (`<stat>__<partner task>`), in
 /// order.
-pub const PAIR_COLUMNS: [&str; 7] = ["cos_mean", "cos_q10", "cos_q50", "cos_q90", "conflict", "norm_ratio", "grad_steps"];
+pub const PAIR_COLUMNS: [&str; 8] = ["cos_mean", "cos_q10", "cos_q50", "cos_q90", "conflict", "norm_ratio", "grad_steps", "affinity"];
 
 /// One metric value of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -181,6 +181,8 @@ pub struct PartnerRelatedness {
     pub norm_ratio: f64,
     /// Steps measured.
     pub steps: f64,
+    /// Lookahead affinity `Z(partner→task)`; NaN where not measured.
+    pub affinity: f64,
 }
 
 /// Reads a run's `history.csv` (written by `write_run`).
@@ -229,6 +231,7 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryRow>> {
                     conflict: c[4][i],
                     norm_ratio: c[5][i],
                     steps: c[6][i],
+                    affinity: c[7][i],
                 })
                 .collect(),
         })

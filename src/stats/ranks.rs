@@ -1,4 +1,4 @@
-//! Ranks with ties and Kendall's τ-b rank correlation.
+//! Ranks with ties, Kendall's τ-b and Spearman's ρ rank correlations.
 
 /// Ranks with ties sharing their mean rank (scipy's `rankdata(method="average")`), rank 1 =
 /// best: the largest value where `higher_is_better`, else the smallest. NaN values get a NaN
@@ -47,6 +47,28 @@ pub fn mean_ranks(scores: &[Vec<f64>], higher_is_better: bool) -> Vec<f64> {
         }
     }
     sum.iter().zip(&count).map(|(&s, &c)| if c == 0 { f64::NAN } else { s / c as f64 }).collect()
+}
+
+/// Spearman's ρ, as `scipy.stats.spearmanr`: Pearson's correlation of the average ranks
+/// (ties share their mean rank). NaN for fewer than 2 pairs, mismatched lengths, a NaN
+/// value or a constant argument.
+pub fn spearman_rho(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() != b.len() || a.len() < 2 || a.iter().chain(b).any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    let (ra, rb) = (ranks(a, false), ranks(b, false));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa == 0.0 || sbb == 0.0 {
+        return f64::NAN;
+    }
+    sab / (saa * sbb).sqrt()
 }
 
 /// Kendall's τ-b, as `scipy.stats.kendalltau` (default `variant="b"`):

@@ -1,12 +1,14 @@
 //! Training: optimiser and schedule, the epoch loop, model selection on the validation
 //! split, and throughput / memory accounting.
 
+pub mod affinity;
 pub mod batch;
 pub mod checkpoint;
 pub mod lossless;
 mod memory;
 pub mod optim;
 pub mod probe;
+pub mod representation;
 mod schedule;
 pub mod step;
 mod trainer;
@@ -52,6 +54,10 @@ pub struct TrainConfig {
     /// Images per batch at evaluation (memory only; does not change results).
     #[serde(default = "default_eval_batch")]
     pub eval_batch_size: usize,
+    /// Also measure the lookahead task affinity of Fifty et al. (2021) on every probed step
+    /// (one extra forward per task every [`PROBE_EVERY`] steps); off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub affinity: bool,
 }
 
 fn default_batch() -> usize {

@@ -38,6 +38,17 @@ pub struct PairStats {
     pub norm_ratio: f64,
     /// Steps measured.
     pub steps: usize,
+    /// Mean lookahead affinity `Z(a→b)`: a step on a's gradient alone changes b's loss by
+    /// this fraction (positive = lowers it); NaN where not measured.
+    #[serde(default = "nan", with = "super::lossless::float")]
+    pub affinity_ab: f64,
+    /// Mean `Z(b→a)`.
+    #[serde(default = "nan", with = "super::lossless::float")]
+    pub affinity_ba: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// One task's weight over the steps of an epoch.
@@ -62,13 +73,21 @@ pub struct EpochProbe {
     cos: Vec<Vec<f64>>,
     ratio: Vec<Vec<f64>>,
     weights: Vec<Vec<f64>>,
+    /// `affinity[i][j]`: the measured `Z(i→j)` of each probed step.
+    affinity: Vec<Vec<Vec<f64>>>,
 }
 
 impl EpochProbe {
     /// An empty probe for `tasks` tasks.
     pub fn new(tasks: usize) -> Self {
         let pairs = tasks * tasks.saturating_sub(1) / 2;
-        EpochProbe { tasks, cos: vec![Vec::new(); pairs], ratio: vec![Vec::new(); pairs], weights: vec![Vec::new(); tasks] }
+        EpochProbe {
+            tasks,
+            cos: vec![Vec::new(); pairs],
+            ratio: vec![Vec::new(); pairs],
+            weights: vec![Vec::new(); tasks],
+            affinity: vec![vec![Vec::new(); tasks]; tasks],
+        }
     }
 
     /// Records a step's Gram matrix of per-task shared gradients (`G G^T`). Pairs where a
@@ -83,6 +102,17 @@ impl EpochProbe {
                     self.ratio[p].push(na / nb);
                 }
                 p += 1;
+            }
+        }
+    }
+
+    /// Records a step's lookahead affinities `z[i][j]` (non-finite values are skipped).
+    pub fn record_affinity(&mut self, z: &[Vec<f64>]) {
+        for (i, row) in z.iter().enumerate().take(self.tasks) {
+            for (j, &v) in row.iter().enumerate().take(self.tasks) {
+                if v.is_finite() {
+                    self.affinity[i][j].push(v);
+                }
             }
         }
     }
@@ -112,6 +142,8 @@ impl EpochProbe {
                         conflict: c.iter().filter(|&&v| v < 0.0).count() as f64 / c.len() as f64,
                         norm_ratio: quantile(&self.ratio[p], 0.5),
                         steps: c.len(),
+                        affinity_ab: mean(&self.affinity[a][b]),
+                        affinity_ba: mean(&self.affinity[b][a]),
                     });
                 }
                 p += 1;
@@ -133,6 +165,14 @@ impl EpochProbe {
                 max: w.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             })
             .collect()
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
     }
 }
 

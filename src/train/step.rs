@@ -23,6 +23,8 @@ pub struct StepReport {
     /// Gram matrix of the per-task gradients on the shared parameters, when the method
     /// computed them.
     pub task_gram: Option<Vec<Vec<f64>>>,
+    /// Lookahead affinity `Z[i][j]` ([`super::affinity`]) on probed steps, when asked for.
+    pub affinity: Option<Vec<Vec<f64>>>,
 }
 
 /// How a step ended.
@@ -50,12 +52,14 @@ pub struct Stepper<'a> {
     pub probe_every: usize,
     /// Steps taken so far (decides which steps are probed).
     pub steps: usize,
+    /// Also measure the lookahead task affinity on probed steps.
+    pub affinity: bool,
 }
 
 impl<'a> Stepper<'a> {
     /// A stepper that never probes.
     pub fn new(optimizer: Adam, weighting: &'a mut dyn Weighting) -> Self {
-        Stepper { optimizer, weighting, probe_every: 0, steps: 0 }
+        Stepper { optimizer, weighting, probe_every: 0, steps: 0, affinity: false }
     }
 
     /// One step on the losses `forward` computes. `forward` is called again (without
@@ -69,17 +73,28 @@ impl<'a> Stepper<'a> {
         let mut backward = self.weighting.backward(&losses, params)?;
         let due = self.probe_every > 0 && self.steps.is_multiple_of(self.probe_every);
         self.steps += 1;
-        if backward.task_gram.is_none() && due && losses.len() > 1 {
-            backward.task_gram = Some(TaskGradients::compute(&losses, params)?.gram());
+        let mut lookahead = None;
+        if due && losses.len() > 1 && (backward.task_gram.is_none() || self.affinity) {
+            let grads = TaskGradients::compute(&losses, params)?;
+            if backward.task_gram.is_none() {
+                backward.task_gram = Some(grads.gram());
+            }
+            lookahead = self.affinity.then_some(grads);
         }
         drop(losses);
+        let affinity = match lookahead {
+            Some(grads) => {
+                Some(super::affinity::lookahead_affinity(params, &grads, self.optimizer.learning_rate(), &values, &mut forward)?)
+            }
+            None => None,
+        };
         self.optimizer.step(&backward.grads)?;
         if self.weighting.wants_losses_after_step() {
             let _no_grad = no_grad();
             let after = loss_values(&forward()?)?;
             self.weighting.after_step(&after);
         }
-        Ok(StepOutcome::Done(StepReport { losses: values, weights: self.weighting.weights(), task_gram: backward.task_gram }))
+        Ok(StepOutcome::Done(StepReport { losses: values, weights: self.weighting.weights(), task_gram: backward.task_gram, affinity }))
     }
 
     /// Brings the method past its warm-up (GradNorm's and DWA's first epochs) by recording

@@ -168,6 +168,7 @@ pub fn train_with(
     // Relatedness is a property of shared parameters; single-task columns have none.
     if model.params().has_shared() && tasks.len() > 1 {
         stepper.probe_every = PROBE_EVERY;
+        stepper.affinity = config.affinity;
     }
 
     let per_task_selection = !model.params().has_shared();
@@ -224,6 +225,9 @@ pub fn train_with(
             }
             if let Some(w) = &report.weights {
                 probe.record_weights(w);
+            }
+            if let Some(z) = &report.affinity {
+                probe.record_affinity(z);
             }
             if let Some(bar) = hooks.progress {
                 bar.inc(1);

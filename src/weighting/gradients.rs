@@ -71,6 +71,11 @@ impl TaskGradients {
         Ok(TaskGradients { shared, task_specific, stores, rows })
     }
 
+    /// The shared parameters, in the order of each row's entries.
+    pub fn shared_vars(&self) -> &[Var] {
+        &self.shared
+    }
+
     /// Number of tasks: the rows of the gradient matrix.
     pub fn tasks(&self) -> usize {
         self.rows.len()

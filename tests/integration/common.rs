@@ -8,7 +8,7 @@ use medmtl::model::head::HeadSpec;
 use medmtl::task::{Task, TaskKindName, TaskSpec};
 
 pub fn phantoms(size: usize, train: usize, seed: u64) -> Dataset {
-    generate(&PhantomConfig { size, train, val: train / 2, test: train / 2, seed, noise: 0.2 }).unwrap()
+    generate(&PhantomConfig { size, train, val: train / 2, test: train / 2, seed, noise: 0.2, relatedness: None }).unwrap()
 }
 
 pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Option<f64>) -> TaskSpec {

@@ -15,6 +15,7 @@ mod module_graph;
 mod npz_loader;
 mod real_data;
 mod real_folder_data;
+mod relatedness;
 mod report;
 mod stats_reference;
 mod subgroups;

@@ -74,7 +74,7 @@ fn subgroup_rows_equal_metrics_on_the_subgroup_alone_and_reach_every_report_form
     assert!(table.rows.iter().all(MetricRow::is_pooled), "pooled rows are kept apart from the subgroup rows");
 
     // The shapes of the test samples, from the regenerated data.
-    let data = generate(&PhantomConfig { size: 16, train: 192, val: 96, test: 160, seed: 5, noise: 0.25 }).unwrap();
+    let data = generate(&PhantomConfig { size: 16, train: 192, val: 96, test: 160, seed: 5, noise: 0.25, relatedness: None }).unwrap();
     let Some(SourceValues::Labels(shape)) = data.test.source("shape") else { panic!("phantoms have shapes") };
     let names = &data.class_names["shape"];
     let shape_of = |i: usize| names[shape[i] as usize].as_str();

@@ -32,6 +32,7 @@ fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
         weight_decay: 0.0,
         schedule: Schedule::Constant,
         eval_batch_size: 64,
+        affinity: false,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
     let mut weighting = common::method("ew").build(3, seed, &Device::Cpu).unwrap();

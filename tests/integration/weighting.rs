@@ -191,6 +191,7 @@ fn every_method_runs_with_hps_mtan_and_encoder_decoder() {
         weight_decay: 0.0,
         schedule: Schedule::Constant,
         eval_batch_size: 64,
+        affinity: false,
     };
     for method in WeightingKind::all() {
         for (design, backbone) in [

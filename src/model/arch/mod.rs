@@ -47,6 +47,13 @@ pub trait Architecture: Send + Sync {
     fn take_auxiliary_loss(&self) -> Option<(usize, Tensor)> {
         None
     }
+
+    /// The encoder stage outputs of task `task`'s own network on `x` (evaluation mode), for
+    /// comparing the representations separately trained networks learn (CKA); `None` for
+    /// designs whose tasks share an encoder.
+    fn task_encoder_levels(&self, _x: &Tensor, _task: usize) -> Option<Result<Vec<Tensor>>> {
+        None
+    }
 }
 
 /// Builds a design from its parameter builder, specification and hyper-parameter overrides.

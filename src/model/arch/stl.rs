@@ -51,4 +51,8 @@ impl Architecture for Stl {
     fn params(&self) -> &ParamStore {
         &self.params
     }
+
+    fn task_encoder_levels(&self, x: &Tensor, task: usize) -> Option<Result<Vec<Tensor>>> {
+        Some(self.columns.get(task)?.forward_levels(x, false))
+    }
 }

@@ -11,6 +11,7 @@ mod delta_m;
 mod gallery;
 mod heatmap;
 mod pareto;
+mod relatedness;
 mod subgroups;
 
 use std::sync::Once;
@@ -52,6 +53,12 @@ pub enum FigureKind {
     LiteratureRanks,
     /// The named task's primary metric per subgroup (`subgroups_<task>`).
     Subgroups(String),
+    /// Task weights per epoch (`weights`).
+    Weights,
+    /// Suite: MTL gain against gradient cosine (`relatedness_gain`, experiment "").
+    RelatednessGain,
+    /// Suite: Δm and cosine against the phantom relatedness dial (`relatedness_dial`, experiment "").
+    Dial,
 }
 
 /// A drawn figure: where it belongs, its files' paths and caption, and their contents.
@@ -318,59 +325,66 @@ pub fn draw_marker<DB: DrawingBackend>(
     .map_err(err)
 }
 
+/// Names, captions and stores one drawn figure.
+fn rendered(
+    experiment: &str,
+    kind: FigureKind,
+    stem: String,
+    (title, caption, width): (String, String, u32),
+    result: std::result::Result<(String, Vec<u8>), String>,
+) -> Result<Rendered> {
+    let (svg, png) = result.map_err(|e| Error::Invalid(format!("figure {stem}: {e}")))?;
+    Ok(Rendered {
+        experiment: experiment.to_owned(),
+        kind,
+        reference: FigureRef { png: format!("figures/{stem}.png"), svg: format!("figures/{stem}.svg"), stem, title, caption, width },
+        png,
+        svg,
+    })
+}
+
 /// Every figure of the report.
 pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
     let mut out = Vec::new();
     for exp in &report.experiments {
         let stem_of = |kind: &str| format!("{}__{}", super::format::file_part(&exp.name), kind);
-        let mut push = |kind: FigureKind,
-                        stem: String,
-                        title: String,
-                        caption: String,
-                        result: std::result::Result<(String, Vec<u8>), String>,
-                        width: u32|
-         -> Result<()> {
-            let (svg, png) = result.map_err(|e| Error::Invalid(format!("figure {stem}: {e}")))?;
-            out.push(Rendered {
-                experiment: exp.name.clone(),
-                kind,
-                reference: FigureRef {
-                    png: format!("figures/{stem}.png"),
-                    svg: format!("figures/{stem}.svg"),
-                    stem,
-                    title,
-                    caption,
-                    width,
-                },
-                png,
-                svg,
-            });
+        let mut push = |kind: FigureKind, stem: String, words: (String, String, u32), result| -> Result<()> {
+            out.push(rendered(&exp.name, kind, stem, words, result)?);
             Ok(())
         };
         if let Some(f) = delta_m::DeltaMFigure::new(exp) {
-            push(FigureKind::DeltaM, stem_of("delta_m"), f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::DeltaM, stem_of("delta_m"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         if let Some(f) = pareto::ParetoFigure::new(exp) {
-            push(FigureKind::Pareto, stem_of("pareto"), f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::Pareto, stem_of("pareto"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         if let Some(f) = curves::CurvesFigure::new(exp) {
-            push(FigureKind::Curves, stem_of("curves"), f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::Curves, stem_of("curves"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         if let Some(f) = heatmap::HeatmapFigure::new(exp) {
-            push(FigureKind::RankHeatmap, stem_of("rank_agreement"), f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::RankHeatmap, stem_of("rank_agreement"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         if let Some(f) = heatmap::HeatmapFigure::literature(exp) {
-            push(FigureKind::LiteratureRanks, stem_of("literature_ranks"), f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::LiteratureRanks, stem_of("literature_ranks"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         for f in subgroups::SubgroupFigure::all(exp) {
             let stem = stem_of(&format!("subgroups_{}", super::format::file_part(&f.task)));
-            push(FigureKind::Subgroups(f.task.clone()), stem, f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::Subgroups(f.task.clone()), stem, (f.title(), f.caption(), f.size().0), render(&f))?;
+        }
+        if let Some(f) = relatedness::PanelsFigure::weights(exp) {
+            push(FigureKind::Weights, stem_of("weights"), (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         for g in &exp.galleries {
             let f = gallery::GalleryFigure::new(exp, g);
             let stem = stem_of(&format!("gallery_{}", super::format::file_part(&g.task)));
-            push(FigureKind::Gallery(g.task.clone()), stem, f.title(), f.caption(), render(&f), f.size().0)?;
+            push(FigureKind::Gallery(g.task.clone()), stem, (f.title(), f.caption(), f.size().0), render(&f))?;
         }
+    }
+    if let Some(f) = relatedness::PanelsFigure::gain(&report.relatedness) {
+        out.push(rendered("", FigureKind::RelatednessGain, "relatedness_gain".into(), (f.title(), f.caption(), f.size().0), render(&f))?);
+    }
+    if let Some(f) = relatedness::PanelsFigure::dial(&report.relatedness) {
+        out.push(rendered("", FigureKind::Dial, "relatedness_dial".into(), (f.title(), f.caption(), f.size().0), render(&f))?);
     }
     Ok(out)
 }
