@@ -67,7 +67,7 @@ impl SubgroupSpec {
     }
 
     /// The group label of a value of a numeric source, if a bin holds it.
-    fn bin_of(&self, edges: &[f64], x: f64) -> Option<String> {
+    pub fn bin_of(&self, edges: &[f64], x: f64) -> Option<String> {
         let k = edges.windows(2).position(|w| w[0] <= x && x < w[1])?;
         Some(match &self.names {
             Some(names) => names[k].clone(),

@@ -31,6 +31,12 @@ pub fn section(
     if shift.is_some() {
         // In-distribution first: the change reads left to right.
         labels.sort_by_key(|l| (l != IN_DISTRIBUTION, l.clone()));
+    } else if let Some(spec) = &first.subgroups {
+        // Bins in ascending order, not in the alphabetical order of their names.
+        if let Some(edges) = spec.bins.as_deref() {
+            let order: Vec<String> = edges.windows(2).filter_map(|w| spec.bin_of(edges, (w[0] + w[1]) / 2.0)).collect();
+            labels.sort_by_key(|l| (order.iter().position(|o| o == l).unwrap_or(usize::MAX), l.clone()));
+        }
     }
     let groups: Vec<(String, u64)> =
         labels.iter().map(|l| (l.clone(), rows.iter().filter(|r| &r.subgroup == l).map(|r| r.n).max().unwrap_or(0))).collect();
