@@ -36,6 +36,7 @@ fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: Weightin
         in_channels: 1,
         input_size: (28, 28),
         heads: kinds.iter().map(HeadSpec::of).collect(),
+        pairs: None,
     };
     let model = build(design, &spec, 0, &d).unwrap();
     let x = Tensor::randn(0f32, 1.0, (64, 1, 28, 28), &d).unwrap();

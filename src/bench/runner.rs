@@ -20,11 +20,12 @@ use std::collections::BTreeMap;
 use crate::config::{DatasetRef, Experiment, Suite};
 use crate::data::catalog::Catalog;
 use crate::data::fetch::DataSources;
-use crate::data::{folder, medmnist, phantoms, Dataset, SplitName};
+use crate::data::{folder, longitudinal, medmnist, phantoms, Dataset, SplitName};
 use crate::hyper::ParamTable;
 use crate::metrics::TaskPredictions;
 use crate::model::arch::{self, ModelSpec};
 use crate::model::head::HeadSpec;
+use crate::model::pairs::PairInput;
 use crate::results::{self, RunFiles, RunMeta, RunStatus, Skipped, TaskMeta, SCHEMA_VERSION, SKIPPED_FILE};
 use crate::task::Task;
 use crate::train::checkpoint::CheckpointSpec;
@@ -195,6 +196,8 @@ fn is_complete(files: &RunFiles, run: &RunSpec) -> bool {
 pub fn load_dataset(exp: &Experiment, catalog: &Catalog, sources: &DataSources) -> Result<Dataset> {
     match exp.dataset_ref()? {
         DatasetRef::Phantoms(config) => phantoms::generate(&config),
+        DatasetRef::LongitudinalPhantoms(config) => longitudinal::phantoms::generate(&config),
+        DatasetRef::Longitudinal { spec, size, folds } => longitudinal::load_longitudinal(&spec, size, &folds, sources),
         DatasetRef::Folder { spec, size } => folder::load_folder_dataset(&spec, size, sources, &folder::default_cache_dir(sources)),
         DatasetRef::Catalog { name, size } => {
             let entry = catalog.get(&name).ok_or_else(|| Error::unknown("dataset", &name, &catalog.names()))?;
@@ -232,6 +235,11 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         in_channels: dataset.shape.channels,
         input_size: (dataset.shape.height, dataset.shape.width),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+        pairs: run.model.pairs.map(|mode| PairInput {
+            mode,
+            channels: dataset.channels_per_time_point(),
+            task_time_points: tasks.iter().map(|t| t.spec.time_point.unwrap_or(dataset.time_points - 1)).collect(),
+        }),
     };
     let model = arch::build_with(run.design, &spec, run.design_params.as_ref(), run.seed, &options.device)?;
     let mut weighting = weighting_of(run).build_with(

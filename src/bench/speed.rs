@@ -101,8 +101,14 @@ fn workload(model: SpeedModel, batch: usize, seed: u64, device: &Device) -> Resu
             vec![TaskKind::Segmentation { classes: 2 }, TaskKind::MultiClass { classes: 2 }, TaskKind::Regression],
         ),
     };
-    let spec =
-        ModelSpec { backbone, width, in_channels: channels, input_size: (side, side), heads: kinds.iter().map(HeadSpec::of).collect() };
+    let spec = ModelSpec {
+        backbone,
+        width,
+        in_channels: channels,
+        input_size: (side, side),
+        heads: kinds.iter().map(HeadSpec::of).collect(),
+        pairs: None,
+    };
     let model = arch::build(Design::from_name("hps")?, &spec, seed, device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let pixels: Vec<f32> = (0..batch * channels * side * side).map(|_| rng.random_range(-1.0..1.0)).collect();

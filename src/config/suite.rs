@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Catalog;
 use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
+use crate::data::longitudinal::phantoms::LongitudinalPhantomConfig;
+use crate::data::longitudinal::spec::{embedded_longitudinal_names, embedded_longitudinal_spec, LongitudinalSpec, PatientFolds};
 use crate::data::phantoms::PhantomConfig;
 use crate::data::subgroup::{ShiftSpec, SubgroupSpec};
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use std::collections::BTreeMap;
 use crate::hyper::ParamTable;
 use crate::model::arch::Design;
 use crate::model::backbone::BackboneKind;
+use crate::model::pairs::PairMode;
 use crate::task::TaskSpec;
 use crate::train::TrainConfig;
 use crate::weighting::WeightingKind;
@@ -34,6 +37,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("literature", include_str!("../../benchmarks/suites/literature.toml")),
     ("relatedness", include_str!("../../benchmarks/suites/relatedness.toml")),
     ("scanner-shift", include_str!("../../benchmarks/suites/scanner-shift.toml")),
+    ("longitudinal", include_str!("../../benchmarks/suites/longitudinal.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.
@@ -85,11 +89,16 @@ pub struct ModelConfig {
     /// Base channel width; the backbone's default when absent.
     #[serde(default)]
     pub width: Option<usize>,
+    /// How a design reads longitudinal pairs: `"siamese"` (shared encoder on both time
+    /// points, fused features) or `"single"` (each task sees its `time_point` only); absent:
+    /// the time points are plain channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<PairMode>,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { backbone: BackboneKind::SmallCnn, width: None }
+        ModelConfig { backbone: BackboneKind::SmallCnn, width: None, pairs: None }
     }
 }
 
@@ -140,11 +149,20 @@ pub struct Experiment {
     /// gestation); the test metrics come per subgroup, in-distribution and shifted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<ShiftSpec>,
+    /// The patient-level cross-validation fold of a longitudinal dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<PatientFolds>,
+    /// Generator settings when `dataset = "longitudinal-phantoms"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitudinal_phantoms: Option<LongitudinalPhantomConfig>,
 }
 
 fn default_size() -> u32 {
     28
 }
+
+/// The dataset name of synthetic longitudinal phantoms.
+pub const LONGITUDINAL_PHANTOMS: &str = "longitudinal-phantoms";
 
 /// How an experiment's data are obtained.
 #[derive(Debug, Clone)]
@@ -165,6 +183,17 @@ pub enum DatasetRef {
     },
     /// Synthetic phantoms generated from these settings.
     Phantoms(PhantomConfig),
+    /// A longitudinal dataset (pairs of NIfTI volumes) and the patient fold to use.
+    Longitudinal {
+        /// The parsed and validated spec.
+        spec: Box<LongitudinalSpec>,
+        /// Side of the square slices are resized to, pixels.
+        size: u32,
+        /// Which patients test, validate and train.
+        folds: PatientFolds,
+    },
+    /// Synthetic longitudinal phantoms generated from these settings.
+    LongitudinalPhantoms(LongitudinalPhantomConfig),
 }
 
 impl Experiment {
@@ -175,6 +204,18 @@ impl Experiment {
         }
         if self.dataset == "phantoms" {
             return Ok(DatasetRef::Phantoms(self.phantoms.clone().unwrap_or_default()));
+        }
+        if self.dataset == LONGITUDINAL_PHANTOMS {
+            return Ok(DatasetRef::LongitudinalPhantoms(self.longitudinal_phantoms.clone().unwrap_or_default()));
+        }
+        if embedded_longitudinal_names().contains(&self.dataset.as_str()) {
+            let folds = self.folds.clone().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "experiment '{}': dataset '{}' is longitudinal and is split by patient; add e.g. `folds = {{ k = 4, test = 0 }}`",
+                    self.name, self.dataset
+                ))
+            })?;
+            return Ok(DatasetRef::Longitudinal { spec: Box::new(embedded_longitudinal_spec(&self.dataset)?), size: self.size, folds });
         }
         if embedded_names().contains(&self.dataset.as_str()) {
             return Ok(DatasetRef::Folder { spec: Box::new(embedded_spec(&self.dataset)?), size: self.size });
@@ -303,8 +344,36 @@ impl Suite {
             if let Some(msg) = exp.shift.as_ref().and_then(|s| s.check().err()) {
                 return err(format!("{at}.shift: {msg}"));
             }
-            match exp.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))? {
-                DatasetRef::Phantoms(_) => {}
+            let reference = exp.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))?;
+            let longitudinal = matches!(reference, DatasetRef::Longitudinal { .. } | DatasetRef::LongitudinalPhantoms(_));
+            if exp.longitudinal_phantoms.is_some() && exp.dataset != LONGITUDINAL_PHANTOMS {
+                return err(format!("{at}: [longitudinal_phantoms] settings only apply to dataset = \"{LONGITUDINAL_PHANTOMS}\""));
+            }
+            if exp.folds.is_some() && !matches!(reference, DatasetRef::Longitudinal { .. }) {
+                return err(format!(
+                    "{at}: `folds` (patient-level folds) only apply to longitudinal datasets ({})",
+                    embedded_longitudinal_names().join(", ")
+                ));
+            }
+            if let Some(msg) = exp.folds.as_ref().and_then(|f| f.check().err()) {
+                return err(format!("{at}: {msg}"));
+            }
+            let pairs = exp.model.as_ref().unwrap_or(&self.model).pairs;
+            if pairs.is_some() && !longitudinal {
+                return err(format!("{at}: model.pairs needs a longitudinal dataset (two time points per sample)"));
+            }
+            if let Some(task) = exp.tasks.iter().find(|t| t.time_point.is_some()) {
+                if pairs != Some(PairMode::Single) {
+                    return err(format!("{at}: task '{}' sets time_point, which only applies with model.pairs = \"single\"", task.name));
+                }
+            }
+            match reference {
+                DatasetRef::Phantoms(_) | DatasetRef::LongitudinalPhantoms(_) => {}
+                DatasetRef::Longitudinal { size, .. } => {
+                    if !crate::data::folder::SIZE_RANGE.contains(&size) {
+                        return err(format!("{at}: size {size} is outside 4..=2048"));
+                    }
+                }
                 DatasetRef::Folder { spec, size } => {
                     if spec.dataset.name != exp.dataset {
                         return err(format!("{at}: dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
@@ -317,7 +386,9 @@ impl Suite {
                     let Some(entry) = catalog.get(&name) else {
                         let mut allowed = catalog.names();
                         allowed.extend(embedded_names());
+                        allowed.extend(embedded_longitudinal_names());
                         allowed.push("phantoms");
+                        allowed.push(LONGITUDINAL_PHANTOMS);
                         return err(format!(
                             "{at}: unknown dataset '{name}'; allowed: {} (or your own with `spec = \"path/to/spec.toml\"`)",
                             allowed.join(", ")

@@ -203,6 +203,9 @@ pub struct Dataset {
     pub name: String,
     /// Shape of every image, in every split.
     pub shape: ImageShape,
+    /// Time points per sample: 1, or 2 for longitudinal pairs, whose images hold the
+    /// time points' channels one after the other (baseline first).
+    pub time_points: usize,
     /// The training split.
     pub train: Split,
     /// The validation split (model selection).
@@ -216,6 +219,11 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Image channels of one time point.
+    pub fn channels_per_time_point(&self) -> usize {
+        self.shape.channels / self.time_points.max(1)
+    }
+
     /// The split named `which`.
     pub fn split(&self, which: SplitName) -> &Split {
         match which {

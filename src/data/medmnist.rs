@@ -74,6 +74,7 @@ pub fn read_archive<R: Read + Seek>(archive: &mut NpzArchive<R>, path: &Path, en
     Ok(Dataset {
         name: entry.dataset.name.clone(),
         shape: shape.expect("three splits"),
+        time_points: 1,
         train,
         val,
         test,

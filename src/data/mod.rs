@@ -1,12 +1,14 @@
 //! Data: the dataset catalog, finding and verifying files, loaders (MedMNIST `.npz`, folders of
-//! PNG images, masks and CSV tables) and synthetic phantoms.
+//! PNG images, masks and CSV tables, longitudinal NIfTI volume pairs) and synthetic phantoms.
 
 pub mod catalog;
 mod dataset;
 pub mod ellipse;
 pub mod fetch;
 pub mod folder;
+pub mod longitudinal;
 pub mod medmnist;
+pub mod nifti;
 pub mod npz;
 pub mod phantoms;
 pub mod png_io;

@@ -105,6 +105,7 @@ pub fn generate(config: &PhantomConfig) -> Result<Dataset> {
     Ok(Dataset {
         name: "phantoms".into(),
         shape,
+        time_points: 1,
         train: make(config.train, 1)?,
         val: make(config.val, 2)?,
         test: make(config.test, 3)?,

@@ -6,6 +6,7 @@ use candle_core::Tensor;
 
 use super::decoder::Decoder;
 use super::layers::{global_avg_pool, Linear};
+use super::pairs::fuse_time_points;
 use super::params::ParamBuilder;
 use crate::Result;
 
@@ -16,17 +17,25 @@ pub struct HeadSpec {
     pub outputs: usize,
     /// Whether the output is an image (a decoder head) rather than a vector (a linear head).
     pub dense: bool,
+    /// Whether the head reads Siamese features of two time points (stacked along the batch)
+    /// and fuses them first ([`crate::model::pairs::fuse_time_points`]).
+    pub fuse_pairs: bool,
 }
 
 impl HeadSpec {
     /// The head a task of `kind` needs.
     pub fn of(kind: &crate::task::TaskKind) -> Self {
-        HeadSpec { outputs: kind.outputs(), dense: kind.is_dense() }
+        HeadSpec { outputs: kind.outputs(), dense: kind.is_dense(), fuse_pairs: false }
     }
 }
 
 /// One task's head over the multi-scale features.
-pub enum Head {
+pub struct Head {
+    kind: HeadKind,
+    fuse_pairs: bool,
+}
+
+enum HeadKind {
     /// Global average pooling of the deepest level, then a linear layer.
     Vector(Linear),
     /// A decoder over all levels.
@@ -37,23 +46,34 @@ impl Head {
     /// A decoder for a dense `spec`, else a linear layer on the deepest level; `channels` are
     /// the levels' channels, shallowest first.
     pub fn new(pb: &ParamBuilder, spec: HeadSpec, channels: &[usize]) -> Result<Self> {
-        Ok(if spec.dense {
-            Head::Dense(Decoder::new(&pb.sub("decoder"), channels, spec.outputs)?)
+        // Fused Siamese levels hold three maps per encoder channel (t0, t1, t1 - t0).
+        let fused: Vec<usize> = channels.iter().map(|c| if spec.fuse_pairs { 3 * c } else { *c }).collect();
+        let kind = if spec.dense {
+            HeadKind::Dense(Decoder::new(&pb.sub("decoder"), &fused, spec.outputs)?)
         } else {
-            Head::Vector(Linear::new(pb, channels[channels.len() - 1], spec.outputs)?)
-        })
+            HeadKind::Vector(Linear::new(pb, fused[fused.len() - 1], spec.outputs)?)
+        };
+        Ok(Head { kind, fuse_pairs: spec.fuse_pairs })
     }
 
     /// The task's output from its multi-scale features (shallowest level first).
     pub fn forward(&self, levels: &[Tensor], train: bool) -> Result<Tensor> {
-        match self {
-            Head::Vector(linear) => linear.forward(&global_avg_pool(&levels[levels.len() - 1])?),
-            Head::Dense(decoder) => decoder.forward(levels, train),
+        if self.fuse_pairs {
+            let fused = levels.iter().map(fuse_time_points).collect::<Result<Vec<_>>>()?;
+            return self.forward_fused(&fused, train);
+        }
+        self.forward_fused(levels, train)
+    }
+
+    fn forward_fused(&self, levels: &[Tensor], train: bool) -> Result<Tensor> {
+        match &self.kind {
+            HeadKind::Vector(linear) => linear.forward(&global_avg_pool(&levels[levels.len() - 1])?),
+            HeadKind::Dense(decoder) => decoder.forward(levels, train),
         }
     }
 
     /// Whether this is a decoder head.
     pub fn is_dense(&self) -> bool {
-        matches!(self, Head::Dense(_))
+        matches!(self.kind, HeadKind::Dense(_))
     }
 }

@@ -77,6 +77,10 @@ pub struct TaskSpec {
     /// A target derived from the source instead of the source itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derive: Option<Derive>,
+    /// On longitudinal pairs with `pairs = "single"`: the time point this task's network
+    /// sees (0 baseline, 1 follow-up; the follow-up when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_point: Option<usize>,
 }
 
 /// Targets derived from a mask source.
@@ -294,6 +298,12 @@ impl Task {
     /// split) and fixes the kind's sizes, the class names and the regression target scale.
     pub fn resolve(spec: &TaskSpec, dataset: &Dataset) -> Result<Task> {
         let bad = |msg: String| Error::Invalid(format!("task '{}': {msg}", spec.name));
+        if let Some(t) = spec.time_point.filter(|&t| t >= dataset.time_points) {
+            return Err(bad(format!(
+                "time_point {t} does not exist: dataset '{}' has {} time point(s), numbered from 0",
+                dataset.name, dataset.time_points
+            )));
+        }
         if spec.kind == TaskKindName::Reconstruction {
             if spec.positive_at_least.is_some() {
                 return Err(bad("positive_at_least only applies to binary tasks".into()));

@@ -12,7 +12,16 @@ pub fn phantoms(size: usize, train: usize, seed: u64) -> Dataset {
 }
 
 pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Option<f64>) -> TaskSpec {
-    TaskSpec { name: name.into(), kind, source: source.into(), positive_at_least, predict_in_pixels: false, label: None, derive: None }
+    TaskSpec {
+        name: name.into(),
+        kind,
+        source: source.into(),
+        positive_at_least,
+        predict_in_pixels: false,
+        label: None,
+        derive: None,
+        time_point: None,
+    }
 }
 
 /// shape (multiclass), large (binary), area (regression).
@@ -52,6 +61,7 @@ pub fn model_spec(backbone: BackboneKind, width: usize, d: &Dataset, tasks: &[Ta
         in_channels: d.shape.channels,
         input_size: (d.shape.height, d.shape.width),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+        pairs: None,
     }
 }
 

@@ -431,6 +431,7 @@ fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmt
         predict_in_pixels: true,
         label: None,
         derive: None,
+        time_point: None,
     }
 }
 
@@ -463,6 +464,7 @@ fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
         in_channels: 1,
         input_size: (16, 16),
         heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+        pairs: None,
     };
     let model = build(crate::common::design("hps"), &spec, 0, &Device::Cpu).unwrap();
     let config = TrainConfig {

@@ -7,6 +7,7 @@ mod common;
 mod folder_dataset;
 mod kernels;
 mod literature_designs;
+mod longitudinal;
 mod metrics_classification_reference;
 mod metrics_image_reference;
 mod metrics_reference;

@@ -259,6 +259,7 @@ pub fn load_folder_dataset_with_report(
     let dataset = Dataset {
         name: info.name.clone(),
         shape,
+        time_points: 1,
         train: built.remove(&SplitName::Train).expect("train"),
         val: built.remove(&SplitName::Val).expect("val"),
         test: built.remove(&SplitName::Test).expect("test"),

@@ -112,6 +112,9 @@ pub struct ModelSpec {
     pub input_size: (usize, usize),
     /// One head per task, in task order.
     pub heads: Vec<HeadSpec>,
+    /// How a two-time-point input is read (`None`: one image; a pair's time points, if any,
+    /// are plain channels).
+    pub pairs: Option<crate::model::pairs::PairInput>,
 }
 
 impl ModelSpec {
@@ -135,7 +138,10 @@ pub fn build_with(
     device: &Device,
 ) -> Result<Box<dyn Architecture>> {
     let pb = ParamBuilder::new(seed, device);
-    (design.construct)(&pb, spec, params)
+    match &spec.pairs {
+        Some(input) => crate::model::pairs::build_paired(design, &pb, spec, input, params, device),
+        None => (design.construct)(&pb, spec, params),
+    }
 }
 
 /// One head per task, owned by its task, reading levels with `channels`.
