@@ -69,6 +69,12 @@ impl RunSpec {
         if self.experiment.subgroups.is_some() || self.experiment.shift.is_some() {
             json += &serde_json::to_string(&(&self.experiment.subgroups, &self.experiment.shift)).unwrap_or_default();
         }
+        // Longitudinal data: the patient fold and the phantom settings decide the samples.
+        // (Appended only when set, so the hashes of every other run stay as they were; the
+        // report-only `pool` is left out.)
+        if self.experiment.folds.is_some() || self.experiment.longitudinal_phantoms.is_some() {
+            json += &serde_json::to_string(&(&self.experiment.folds, &self.experiment.longitudinal_phantoms)).unwrap_or_default();
+        }
         crate::data::fetch::hex(&Sha256::digest(json.as_bytes()))
     }
 }
@@ -118,6 +124,23 @@ mod tests {
         let hashes: std::collections::BTreeSet<_> = runs.iter().map(RunSpec::config_hash).collect();
         assert_eq!(hashes.len(), runs.len());
         assert_eq!(runs[0].config_hash(), plan(&suite)[0].config_hash());
+    }
+
+    #[test]
+    fn the_patient_fold_changes_the_config_hash_and_the_report_pool_does_not() {
+        let (suite, _, _) = Suite::find("longitudinal").unwrap();
+        let first = |s: &Suite, name: &str| plan(s).into_iter().find(|r| r.experiment.name == name).unwrap();
+        let run = first(&suite, "btp-fold0-siamese");
+        let mut other = run.clone();
+        other.experiment.folds.as_mut().unwrap().test = 1;
+        assert_ne!(run.config_hash(), other.config_hash());
+        let mut pooled = run.clone();
+        pooled.experiment.pool = Some("another".into());
+        assert_eq!(run.config_hash(), pooled.config_hash());
+        let phantoms = first(&suite, "phantoms-siamese");
+        let mut noisier = phantoms.clone();
+        noisier.experiment.longitudinal_phantoms.as_mut().unwrap().noise = 0.5;
+        assert_ne!(phantoms.config_hash(), noisier.config_hash());
     }
 
     #[test]

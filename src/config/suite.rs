@@ -155,6 +155,10 @@ pub struct Experiment {
     /// Generator settings when `dataset = "longitudinal-phantoms"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub longitudinal_phantoms: Option<LongitudinalPhantomConfig>,
+    /// Experiments with the same pool are folds of one protocol (same dataset and tasks); the
+    /// report pools them per design, with the spread between folds as the uncertainty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 fn default_size() -> u32 {
@@ -343,6 +347,17 @@ impl Suite {
             }
             if let Some(msg) = exp.shift.as_ref().and_then(|s| s.check().err()) {
                 return err(format!("{at}.shift: {msg}"));
+            }
+            if let Some(pool) = &exp.pool {
+                if let Some(other) = self.experiments[..i].iter().find(|o| o.pool.as_ref() == Some(pool)) {
+                    let names = |e: &Experiment| e.tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+                    if other.dataset != exp.dataset || names(other) != names(exp) {
+                        return err(format!(
+                            "{at}: pool '{pool}' joins experiments with the same dataset and task names, and '{}' differs",
+                            other.name
+                        ));
+                    }
+                }
             }
             let reference = exp.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))?;
             let longitudinal = matches!(reference, DatasetRef::Longitudinal { .. } | DatasetRef::LongitudinalPhantoms(_));

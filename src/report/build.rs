@@ -77,7 +77,9 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     let literature =
         map.as_ref().filter(|_| experiments.iter().any(|e| !e.literature.papers.is_empty())).map(super::literature::suite_literature);
     let relatedness = super::relatedness::suite(&experiments);
+    let pooled = super::pooled::pooled_tables(&experiments, suite.as_ref().map(|(s, _)| s));
     Ok(Report {
+        pooled,
         relatedness,
         suite: suite_name,
         experiments,

@@ -61,6 +61,7 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     for exp in &report.experiments {
         experiment(&mut out, exp, figures);
     }
+    super::pooled_doc::suite(&mut out, &report.pooled);
     if let Some(lit) = &report.literature {
         super::literature_doc::suite(&mut out, lit);
     }

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::format::{decimals_for, file_part, interval, num, p_value, signed};
-use super::model::{ExperimentReport, Report, TaskTable};
+use super::model::{ExperimentReport, PooledTable, Report, TaskTable};
 
 /// A LaTeX table file: its name (under `tables/`) and text.
 pub struct TexTable {
@@ -68,6 +68,7 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
         }
         out.extend(subgroup_tables(exp));
     }
+    out.extend(report.pooled.iter().map(pooled_table));
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
          \\usepackage[margin=1.5cm,landscape]{geometry}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
@@ -106,6 +107,36 @@ fn math_cell(mean: &str, std: Option<&str>, bold: bool, mark: &str) -> String {
     let body = if bold { format!("\\mathbf{{{body}}}") } else { body };
     let mark = if mark.is_empty() { String::new() } else { format!("^{{{mark}}}") };
     format!("${body}{mark}$")
+}
+
+/// A dataset's cross-validation pools: mean over folds with the 95% t-interval over folds.
+fn pooled_table(t: &PooledTable) -> TexTable {
+    let mut text = String::new();
+    begin(&mut text, &format!("llr{}", "c".repeat(t.columns.len())));
+    let _ = write!(text, "pool & design & folds");
+    for (task, metric, _) in &t.columns {
+        let _ = write!(text, " & {} {}", escape(task), escape(metric));
+    }
+    text.push_str(" \\\\\n\\midrule\n");
+    for r in &t.rows {
+        let _ = write!(text, "{} & {} & {}", escape(&r.pool), escape(&r.combo), r.folds);
+        for cell in &r.cells {
+            match cell {
+                Some((mean, ci, _)) => {
+                    let ci = interval(*ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
+                    let _ = write!(text, " & {}{ci}", math_cell(&num(*mean, 3), None, false, ""));
+                }
+                None => text.push_str(" & --"),
+            }
+        }
+        text.push_str(" \\\\\n");
+    }
+    end(
+        &mut text,
+        &format!("{}: pooled over folds (mean over folds; 95\\% t-interval over folds).", escape(&t.dataset)),
+        &format!("pooled-{}", t.dataset),
+    );
+    TexTable { file: format!("pooled__{}.tex", file_part(&t.dataset)), text }
 }
 
 fn task_table(exp: &ExperimentReport, task: &TaskTable) -> TexTable {

@@ -29,6 +29,8 @@ pub mod markdown;
 mod method;
 pub mod model;
 pub mod palette;
+mod pooled;
+mod pooled_doc;
 mod relatedness;
 mod relatedness_doc;
 mod samples;

@@ -50,6 +50,32 @@ pub struct Report {
     pub literature: Option<SuiteLiterature>,
     /// Does relatedness predict the MTL gain, across the suite's experiments?
     pub relatedness: SuiteRelatedness,
+    /// The suite's cross-validation pools (folds of one protocol), one table per dataset.
+    pub pooled: Vec<PooledTable>,
+}
+
+/// The pools of one dataset: a row per pool and design, a column per task headline metric.
+#[derive(Debug, Clone)]
+pub struct PooledTable {
+    /// The dataset the pools' experiments share.
+    pub dataset: String,
+    /// (task, metric, higher is better) of every column.
+    pub columns: Vec<(String, String, bool)>,
+    /// One row per pool and design label.
+    pub rows: Vec<PooledRow>,
+}
+
+/// One design in one pool.
+#[derive(Debug, Clone)]
+pub struct PooledRow {
+    /// The pool's name in the suite.
+    pub pool: String,
+    /// The design label ([`Combo::label`]).
+    pub combo: String,
+    /// Folds (experiments) with runs of this design.
+    pub folds: usize,
+    /// Per column: mean over folds, 95% t-interval over folds, and each fold's mean over seeds.
+    pub cells: Vec<Option<(f64, (f64, f64), Vec<f64>)>>,
 }
 
 /// A run that produced no metrics.

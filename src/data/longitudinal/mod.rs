@@ -264,7 +264,8 @@ fn read_intervals(path: &Path, dates: &spec::DatesSpec) -> Result<BTreeMap<Strin
     // `flexible`: Brain-Tumor-Progression's table escapes commas inside fields as `\,`, which
     // CSV does not know, so later columns split into more fields; the id and date columns
     // come first and are read correctly.
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_path(path).map_err(|e| Error::format(path, e.to_string()))?;
+    let mut reader =
+        csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_path(path).map_err(|e| Error::format(path, e.to_string()))?;
     let headers = reader.headers().map_err(|e| Error::format(path, e.to_string()))?.clone();
     let column = |name: &str| {
         headers
