@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::model::{Combo, ExperimentReport, FailedRun, Gallery, GalleryCase, Report};
+use super::model::{Combo, ExperimentReport, FailedRun, Gallery, GalleryCase, Report, Scatter};
 use super::samples::{self, SampleStat};
 use super::table::{self, TaskInfo};
 use super::{method, stats, SuiteTable};
@@ -165,6 +165,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     let primaries: Vec<String> = tables.iter().map(|t| t.primary.clone()).collect();
     let curves = table::curves(&histories, &combos, &tasks, &primaries);
     let galleries = galleries(&tables, &combos, &seeds, stl, &runs, &mut load);
+    let scatters = scatters(&tables, &combos, &seeds, &mut load);
     let group_rows: Vec<&MetricRow> = table.subgroup_rows.iter().filter(|r| r.experiment == name && r.split == "test").collect();
     let subgroups = super::subgroups::section(&metas, &group_rows, &combos, &tasks, &tables);
     let dial =
@@ -191,10 +192,38 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
         cost,
         curves,
         galleries,
+        scatters,
         literature: Default::default(),
         subgroups,
         relatedness,
     })
+}
+
+/// For each regression task: (true, predicted) of the test samples of every combo, for the
+/// smallest seed they all have (else each combo's smallest).
+fn scatters(
+    tables: &[super::model::TaskTable],
+    combos: &[Combo],
+    seeds: &[Vec<u64>],
+    load: &mut impl FnMut(usize, u64, &str) -> Result<Arc<SampleStat>, String>,
+) -> Vec<Scatter> {
+    let common = seeds.first().and_then(|first| first.iter().find(|s| seeds.iter().all(|o| o.contains(s))).copied());
+    let mut out = Vec::new();
+    for table in tables.iter().filter(|t| t.kind == "regression") {
+        let mut series = Vec::new();
+        for c in 0..combos.len() {
+            let Some(seed) = common.or_else(|| seeds[c].first().copied()) else { continue };
+            let Ok(stat) = load(c, seed, &table.name) else { continue };
+            let SampleStat::Vector { predictions, .. } = stat.as_ref() else { continue };
+            let crate::task::Targets::Values(truth) = &predictions.targets else { continue };
+            let points = truth.iter().zip(&predictions.scores).map(|(&t, &p)| (t as f64, p as f64)).collect();
+            series.push((c, points));
+        }
+        if !series.is_empty() {
+            out.push(Scatter { task: table.name.clone(), seed: common.unwrap_or(0), series });
+        }
+    }
+    out
 }
 
 /// For each segmentation task: test images of the best, median and worst case (by the best

@@ -408,6 +408,16 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
         out.push(Block::Heading { level: 3, text: "Training curves".into(), id: format!("{id}-curves") });
         out.push(Block::Figure(f));
     }
+    for s in &exp.scatters {
+        if let Some(f) = figure(figures, &exp.name, &FigureKind::Scatter(s.task.clone())) {
+            out.push(Block::Heading {
+                level: 3,
+                text: Text::new().t("Predicted vs true: ").c(&s.task),
+                id: slug(&format!("{id} scatter {}", s.task)),
+            });
+            out.push(Block::Figure(f));
+        }
+    }
     for g in &exp.galleries {
         if let Some(f) = figure(figures, &exp.name, &FigureKind::Gallery(g.task.clone())) {
             out.push(Block::Heading {

@@ -114,6 +114,8 @@ pub struct ExperimentReport {
     pub curves: Vec<TaskCurves>,
     /// Best, median and worst test cases of each segmentation task.
     pub galleries: Vec<Gallery>,
+    /// Predicted against true test values of each regression task.
+    pub scatters: Vec<Scatter>,
     /// The literature map's papers whose designs run in this experiment.
     pub literature: ExperimentLiterature,
     /// Test metrics per subgroup, where the experiment reports them (subgroups or a shift).
@@ -640,4 +642,15 @@ pub struct DialPoint {
     pub delta_m_ci: (f64, f64),
     /// Mean gradient cosine over the task pairs (NaN where not measured).
     pub cos: f64,
+}
+
+/// Predicted against true test values of one regression task, per design, for one seed.
+#[derive(Debug, Clone)]
+pub struct Scatter {
+    /// The task's name.
+    pub task: String,
+    /// The seed whose runs are shown (the smallest each design has).
+    pub seed: u64,
+    /// Per combo index: (true, predicted) of every test sample.
+    pub series: Vec<(usize, Vec<(f64, f64)>)>,
 }

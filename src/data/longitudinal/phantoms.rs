@@ -1,5 +1,6 @@
 //! Synthetic longitudinal phantoms: the controlled version of two-time-point data, with as
-//! many pairs as wanted. Each pair shows one bright lesion inside a ring ("skull") on a noisy
+//! many pairs as wanted. The follow-up's lesion size does not depend on the course, so a
+//! single scan cannot tell growth from shrinkage. Each pair shows one bright lesion inside a ring ("skull") on a noisy
 //! background at a baseline and a follow-up; between them the lesion grows, shrinks or stays
 //! (a third each), the follow-up is shifted by a seeded misregistration of up to
 //! `misregistration` pixels and its intensities drift by a gain and an offset of up to
@@ -140,12 +141,15 @@ fn pair(rng: &mut ChaCha8Rng, config: &LongitudinalPhantomConfig) -> ([Vec<f32>;
         1 => Course::Shrinks,
         _ => Course::Stable,
     };
-    let radius = rng.random_range(0.08..0.16f32) * s;
     let factor = match course {
         Course::Grows => rng.random_range(1.3..1.7f32),
-        Course::Shrinks => rng.random_range(0.45..0.75f32),
+        Course::Shrinks => rng.random_range(0.5..0.75f32),
         Course::Stable => rng.random_range(0.97..1.03f32),
     };
+    // The follow-up radius is drawn independently of the course and the baseline is derived
+    // from it, so the follow-up alone says nothing about growth: only a model that compares
+    // the two time points can tell.
+    let radius = rng.random_range(0.07..0.14f32) * s / factor;
     let (cx, cy) = (rng.random_range(0.35..0.65f32) * s, rng.random_range(0.35..0.65f32) * s);
     let aspect = rng.random_range(0.7..1.0f32);
     let angle = rng.random_range(0.0..std::f32::consts::PI);

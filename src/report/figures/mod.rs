@@ -12,6 +12,7 @@ mod gallery;
 mod heatmap;
 mod pareto;
 mod relatedness;
+mod scatter;
 mod subgroups;
 
 use std::sync::Once;
@@ -53,6 +54,8 @@ pub enum FigureKind {
     LiteratureRanks,
     /// The named task's primary metric per subgroup (`subgroups_<task>`).
     Subgroups(String),
+    /// Predicted against true values of the named regression task (`scatter_<task>`).
+    Scatter(String),
     /// Task weights per epoch (`weights`).
     Weights,
     /// Suite: MTL gain against gradient cosine (`relatedness_gain`, experiment "").
@@ -373,6 +376,11 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
         }
         if let Some(f) = relatedness::PanelsFigure::weights(exp) {
             push(FigureKind::Weights, stem_of("weights"), (f.title(), f.caption(), f.size().0), render(&f))?;
+        }
+        for s in &exp.scatters {
+            let Some(f) = scatter::ScatterFigure::new(exp, s) else { continue };
+            let stem = stem_of(&format!("scatter_{}", super::format::file_part(&s.task)));
+            push(FigureKind::Scatter(s.task.clone()), stem, (f.title(), f.caption(), f.size().0), render(&f))?;
         }
         for g in &exp.galleries {
             let f = gallery::GalleryFigure::new(exp, g);
