@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::catalog::Catalog;
 use crate::data::folder::{embedded_names, embedded_spec, read_spec, FolderSpec};
 use crate::data::longitudinal::phantoms::LongitudinalPhantomConfig;
-use crate::data::longitudinal::spec::{embedded_longitudinal_names, embedded_longitudinal_spec, LongitudinalSpec, PatientFolds};
+use crate::data::longitudinal::spec::{
+    embedded_longitudinal_names, embedded_longitudinal_spec, is_longitudinal_spec, parse_longitudinal_spec, LongitudinalSpec, PatientFolds,
+};
 use crate::data::phantoms::PhantomConfig;
 use crate::data::subgroup::{ShiftSpec, SubgroupSpec};
 use std::collections::BTreeMap;
@@ -204,6 +206,11 @@ impl Experiment {
     /// Where the experiment's data come from (reads a bring-your-own spec file).
     pub fn dataset_ref(&self) -> Result<DatasetRef> {
         if let Some(path) = &self.spec {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            if is_longitudinal_spec(&text) {
+                let spec = parse_longitudinal_spec(&text, path)?;
+                return Ok(DatasetRef::Longitudinal { spec: Box::new(spec), size: self.size, folds: self.patient_folds()? });
+            }
             return Ok(DatasetRef::Folder { spec: Box::new(read_spec(path)?), size: self.size });
         }
         if self.dataset == "phantoms" {
@@ -213,18 +220,25 @@ impl Experiment {
             return Ok(DatasetRef::LongitudinalPhantoms(self.longitudinal_phantoms.clone().unwrap_or_default()));
         }
         if embedded_longitudinal_names().contains(&self.dataset.as_str()) {
-            let folds = self.folds.clone().ok_or_else(|| {
-                Error::Invalid(format!(
-                    "experiment '{}': dataset '{}' is longitudinal and is split by patient; add e.g. `folds = {{ k = 4, test = 0 }}`",
-                    self.name, self.dataset
-                ))
-            })?;
-            return Ok(DatasetRef::Longitudinal { spec: Box::new(embedded_longitudinal_spec(&self.dataset)?), size: self.size, folds });
+            let spec = Box::new(embedded_longitudinal_spec(&self.dataset)?);
+            return Ok(DatasetRef::Longitudinal { spec, size: self.size, folds: self.patient_folds()? });
         }
         if embedded_names().contains(&self.dataset.as_str()) {
             return Ok(DatasetRef::Folder { spec: Box::new(embedded_spec(&self.dataset)?), size: self.size });
         }
         Ok(DatasetRef::Catalog { name: self.dataset.clone(), size: self.size })
+    }
+}
+
+impl Experiment {
+    /// The patient folds a longitudinal dataset needs.
+    fn patient_folds(&self) -> Result<PatientFolds> {
+        self.folds.clone().ok_or_else(|| {
+            Error::Invalid(format!(
+                "experiment '{}': dataset '{}' is longitudinal and is split by patient; add e.g. `folds = {{ k = 3, test = 0 }}`",
+                self.name, self.dataset
+            ))
+        })
     }
 }
 
@@ -384,7 +398,10 @@ impl Suite {
             }
             match reference {
                 DatasetRef::Phantoms(_) | DatasetRef::LongitudinalPhantoms(_) => {}
-                DatasetRef::Longitudinal { size, .. } => {
+                DatasetRef::Longitudinal { spec, size, .. } => {
+                    if spec.dataset.name != exp.dataset {
+                        return err(format!("{at}: dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
+                    }
                     if !crate::data::folder::SIZE_RANGE.contains(&size) {
                         return err(format!("{at}: size {size} is outside 4..=2048"));
                     }
@@ -537,5 +554,23 @@ tasks = [{ name = "shape", kind = "multiclass", source = "shape" }]
     fn missing_size_is_reported() {
         let msg = check(&GOOD.replace("dataset = \"phantoms\"", "dataset = \"retinamnist\"\nsize = 32")).unwrap_err();
         assert!(msg.contains("32") && msg.contains("28"), "{msg}");
+    }
+
+    #[test]
+    fn longitudinal_settings_are_refused_where_they_do_not_apply() {
+        let pairs = GOOD.replace("epochs = 1\n", "epochs = 1\n[model]\nbackbone = \"unet\"\npairs = \"siamese\"\n");
+        let msg = check(&pairs).unwrap_err();
+        assert!(msg.contains("model.pairs") && msg.contains("longitudinal"), "{msg}");
+        let btp = "dataset = \"brain-tumor-progression\"\nsize = 32";
+        let msg = check(&GOOD.replace("dataset = \"phantoms\"", btp)).unwrap_err();
+        assert!(msg.contains("folds"), "a longitudinal dataset needs patient folds: {msg}");
+        let msg = check(&GOOD.replace("dataset = \"phantoms\"", "dataset = \"phantoms\"\nfolds = { k = 3, test = 0 }")).unwrap_err();
+        assert!(msg.contains("folds") && msg.contains("longitudinal"), "{msg}");
+        let bad_fold = format!("{btp}\nfolds = {{ k = 3, test = 3 }}");
+        let msg = check(&GOOD.replace("dataset = \"phantoms\"", &bad_fold)).unwrap_err();
+        assert!(msg.contains("folds.test"), "{msg}");
+        let time_point = GOOD.replace("source = \"shape\" }", "source = \"shape\", time_point = 0 }");
+        let msg = check(&time_point).unwrap_err();
+        assert!(msg.contains("time_point") && msg.contains("single"), "{msg}");
     }
 }

@@ -166,3 +166,22 @@ fn brain_tumor_progression_pairs_are_verified_and_split_by_patient() {
     }
     assert_eq!(tested.len(), 11, "over the four folds every patient is tested once");
 }
+
+#[test]
+fn a_bring_your_own_longitudinal_spec_is_recognised_by_its_pairs_table() {
+    use medmtl::config::{DatasetRef, Suite};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("mine.toml");
+    let text = include_str!("../../datasets/brain-tumor-progression.toml").replace("name = \"brain-tumor-progression\"", "name = \"mine\"");
+    std::fs::write(&spec, text).unwrap();
+    let suite = format!(
+        "name = \"t\"\nseeds = [0]\ndesigns = [\"hps\"]\n[train]\nepochs = 1\n[model]\nbackbone = \"unet\"\npairs = \"siamese\"\n\
+         [[experiment]]\nname = \"e\"\ndataset = \"mine\"\nspec = {:?}\nsize = 32\nfolds = {{ k = 3, test = 1 }}\n\
+         tasks = [{{ name = \"seg\", kind = \"segmentation\", source = \"mask_t1\" }}]\n",
+        spec.display().to_string()
+    );
+    let parsed = Suite::parse(&suite, std::path::Path::new("t.toml")).unwrap();
+    parsed.validate(&medmtl::data::catalog::Catalog::embedded().unwrap(), std::path::Path::new("t.toml")).unwrap();
+    let Ok(DatasetRef::Longitudinal { spec, size, folds }) = parsed.experiments[0].dataset_ref() else { panic!("not longitudinal") };
+    assert_eq!((spec.dataset.name.as_str(), size, folds.test), ("mine", 32, 1));
+}

@@ -188,6 +188,12 @@ pub fn embedded_longitudinal_spec(name: &str) -> Result<LongitudinalSpec> {
     parse_longitudinal_spec(text, Path::new(&format!("datasets/{name}.toml")))
 }
 
+/// Whether spec text describes a longitudinal dataset (it has a `[pairs]` table) rather than a
+/// folder dataset.
+pub fn is_longitudinal_spec(text: &str) -> bool {
+    text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("pairs"))
+}
+
 /// Parses and validates spec text; `origin` names it in errors.
 pub fn parse_longitudinal_spec(text: &str, origin: &Path) -> Result<LongitudinalSpec> {
     let spec: LongitudinalSpec = toml::from_str(text).map_err(|e| Error::config(origin, e.to_string()))?;
