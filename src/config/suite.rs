@@ -19,9 +19,9 @@ use crate::data::subgroup::{ShiftSpec, SubgroupSpec};
 use std::collections::BTreeMap;
 
 use crate::hyper::ParamTable;
+use crate::model::arch::pairs::PairMode;
 use crate::model::arch::Design;
 use crate::model::backbone::BackboneKind;
-use crate::model::pairs::PairMode;
 use crate::task::TaskSpec;
 use crate::train::TrainConfig;
 use crate::weighting::WeightingKind;

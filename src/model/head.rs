@@ -6,9 +6,8 @@ use candle_core::Tensor;
 
 use super::decoder::Decoder;
 use super::layers::{global_avg_pool, Linear};
-use super::pairs::fuse_time_points;
 use super::params::ParamBuilder;
-use crate::Result;
+use crate::{Error, Result};
 
 /// What a head needs to know about its task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +17,7 @@ pub struct HeadSpec {
     /// Whether the output is an image (a decoder head) rather than a vector (a linear head).
     pub dense: bool,
     /// Whether the head reads Siamese features of two time points (stacked along the batch)
-    /// and fuses them first ([`crate::model::pairs::fuse_time_points`]).
+    /// and fuses them first ([`fuse_time_points`]).
     pub fuse_pairs: bool,
 }
 
@@ -76,4 +75,16 @@ impl Head {
     pub fn is_dense(&self) -> bool {
         matches!(self.kind, HeadKind::Dense(_))
     }
+}
+
+/// `[f_t0, f_t1, f_t1 - f_t0]` along channels of a level whose batch holds the baseline
+/// half first and the follow-up half second.
+pub fn fuse_time_points(level: &Tensor) -> Result<Tensor> {
+    let n = level.dim(0)?;
+    if n % 2 != 0 {
+        return Err(Error::Invalid(format!("a Siamese feature level has an odd batch of {n}: the two time points must be stacked")));
+    }
+    let (before, after) = (level.narrow(0, 0, n / 2)?, level.narrow(0, n / 2, n / 2)?);
+    let diff = (&after - &before)?;
+    Ok(Tensor::cat(&[&before, &after, &diff], 1)?)
 }

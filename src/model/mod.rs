@@ -6,6 +6,5 @@ pub mod decoder;
 pub mod head;
 pub mod layers;
 pub mod mlp;
-pub mod pairs;
 pub mod params;
 pub mod vae;

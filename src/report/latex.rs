@@ -122,9 +122,9 @@ fn pooled_table(t: &PooledTable) -> TexTable {
         let _ = write!(text, "{} & {} & {}", escape(&r.pool), escape(&r.combo), r.folds);
         for cell in &r.cells {
             match cell {
-                Some((mean, ci, _)) => {
-                    let ci = interval(*ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
-                    let _ = write!(text, " & {}{ci}", math_cell(&num(*mean, 3), None, false, ""));
+                Some(v) => {
+                    let ci = interval(v.ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
+                    let _ = write!(text, " & {}{ci}", math_cell(&num(v.mean, 3), None, false, ""));
                 }
                 None => text.push_str(" & --"),
             }

@@ -74,8 +74,19 @@ pub struct PooledRow {
     pub combo: String,
     /// Folds (experiments) with runs of this design.
     pub folds: usize,
-    /// Per column: mean over folds, 95% t-interval over folds, and each fold's mean over seeds.
-    pub cells: Vec<Option<(f64, (f64, f64), Vec<f64>)>>,
+    /// One per column (`None`: no fold has a value).
+    pub cells: Vec<Option<PooledCell>>,
+}
+
+/// One metric of one design over the folds of a pool.
+#[derive(Debug, Clone)]
+pub struct PooledCell {
+    /// Mean over folds of each fold's mean over seeds.
+    pub mean: f64,
+    /// 95% t-interval of that mean over folds.
+    pub ci: (f64, f64),
+    /// Each fold's mean over seeds, in suite order.
+    pub per_fold: Vec<f64>,
 }
 
 /// A run that produced no metrics.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{ExperimentReport, PooledRow, PooledTable};
+use super::model::{ExperimentReport, PooledCell, PooledRow, PooledTable};
 use crate::config::Suite;
 use crate::metrics::defs;
 use crate::stats::{mean_ci95, summarize};
@@ -66,7 +66,11 @@ fn table(dataset: &str, pools: &[(&str, Vec<&ExperimentReport>)]) -> Option<Pool
                     })
                     .filter(|v| v.is_finite())
                     .collect();
-                cells.push((!per_fold.is_empty()).then(|| (summarize(&per_fold).mean, mean_ci95(&per_fold), per_fold)));
+                cells.push((!per_fold.is_empty()).then(|| PooledCell {
+                    mean: summarize(&per_fold).mean,
+                    ci: mean_ci95(&per_fold),
+                    per_fold,
+                }));
             }
             let folds = members.iter().filter(|e| e.combos.iter().any(|c| c.label() == label)).count();
             rows.push(PooledRow { pool: pool.to_string(), combo: label, folds, cells });

@@ -25,7 +25,7 @@ pub fn suite(out: &mut Vec<Block>, tables: &[PooledTable]) {
             .iter()
             .enumerate()
             .map(|(c, (_, _, higher))| {
-                let means = t.rows.iter().filter_map(|r| r.cells[c].as_ref().map(|v| v.0)).filter(|v| v.is_finite());
+                let means = t.rows.iter().filter_map(|r| r.cells[c].as_ref().map(|v| v.mean)).filter(|v| v.is_finite());
                 if *higher {
                     means.reduce(f64::max)
                 } else {
@@ -40,14 +40,14 @@ pub fn suite(out: &mut Vec<Block>, tables: &[PooledTable]) {
                 let mut cells: Vec<Cell> = vec![Cell::new(r.pool.clone()), Cell::new(r.combo.clone()), Cell::new(r.folds.to_string())];
                 for (c, value) in r.cells.iter().enumerate() {
                     cells.push(match value {
-                        Some((mean, ci, folds)) => Cell {
-                            text: num(*mean, 3),
+                        Some(v) => Cell {
+                            text: num(v.mean, 3),
                             sub: Some(format!(
                                 "{} ({})",
-                                interval(*ci, 3).unwrap_or_default(),
-                                folds.iter().map(|v| num(*v, 3)).collect::<Vec<_>>().join(", ")
+                                interval(v.ci, 3).unwrap_or_default(),
+                                v.per_fold.iter().map(|x| num(*x, 3)).collect::<Vec<_>>().join(", ")
                             )),
-                            bold: best[c] == Some(*mean),
+                            bold: best[c] == Some(v.mean),
                             mark: "",
                         },
                         None => Cell::new("–"),

@@ -25,14 +25,15 @@ pub fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, id: &str, weight
         return;
     }
     out.push(Block::Heading { level: 3, text: "Task relatedness".into(), id: format!("{id}-relatedness") });
-    out.push(Block::Paragraph(Text::plain(
+    out.push(Block::Paragraph(Text::plain(format!(
         "Gradient relatedness on the shared parameters during training: the cosine of two tasks' loss gradients \
          (1: they pull the shared weights the same way, < 0: in conflict), the fraction of measured steps in conflict, \
          the median norm ratio |g_a| / |g_b|, and, where the suite asks for it, the lookahead affinity Z(a→b) of Fifty et \
          al. (2021): the relative drop of b's loss after a step on a's loss alone (positive: a helps b). Measured on \
-         every step where the weighting computes per-task gradients, else every 16th step; mean over epochs and seeds. \
+         every step where the weighting computes per-task gradients, else every {}th step; mean over epochs and seeds. \
          Designs without shared parameters (STL) have no gradient relatedness.",
-    )));
+        crate::train::PROBE_EVERY
+    ))));
     if !r.gradient.is_empty() {
         let mut rows = Vec::new();
         for g in &r.gradient {

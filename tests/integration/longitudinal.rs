@@ -10,10 +10,10 @@ use medmtl::data::longitudinal::phantoms::{generate, LongitudinalPhantomConfig};
 use medmtl::data::longitudinal::spec::{embedded_longitudinal_spec, PatientFolds};
 use medmtl::data::longitudinal::{load_longitudinal, PATIENT_SOURCE};
 use medmtl::data::{Dataset, SourceValues};
+use medmtl::model::arch::pairs::{PairInput, PairMode};
 use medmtl::model::arch::{build_with, Architecture, ModelSpec};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::head::HeadSpec;
-use medmtl::model::pairs::{PairInput, PairMode};
 use medmtl::model::params::Owner;
 use medmtl::task::{Task, TaskKindName};
 

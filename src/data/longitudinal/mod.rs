@@ -3,7 +3,7 @@
 //! A sample is a pair (baseline, follow-up) of 2-D slices at the same slice index of two
 //! registered volumes, stored as a two-channel image (channel 0 = baseline), so every loader
 //! downstream stays unchanged; designs that treat the channels as time points (the Siamese
-//! encoders of [`crate::model::pairs`]) read `Dataset::time_points`. Target sources:
+//! encoders of [`crate::model::arch::pairs`]) read `Dataset::time_points`. Target sources:
 //! - `mask_t0`, `mask_t1`: the lesion masks at each time point (binary segmentation);
 //! - `change`: the change map (0 unchanged, 1 new lesion, 2 vanished lesion; 3-class
 //!   segmentation);

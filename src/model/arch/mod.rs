@@ -12,6 +12,7 @@
 //! adding a design is that file plus its name in the `register!` list below.
 
 mod experts;
+pub mod pairs;
 
 use candle_core::{Device, Tensor};
 
@@ -114,7 +115,7 @@ pub struct ModelSpec {
     pub heads: Vec<HeadSpec>,
     /// How a two-time-point input is read (`None`: one image; a pair's time points, if any,
     /// are plain channels).
-    pub pairs: Option<crate::model::pairs::PairInput>,
+    pub pairs: Option<self::pairs::PairInput>,
 }
 
 impl ModelSpec {
@@ -139,7 +140,7 @@ pub fn build_with(
 ) -> Result<Box<dyn Architecture>> {
     let pb = ParamBuilder::new(seed, device);
     match &spec.pairs {
-        Some(input) => crate::model::pairs::build_paired(design, &pb, spec, input, params, device),
+        Some(input) => self::pairs::build_paired(design, &pb, spec, input, params, device),
         None => (design.construct)(&pb, spec, params),
     }
 }

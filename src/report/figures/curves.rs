@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::{ExperimentReport, TaskCurves};
 use crate::report::palette;
 
@@ -90,20 +90,17 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
         .build_cartesian_2d(x0..x1, (y0 - yp)..(y1 + yp))
         .map_err(err)?;
     let integer_epochs = x1 - x0 <= 12.0;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc(if loss { "loss" } else { task.val_metric.as_str() })
-        .x_labels(if integer_epochs { (x1 - x0) as usize + 1 } else { 10 })
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_labels(6)
-        .y_label_formatter(&|v| format!("{v:.yd$}"))
-        .label_style(ctx.body())
-        .axis_desc_style(ctx.axis())
-        .light_line_style(palette::LIGHT_GREY.mix(0.6))
-        .bold_line_style(palette::LIGHT_GREY)
-        .draw()
-        .map_err(err)?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(if loss { "loss" } else { task.val_metric.as_str() })
+            .x_labels(if integer_epochs { (x1 - x0) as usize + 1 } else { 10 })
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_labels(6)
+            .y_label_formatter(&|v| format!("{v:.yd$}")),
+        ctx,
+    )?;
     for s in &task.series {
         let color = palette::series(s.combo);
         let points = value(s);

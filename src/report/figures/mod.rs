@@ -346,6 +346,22 @@ fn rendered(
     })
 }
 
+/// Draws a chart's mesh in the house style every figure shares (body-size tick labels, axis
+/// titles, a light grid), after the figure's own axis settings.
+pub fn draw_mesh<X, Y, DB>(mesh: &mut plotters::chart::MeshStyle<'_, '_, X, Y, DB>, ctx: Ctx) -> std::result::Result<(), String>
+where
+    X: plotters::coord::ranged1d::Ranged + plotters::coord::ranged1d::ValueFormatter<<X as plotters::coord::ranged1d::Ranged>::ValueType>,
+    Y: plotters::coord::ranged1d::Ranged + plotters::coord::ranged1d::ValueFormatter<<Y as plotters::coord::ranged1d::Ranged>::ValueType>,
+    DB: DrawingBackend,
+{
+    mesh.label_style(ctx.body())
+        .axis_desc_style(ctx.axis())
+        .light_line_style(palette::LIGHT_GREY.mix(0.6))
+        .bold_line_style(palette::LIGHT_GREY)
+        .draw()
+        .map_err(err)
+}
+
 /// Every figure of the report.
 pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
     let mut out = Vec::new();

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::ExperimentReport;
 use crate::report::palette;
 
@@ -130,20 +130,17 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>, 
         .y_label_area_size(ctx.upx(64.0))
         .build_cartesian_2d((x0 - xp).max(0.0)..(x1 + xp), (y0 - yp)..(y1 + yp))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("training throughput (images/s)")
-        .y_desc(format!("{} (test)", panel.metric))
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.yd$}"))
-        .label_style(ctx.body())
-        .axis_desc_style(ctx.axis())
-        .light_line_style(palette::LIGHT_GREY.mix(0.6))
-        .bold_line_style(palette::LIGHT_GREY)
-        .draw()
-        .map_err(err)?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc("training throughput (images/s)")
+            .y_desc(format!("{} (test)", panel.metric))
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.yd$}")),
+        ctx,
+    )?;
     let mut front: Vec<&Point> = panel.front.iter().map(|&i| &panel.points[i]).collect();
     front.sort_by(|a, b| a.x.total_cmp(&b.x));
     if front.len() > 1 {

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::{ExperimentReport, SuiteRelatedness};
 use crate::report::palette;
 
@@ -246,20 +246,17 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>, 
         .y_label_area_size(ctx.upx(62.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(panel.x.as_str())
-        .y_desc(panel.y.as_str())
-        .x_labels(6)
-        .x_label_formatter(&|v| format!("{v:.xd$}"))
-        .y_labels(6)
-        .y_label_formatter(&|v| format!("{v:.yd$}"))
-        .label_style(ctx.body())
-        .axis_desc_style(ctx.axis())
-        .light_line_style(palette::LIGHT_GREY.mix(0.6))
-        .bold_line_style(palette::LIGHT_GREY)
-        .draw()
-        .map_err(err)?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc(panel.x.as_str())
+            .y_desc(panel.y.as_str())
+            .x_labels(6)
+            .x_label_formatter(&|v| format!("{v:.xd$}"))
+            .y_labels(6)
+            .y_label_formatter(&|v| format!("{v:.yd$}")),
+        ctx,
+    )?;
     if panel.zero && y0 < 0.0 && y1 > 0.0 {
         chart.draw_series(std::iter::once(PathElement::new(vec![(x0, 0.0), (x1, 0.0)], ctx.stroke(1.2, palette::BLACK)))).map_err(err)?;
     }

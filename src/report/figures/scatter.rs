@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::{ExperimentReport, Scatter};
 use crate::report::palette;
 
@@ -61,20 +61,17 @@ impl Figure for ScatterFigure<'_> {
             .y_label_area_size(ctx.upx(62.0))
             .build_cartesian_2d(lo..hi, lo..hi)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("true {}", self.scatter.task))
-            .y_desc(format!("predicted {}", self.scatter.task))
-            .x_labels(6)
-            .y_labels(6)
-            .x_label_formatter(&|v| format!("{v:.d$}"))
-            .y_label_formatter(&|v| format!("{v:.d$}"))
-            .label_style(ctx.body())
-            .axis_desc_style(ctx.axis())
-            .light_line_style(palette::LIGHT_GREY.mix(0.6))
-            .bold_line_style(palette::LIGHT_GREY)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc(format!("true {}", self.scatter.task))
+                .y_desc(format!("predicted {}", self.scatter.task))
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&|v| format!("{v:.d$}"))
+                .y_label_formatter(&|v| format!("{v:.d$}")),
+            ctx,
+        )?;
         chart.draw_series(std::iter::once(PathElement::new(vec![(lo, lo), (hi, hi)], ctx.stroke(1.2, palette::GREY)))).map_err(err)?;
         for (c, points) in &self.scatter.series {
             let color = palette::series(*c);

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{draw_marker, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
 use crate::report::model::{Cell, ExperimentReport};
 use crate::report::palette;
 
@@ -93,19 +93,16 @@ impl Figure for SubgroupFigure {
             .y_label_area_size(ctx.upx(62.0))
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (y0 - pad)..(y1 + pad))
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(format!("{} ({})", self.metric, if self.higher_is_better { "higher is better" } else { "lower is better" }))
-            .y_labels(6)
-            .y_label_formatter(&|v| format!("{v:.yd$}"))
-            .label_style(ctx.body())
-            .axis_desc_style(ctx.axis())
-            .light_line_style(palette::LIGHT_GREY.mix(0.6))
-            .bold_line_style(palette::LIGHT_GREY)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .y_desc(format!("{} ({})", self.metric, if self.higher_is_better { "higher is better" } else { "lower is better" }))
+                .y_labels(6)
+                .y_label_formatter(&|v| format!("{v:.yd$}")),
+            ctx,
+        )?;
         let combos = self.legend.len().max(1);
         let offset = |c: usize| (c as f64 + 0.5) / combos as f64 * 0.7 - 0.35;
         for (col, label) in self.columns.iter().enumerate() {

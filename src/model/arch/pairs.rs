@@ -18,9 +18,9 @@
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::arch::{Architecture, Design, ModelSpec};
-use super::params::{ParamBuilder, ParamStore};
+use super::{Architecture, Design, ModelSpec};
 use crate::hyper::ParamTable;
+use crate::model::params::{ParamBuilder, ParamStore};
 use crate::{Error, Result};
 
 /// How a design reads a two-time-point sample.
@@ -44,18 +44,6 @@ pub struct PairInput {
     pub channels: usize,
     /// Per task, the time point (0 baseline, 1 follow-up) it sees in [`PairMode::Single`].
     pub task_time_points: Vec<usize>,
-}
-
-/// `[f_t0, f_t1, f_t1 - f_t0]` along channels of a level whose batch holds the baseline
-/// half first and the follow-up half second.
-pub fn fuse_time_points(level: &Tensor) -> Result<Tensor> {
-    let n = level.dim(0)?;
-    if n % 2 != 0 {
-        return Err(Error::Invalid(format!("a Siamese feature level has an odd batch of {n}: the two time points must be stacked")));
-    }
-    let (before, after) = (level.narrow(0, 0, n / 2)?, level.narrow(0, n / 2, n / 2)?);
-    let diff = (&after - &before)?;
-    Ok(Tensor::cat(&[&before, &after, &diff], 1)?)
 }
 
 /// `N x 2C x H x W` pairs to `2N x C x H x W`: every baseline first, then every follow-up.
