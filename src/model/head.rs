@@ -5,7 +5,7 @@
 use candle_core::Tensor;
 
 use super::decoder::Decoder;
-use super::layers::{global_avg_pool, Linear};
+use super::layers::{global_avg_pool, Conv2d, Linear};
 use super::params::ParamBuilder;
 use crate::{Error, Result};
 
@@ -17,7 +17,7 @@ pub struct HeadSpec {
     /// Whether the output is an image (a decoder head) rather than a vector (a linear head).
     pub dense: bool,
     /// Whether the head reads Siamese features of two time points (stacked along the batch)
-    /// and fuses them first ([`fuse_time_points`]).
+    /// and fuses them first ([`fuse_time_points`], then a 1x1 convolution per level).
     pub fuse_pairs: bool,
 }
 
@@ -31,7 +31,10 @@ impl HeadSpec {
 /// One task's head over the multi-scale features.
 pub struct Head {
     kind: HeadKind,
-    fuse_pairs: bool,
+    /// Siamese heads: per level read, a 1x1 convolution from the fused `3c` channels back to
+    /// `c`, so the decoder costs what it costs on one image (a decoder over the fused maps
+    /// would be three times wider at every level).
+    fuse: Option<Vec<Conv2d>>,
 }
 
 enum HeadKind {
@@ -45,23 +48,33 @@ impl Head {
     /// A decoder for a dense `spec`, else a linear layer on the deepest level; `channels` are
     /// the levels' channels, shallowest first.
     pub fn new(pb: &ParamBuilder, spec: HeadSpec, channels: &[usize]) -> Result<Self> {
-        // Fused Siamese levels hold three maps per encoder channel (t0, t1, t1 - t0).
-        let fused: Vec<usize> = channels.iter().map(|c| if spec.fuse_pairs { 3 * c } else { *c }).collect();
         let kind = if spec.dense {
-            HeadKind::Dense(Decoder::new(&pb.sub("decoder"), &fused, spec.outputs)?)
+            HeadKind::Dense(Decoder::new(&pb.sub("decoder"), channels, spec.outputs)?)
         } else {
-            HeadKind::Vector(Linear::new(pb, fused[fused.len() - 1], spec.outputs)?)
+            HeadKind::Vector(Linear::new(pb, channels[channels.len() - 1], spec.outputs)?)
         };
-        Ok(Head { kind, fuse_pairs: spec.fuse_pairs })
+        // A vector head reads the deepest level only, so only that one is fused.
+        let first = if spec.dense { 0 } else { channels.len() - 1 };
+        let fuse = spec
+            .fuse_pairs
+            .then(|| {
+                (first..channels.len())
+                    .map(|l| Conv2d::new(&pb.sub("fuse").sub(&format!("level{l}")), 3 * channels[l], channels[l], 1, 1, 0, true))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(Head { kind, fuse })
     }
 
     /// The task's output from its multi-scale features (shallowest level first).
     pub fn forward(&self, levels: &[Tensor], train: bool) -> Result<Tensor> {
-        if self.fuse_pairs {
-            let fused = levels.iter().map(fuse_time_points).collect::<Result<Vec<_>>>()?;
-            return self.forward_fused(&fused, train);
+        let Some(fuse) = &self.fuse else { return self.forward_fused(levels, train) };
+        let first = levels.len() - fuse.len();
+        let mut fused: Vec<Tensor> = levels[..first].to_vec();
+        for (level, conv) in levels[first..].iter().zip(fuse) {
+            fused.push(conv.forward(&fuse_time_points(level)?)?);
         }
-        self.forward_fused(levels, train)
+        self.forward_fused(&fused, train)
     }
 
     fn forward_fused(&self, levels: &[Tensor], train: bool) -> Result<Tensor> {
