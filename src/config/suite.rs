@@ -228,9 +228,7 @@ impl Experiment {
         }
         Ok(DatasetRef::Catalog { name: self.dataset.clone(), size: self.size })
     }
-}
 
-impl Experiment {
     /// The patient folds a longitudinal dataset needs.
     fn patient_folds(&self) -> Result<PatientFolds> {
         self.folds.clone().ok_or_else(|| {

@@ -5,7 +5,7 @@
 //!   weights (the pair is stacked along the batch, so both halves pass through one
 //!   encoder and its batch statistics), and every head fuses each feature level of the two
 //!   time points as `[f_t0, f_t1, f_t1 - f_t0]`, projected back to the level's width by a
-//!   1x1 convolution (concatenation and difference, as Siamese
+//!   1x1 convolution + BN + ReLU (concatenation and difference, as Siamese
 //!   change-detection networks do: Daudt, Le Saux & Boulch, "Fully convolutional Siamese
 //!   networks for change detection", ICIP 2018). Works with every design whose heads are
 //!   medmtl's shared task heads (STL, HPS, cross-stitch, MTAN, the expert designs).
