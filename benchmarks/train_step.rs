@@ -54,7 +54,7 @@ fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: Weightin
     };
     // The steady state is what a long run pays for: past GradNorm's and DWA's warm-up.
     stepper.warm_up(2, losses).unwrap();
-    c.bench_function(name, |b| b.iter(|| assert!(matches!(stepper.step(model.params(), losses).unwrap(), StepOutcome::Done(_)))));
+    c.bench_function(name, |b| b.iter(|| assert!(matches!(stepper.step(model.params(), |_| losses()).unwrap(), StepOutcome::Done(_)))));
 }
 
 fn designs(c: &mut Criterion) {

@@ -178,7 +178,7 @@ pub fn measure(
             out[0].sum_all()?.to_scalar::<f32>()?;
             return Ok(());
         }
-        match stepper.step(w.model.params(), losses)? {
+        match stepper.step(w.model.params(), |_| losses())? {
             StepOutcome::Done(_) => Ok(()),
             StepOutcome::NonFinite { task, loss } => Err(Error::Invalid(format!("speed workload: task {task} loss is {loss}"))),
         }

@@ -62,36 +62,51 @@ impl<'a> Stepper<'a> {
         Stepper { optimizer, weighting, probe_every: 0, steps: 0, affinity: false }
     }
 
-    /// One step on the losses `forward` computes. `forward` is called again (without
-    /// gradients) after the update when the method wants the losses after the step.
-    pub fn step(&mut self, params: &ParamStore, mut forward: impl FnMut() -> Result<Vec<Tensor>>) -> Result<StepOutcome> {
-        let losses = forward()?;
-        let values = loss_values(&losses)?;
-        if let Some((task, &loss)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Ok(StepOutcome::NonFinite { task, loss });
+    /// One step on the losses `forward(draw)` computes for each of the method's
+    /// [`Weighting::batches_per_step`] independent batches (draw 0 only, for most methods).
+    /// `forward(0)` is called again (without gradients) after the update when the method
+    /// wants the losses after the step. The reported losses are the draws' mean.
+    pub fn step(&mut self, params: &ParamStore, mut forward: impl FnMut(usize) -> Result<Vec<Tensor>>) -> Result<StepOutcome> {
+        let draws = self.weighting.batches_per_step().max(1);
+        let mut drawn = Vec::with_capacity(draws);
+        let mut values: Vec<f64> = Vec::new();
+        for draw in 0..draws {
+            let losses = forward(draw)?;
+            let v = loss_values(&losses)?;
+            if let Some((task, &loss)) = v.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Ok(StepOutcome::NonFinite { task, loss });
+            }
+            if values.is_empty() {
+                values = vec![0.0; v.len()];
+            }
+            for (a, b) in values.iter_mut().zip(&v) {
+                *a += b / draws as f64;
+            }
+            drawn.push(losses);
         }
-        let mut backward = self.weighting.backward(&losses, params)?;
+        let mut backward =
+            if draws == 1 { self.weighting.backward(&drawn[0], params)? } else { self.weighting.backward_batches(&drawn, params)? };
         let due = self.probe_every > 0 && self.steps.is_multiple_of(self.probe_every);
         self.steps += 1;
         let mut lookahead = None;
+        let losses = &drawn[0];
         if due && losses.len() > 1 && (backward.task_gram.is_none() || self.affinity) {
-            let grads = TaskGradients::compute(&losses, params)?;
+            let grads = TaskGradients::compute(losses, params)?;
             if backward.task_gram.is_none() {
                 backward.task_gram = Some(grads.gram());
             }
             lookahead = self.affinity.then_some(grads);
         }
-        drop(losses);
+        drop(drawn);
+        let mut first = || forward(0);
         let affinity = match lookahead {
-            Some(grads) => {
-                Some(super::affinity::lookahead_affinity(params, &grads, self.optimizer.learning_rate(), &values, &mut forward)?)
-            }
+            Some(grads) => Some(super::affinity::lookahead_affinity(params, &grads, self.optimizer.learning_rate(), &values, &mut first)?),
             None => None,
         };
         self.optimizer.step(&backward.grads)?;
         if self.weighting.wants_losses_after_step() {
             let _no_grad = no_grad();
-            let after = loss_values(&forward()?)?;
+            let after = loss_values(&first()?)?;
             self.weighting.after_step(&after);
         }
         Ok(StepOutcome::Done(StepReport { losses: values, weights: self.weighting.weights(), task_gram: backward.task_gram, affinity }))

@@ -201,9 +201,13 @@ pub fn train_with(
         let mut loss_count = vec![0usize; tasks.len()];
         let mut probe = EpochProbe::new(tasks.len());
         for _ in 0..steps_per_epoch {
-            let batches: Vec<Vec<usize>> = data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect();
-            state.train_images += batches.iter().map(Vec::len).sum::<usize>();
-            let outcome = stepper.step(model.params(), || batch_losses(model, tasks, &data, &batches, true, device))?;
+            // One batch per group, or several independent ones for the double-sampling
+            // methods (MoDo, SDMGrad), which then see that many times the images per epoch.
+            let draws: Vec<Vec<Vec<usize>>> = (0..stepper.weighting.batches_per_step().max(1))
+                .map(|_| data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect())
+                .collect();
+            state.train_images += draws.iter().flatten().map(Vec::len).sum::<usize>();
+            let outcome = stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], true, device))?;
             let report = match outcome {
                 StepOutcome::Done(report) => report,
                 StepOutcome::NonFinite { task, loss } => {

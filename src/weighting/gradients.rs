@@ -107,6 +107,11 @@ impl TaskGradients {
         out.into_iter().map(|v| v as f32).collect()
     }
 
+    /// For each of `vars` (a method's own variables), the sum of its per-task gradients.
+    pub fn summed(&self, vars: &[Var]) -> Result<GradStore> {
+        weighted_sum(&self.stores, &vec![1.0; self.stores.len()], vars)
+    }
+
     /// The optimiser's store: `shared_grad` for the shared parameters; for task-specific
     /// parameters the sum of their tasks' gradients, scaled by `task_weights` when given
     /// (otherwise unscaled, as LibMTL leaves them for gradient-manipulation methods).
@@ -122,6 +127,32 @@ impl TaskGradients {
         }
         Ok(out)
     }
+}
+
+/// The optimiser's store for a step over several independent batches (MoDo, SDMGrad):
+/// `shared_grad` on the shared parameters, and on each task-specific parameter the mean
+/// over the batches of its tasks' gradients.
+pub fn into_store_over_batches(batches: Vec<TaskGradients>, shared_grad: &[f32]) -> Result<GradStore> {
+    let n = batches.len().max(1) as f64;
+    let mut iter = batches.into_iter();
+    let Some(first) = iter.next() else { return Ok(GradStore::default()) };
+    let mut stores: Vec<GradStore> = first.stores;
+    for b in iter {
+        stores.extend(b.stores);
+    }
+    let mut out = weighted_sum(&stores, &vec![1.0 / n; stores.len()], &first.task_specific)?;
+    let mut offset = 0;
+    for var in &first.shared {
+        let k = var.elem_count();
+        out.insert(var.as_tensor(), Tensor::from_slice(&shared_grad[offset..offset + k], var.shape(), var.device())?);
+        offset += k;
+    }
+    Ok(out)
+}
+
+/// `A B^T` for two sets of task gradients (`A[i] . B[j]`), in f64.
+pub fn cross_gram(a: &[Vec<f32>], b: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    a.iter().map(|x| b.iter().map(|y| dot(x, y)).collect()).collect()
 }
 
 /// `g -= coef * onto`: removes from `g` its component along `onto` (scaled by `coef`).

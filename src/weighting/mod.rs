@@ -23,7 +23,10 @@ use crate::Result;
 
 pub use gram::GramWeighting;
 
-register!(Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad, stch);
+register!(
+    Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad, stch, fairgrad,
+    db_mtl, imtl_l, imtl, excess_mtl, moco, modo, sdmgrad
+);
 
 /// A weighting method a suite can name (`"pcgrad"`).
 pub type WeightingKind = Handle<Method>;
@@ -84,6 +87,22 @@ pub trait Weighting: Send {
     /// the training history.
     fn weights(&self) -> Option<Vec<f64>> {
         None
+    }
+
+    /// Independent batches the method needs per step: 1, or more for the methods whose
+    /// estimates multiply gradients of independent samples (MoDo, SDMGrad: 3). The trainer
+    /// draws that many per step and calls [`Weighting::backward_batches`].
+    fn batches_per_step(&self) -> usize {
+        1
+    }
+
+    /// Gradients of one step from the per-task losses of `batches_per_step` independent
+    /// batches (`losses[b][t]`).
+    fn backward_batches(&mut self, losses: &[Vec<Tensor>], params: &ParamStore) -> Result<Backward> {
+        match losses.first() {
+            Some(first) => self.backward(first, params),
+            None => Err(crate::Error::Invalid("no batch losses".into())),
+        }
     }
 
     /// Everything the method carries from step to step (loss history, learned weights,
