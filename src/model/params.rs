@@ -118,6 +118,20 @@ impl ParamStore {
         self.params.iter().any(|p| p.owner == Owner::Shared)
     }
 
+    /// The store a gradient method sees when it acts on the shared representation
+    /// (`rep_grad`): `levels` (detached copies of the representation, one variable per
+    /// encoder level) stand where the shared parameters stood; the task-specific
+    /// parameters are the model's.
+    pub fn with_representation(&self, levels: &[Var]) -> ParamStore {
+        let mut params: Vec<Param> = levels
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Param { name: format!("representation.{i}"), var: v.clone(), owner: Owner::Shared, trainable: true })
+            .collect();
+        params.extend(self.params.iter().filter(|p| p.owner != Owner::Shared).cloned());
+        ParamStore { params }
+    }
+
     /// Copies the values of every parameter (trainable or buffer) that `keep` selects.
     pub fn snapshot(&self, keep: impl Fn(&Param) -> bool) -> Result<Snapshot> {
         let values = self

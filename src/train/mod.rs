@@ -8,6 +8,7 @@ pub mod lossless;
 mod memory;
 pub mod optim;
 pub mod probe;
+pub mod rep_grad;
 pub mod representation;
 mod schedule;
 pub mod step;
@@ -58,6 +59,12 @@ pub struct TrainConfig {
     /// (one extra forward per task every [`PROBE_EVERY`] steps); off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub affinity: bool,
+    /// Gradient methods act on the gradients with respect to the shared representation
+    /// (the encoder's output levels) instead of the shared parameters (LibMTL's `rep_grad`;
+    /// [`rep_grad`]); designs with one shared representation only (HPS). Off by default;
+    /// GradDrop always works this way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rep_grad: bool,
 }
 
 fn default_batch() -> usize {

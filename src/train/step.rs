@@ -5,9 +5,10 @@
 //! backward, the optimiser update, and for methods that ask for it (FAMO) the same batch's
 //! losses again after the update.
 
-use candle_core::Tensor;
+use candle_core::{Tensor, Var};
 
 use super::optim::Adam;
+use super::rep_grad::Level;
 use crate::model::params::{no_grad, ParamStore};
 use crate::weighting::gradients::TaskGradients;
 use crate::weighting::{loss_values, Weighting};
@@ -110,6 +111,40 @@ impl<'a> Stepper<'a> {
             self.weighting.after_step(&after);
         }
         Ok(StepOutcome::Done(StepReport { losses: values, weights: self.weighting.weights(), task_gram: backward.task_gram, affinity }))
+    }
+
+    /// One step with the method acting on the gradients of the shared representation
+    /// ([`super::rep_grad`]): `forward` gives the per-task losses of heads that read the
+    /// detached levels it also returns. No relatedness probe (the method's own Gram matrix,
+    /// over representation gradients, is reported).
+    pub fn step_on_representation(
+        &mut self,
+        model: &ParamStore,
+        mut forward: impl FnMut() -> Result<(Vec<Tensor>, Vec<Level>)>,
+    ) -> Result<StepOutcome> {
+        let (losses, levels) = forward()?;
+        let values = loss_values(&losses)?;
+        if let Some((task, &loss)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Ok(StepOutcome::NonFinite { task, loss });
+        }
+        let copies: Vec<Var> = levels.iter().map(|l| l.copy.clone()).collect();
+        let mut backward = self.weighting.backward(&losses, &model.with_representation(&copies))?;
+        drop(losses);
+        super::rep_grad::through_encoder(&mut backward.grads, &levels, model)?;
+        drop(levels);
+        self.steps += 1;
+        self.optimizer.step(&backward.grads)?;
+        if self.weighting.wants_losses_after_step() {
+            let _no_grad = no_grad();
+            let after = loss_values(&forward()?.0)?;
+            self.weighting.after_step(&after);
+        }
+        Ok(StepOutcome::Done(StepReport {
+            losses: values,
+            weights: self.weighting.weights(),
+            task_gram: backward.task_gram,
+            affinity: None,
+        }))
     }
 
     /// Brings the method past its warm-up (GradNorm's and DWA's first epochs) by recording

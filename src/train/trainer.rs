@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{self, Bundle, CheckpointSpec};
 use super::optim::{Adam, AdamConfig, AdamState};
 use super::probe::{EpochProbe, PairStats, WeightStats};
+use super::rep_grad::{self, Level};
 use super::step::{StepOutcome, Stepper};
 use super::{batch, memory, OptimizerKind, TrainConfig};
 use crate::data::{Dataset, SourceValues, SplitName, PIXEL_SIZE_SOURCE};
@@ -171,6 +172,17 @@ pub fn train_with(
         stepper.affinity = config.affinity;
     }
 
+    let on_representation = config.rep_grad || stepper.weighting.needs_representation();
+    if on_representation {
+        if !stepper.weighting.supports_representation() || stepper.weighting.batches_per_step() > 1 {
+            return Err(Error::Invalid(
+                "rep_grad: this weighting method keeps per-coordinate gradient statistics or uses several batches per step, which \
+                 representation gradients (a different image at each coordinate in every batch) do not support; set rep_grad = false"
+                    .into(),
+            ));
+        }
+        stepper.probe_every = 0;
+    }
     let per_task_selection = !model.params().has_shared();
     let mut state = LoopState {
         epochs_done: 0,
@@ -207,7 +219,15 @@ pub fn train_with(
                 .map(|_| data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect())
                 .collect();
             state.train_images += draws.iter().flatten().map(Vec::len).sum::<usize>();
-            let outcome = stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], true, device))?;
+            let outcome = if on_representation {
+                stepper.step_on_representation(model.params(), || {
+                    let mut levels = Vec::new();
+                    let losses = batch_losses(model, tasks, &data, &draws[0], Some(&mut levels), device)?;
+                    Ok((losses, levels))
+                })?
+            } else {
+                stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], None, device))?
+            };
             let report = match outcome {
                 StepOutcome::Done(report) => report,
                 StepOutcome::NonFinite { task, loss } => {
@@ -428,19 +448,32 @@ impl Resume<'_> {
 }
 
 /// Every task's loss on one batch per group (`batches[g]` indexes group g's training split).
+/// With `representation`, the heads read detached copies of the shared representation,
+/// which are appended to it ([`super::rep_grad`]).
 fn batch_losses(
     model: &dyn Architecture,
     tasks: &[Task],
     data: &[GroupData],
     batches: &[Vec<usize>],
-    train: bool,
+    mut representation: Option<&mut Vec<Level>>,
     device: &Device,
 ) -> Result<Vec<Tensor>> {
     let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
     for (gd, idx) in data.iter().zip(batches) {
         let ds = gd.group.dataset;
         let x = batch::images(&ds.train, ds.shape, idx, device)?;
-        let outputs = model.forward(&x, &gd.group.tasks, train)?;
+        let outputs = match representation.as_deref_mut() {
+            None => model.forward(&x, &gd.group.tasks, true)?,
+            Some(kept) => {
+                let levels = model
+                    .shared_representation(&x, true)
+                    .ok_or_else(|| Error::Invalid("the design has no shared representation (rep_grad needs HPS)".into()))??;
+                let levels = rep_grad::detach(levels)?;
+                let outputs = model.heads_on(&rep_grad::head_inputs(&levels), &gd.group.tasks, true)?;
+                kept.extend(levels);
+                outputs
+            }
+        };
         for (&t, output) in gd.group.tasks.iter().zip(outputs) {
             let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], idx, device)?;
             losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);

@@ -97,6 +97,10 @@ impl Weighting for DbMtl {
         Ok(Backward { grads: grads.into_store(&shared, None)?, task_gram: Some(gram) })
     }
 
+    fn supports_representation(&self) -> bool {
+        false
+    }
+
     fn weights(&self) -> Option<Vec<f64>> {
         Some(self.last.clone())
     }

@@ -112,6 +112,10 @@ impl Weighting for ExcessMtl {
         Ok(Backward { grads: grads.into_store(&shared, Some(&weights))?, task_gram: Some(gram) })
     }
 
+    fn supports_representation(&self) -> bool {
+        false
+    }
+
     fn weights(&self) -> Option<Vec<f64>> {
         Some(self.weights.clone())
     }

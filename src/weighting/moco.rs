@@ -111,6 +111,10 @@ impl Weighting for MoCo {
         Ok(Backward { grads: grads.into_store(&shared, None)?, task_gram: Some(gram) })
     }
 
+    fn supports_representation(&self) -> bool {
+        false
+    }
+
     fn weights(&self) -> Option<Vec<f64>> {
         Some(self.lambda.clone())
     }

@@ -25,7 +25,7 @@ pub use gram::GramWeighting;
 
 register!(
     Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad, stch, fairgrad,
-    db_mtl, imtl_l, imtl, excess_mtl, moco, modo, sdmgrad
+    db_mtl, imtl_l, imtl, excess_mtl, moco, modo, sdmgrad, graddrop
 );
 
 /// A weighting method a suite can name (`"pcgrad"`).
@@ -103,6 +103,21 @@ pub trait Weighting: Send {
             Some(first) => self.backward(first, params),
             None => Err(crate::Error::Invalid("no batch losses".into())),
         }
+    }
+
+    /// Whether the method is defined on the gradients of the shared representation only
+    /// (GradDrop): the trainer then always takes representation gradients
+    /// ([`crate::train::rep_grad`]).
+    fn needs_representation(&self) -> bool {
+        false
+    }
+
+    /// Whether the method can act on representation gradients. Not the methods that keep
+    /// per-coordinate statistics of the gradient across steps (DB-MTL, MoCo, ExcessMTL) or
+    /// multiply gradients of different batches (MoDo, SDMGrad): a representation's
+    /// coordinates belong to different images in every batch.
+    fn supports_representation(&self) -> bool {
+        true
     }
 
     /// Everything the method carries from step to step (loss history, learned weights,

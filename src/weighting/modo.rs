@@ -84,6 +84,10 @@ impl Weighting for MoDo {
         self.backward_batches(&[losses.to_vec(), losses.to_vec(), losses.to_vec()], params)
     }
 
+    fn supports_representation(&self) -> bool {
+        false
+    }
+
     fn batches_per_step(&self) -> usize {
         3
     }

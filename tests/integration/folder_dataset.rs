@@ -476,6 +476,7 @@ fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
         schedule: Schedule::Constant,
         eval_batch_size: 8,
         affinity: false,
+        rep_grad: false,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0] }];
     let mut weighting = crate::common::method("ew").build(1, 0, &Device::Cpu).unwrap();

@@ -33,6 +33,7 @@ fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
         schedule: Schedule::Constant,
         eval_batch_size: 64,
         affinity: false,
+        rep_grad: false,
     };
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
     let mut weighting = common::method("ew").build(3, seed, &Device::Cpu).unwrap();

@@ -44,7 +44,15 @@ impl Hps {
 impl Architecture for Hps {
     fn forward(&self, x: &Tensor, tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
         let levels = self.backbone.forward_levels(x, train)?;
-        tasks.iter().map(|&t| self.heads[t].forward(&levels, train)).collect()
+        self.heads_on(&levels, tasks, train)
+    }
+
+    fn shared_representation(&self, x: &Tensor, train: bool) -> Option<Result<Vec<Tensor>>> {
+        Some(self.backbone.forward_levels(x, train))
+    }
+
+    fn heads_on(&self, levels: &[Tensor], tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
+        tasks.iter().map(|&t| self.heads[t].forward(levels, train)).collect()
     }
 
     fn params(&self) -> &ParamStore {

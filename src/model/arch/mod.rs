@@ -49,6 +49,21 @@ pub trait Architecture: Send + Sync {
         None
     }
 
+    /// The representation every task's head reads, one tensor per encoder level, for the
+    /// gradient methods that act on it instead of the shared parameters (`rep_grad`, as
+    /// LibMTL's): `None` for designs without one shared representation (per-task columns,
+    /// cross-stitch, attention, gated experts).
+    fn shared_representation(&self, _x: &Tensor, _train: bool) -> Option<Result<Vec<Tensor>>> {
+        None
+    }
+
+    /// The heads' outputs for `tasks` on a representation from
+    /// [`Architecture::shared_representation`]; `forward(x)` equals
+    /// `heads_on(shared_representation(x))`.
+    fn heads_on(&self, _representation: &[Tensor], _tasks: &[usize], _train: bool) -> Result<Vec<Tensor>> {
+        Err(crate::Error::Invalid("this design has no shared representation for its heads to read".into()))
+    }
+
     /// The encoder stage outputs of task `task`'s own network on `x` (evaluation mode), for
     /// comparing the representations separately trained networks learn (CKA); `None` for
     /// designs whose tasks share an encoder.
