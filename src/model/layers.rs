@@ -134,6 +134,12 @@ impl Linear {
         Ok(Linear { weight: pb.uniform("weight", &[outputs, inputs], bound)?, bias: pb.uniform("bias", &[outputs], bound)? })
     }
 
+    /// A map whose weights and biases start uniform in `[-bound, bound]` (a design's own
+    /// initialisation, e.g. DSelect-k's gates).
+    pub fn with_bound(pb: &ParamBuilder, inputs: usize, outputs: usize, bound: f64) -> Result<Self> {
+        Ok(Linear { weight: pb.uniform("weight", &[outputs, inputs], bound)?, bias: pb.uniform("bias", &[outputs], bound)? })
+    }
+
     /// `x W^T + b` for an `N x inputs` batch.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.matmul(&live(&self.weight).t()?)?.broadcast_add(&live(&self.bias))?)

@@ -23,7 +23,7 @@ use crate::hyper::ParamTable;
 use crate::registry::{register, Handle, Registry};
 use crate::Result;
 
-register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple, ynet, amyar, segresnet_vae, dcan, seg_measure, label_heads);
+register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple, dselect_k, ynet, amyar, segresnet_vae, dcan, seg_measure, label_heads);
 
 /// A design a suite can name (`"mtan"`).
 pub type Design = Handle<DesignInfo>;
