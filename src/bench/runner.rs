@@ -123,13 +123,11 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
         if todo.is_empty() {
             continue;
         }
-        let loaded = load_dataset(exp, &catalog, &options.sources)
-            .and_then(|d| crate::data::subgroup::prepare(d, exp.subgroups.as_ref(), exp.shift.as_ref()))
-            .map_err(|e| match e {
-                Error::Invalid(m) => Error::Invalid(format!("experiment '{}': {m}", exp.name)),
-                other => other,
-            });
-        let (dataset, test_groups) = match loaded {
+        let loaded = load_inputs(exp, &catalog, &options.sources).map_err(|e| match e {
+            Error::Invalid(m) => Error::Invalid(format!("experiment '{}': {m}", exp.name)),
+            other => other,
+        });
+        let inputs = match loaded {
             Ok(d) => d,
             Err(e @ (Error::DataUnavailable { .. } | Error::Checksum { .. })) if !options.strict => {
                 say(&multi, options, format!("skipping experiment '{}': {e}", exp.name));
@@ -139,12 +137,26 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
             }
             Err(e) => return Err(e),
         };
-        let tasks = exp.tasks.iter().map(|t| Task::resolve(t, &dataset)).collect::<Result<Vec<_>>>()?;
+        let tasks = exp
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let input = inputs.groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
+                Task::resolve(t, &inputs.datasets[input])
+            })
+            .collect::<Result<Vec<_>>>()?;
         for (run, files) in todo {
             overall.set_message(run.run_id());
             clear_partial_run(&files, options.force)?;
-            let context =
-                RunContext { suite_hash: &suite_hash, reference, dataset: &dataset, tasks: &tasks, test_groups: test_groups.as_deref() };
+            let context = RunContext {
+                suite_hash: &suite_hash,
+                reference,
+                datasets: &inputs.datasets,
+                groups: &inputs.groups,
+                tasks: &tasks,
+                test_groups: inputs.test_groups.as_deref(),
+            };
             match execute_run(run, &context, &files, options, &multi) {
                 Ok(()) => outcome.runs_completed += 1,
                 Err(Error::Diverged { epoch, task, loss, last_finite }) => {
@@ -206,18 +218,65 @@ pub fn load_dataset(exp: &Experiment, catalog: &Catalog, sources: &DataSources) 
     }
 }
 
+/// An experiment's data: its dataset, or one per input of a multi-input experiment, with
+/// the tasks each labels.
+pub struct Inputs {
+    /// The datasets, the experiment's own first; one image shape.
+    pub datasets: Vec<Dataset>,
+    /// For each dataset, the indices of the tasks it labels.
+    pub groups: Vec<Vec<usize>>,
+    /// The subgroup of each test sample, where the experiment reports per subgroup.
+    pub test_groups: Option<Vec<String>>,
+}
+
+/// Loads every dataset of an experiment (converted to grey when it asks), checking that a
+/// multi-input experiment's datasets share one image shape.
+pub fn load_inputs(exp: &Experiment, catalog: &Catalog, sources: &DataSources) -> Result<Inputs> {
+    let inputs = exp.inputs();
+    let mut datasets = Vec::with_capacity(inputs.len());
+    let mut test_groups = None;
+    for (input, _) in &inputs {
+        let mut d = load_dataset(input, catalog, sources)?;
+        if exp.grayscale {
+            d = d.to_grayscale()?;
+        }
+        if inputs.len() == 1 {
+            let (d, groups) = crate::data::subgroup::prepare(d, exp.subgroups.as_ref(), exp.shift.as_ref())?;
+            test_groups = groups;
+            datasets.push(d);
+        } else {
+            datasets.push(d);
+        }
+    }
+    if let Some(other) = datasets.iter().find(|d| d.shape != datasets[0].shape) {
+        return Err(Error::Invalid(format!(
+            "multi-input datasets must share one image shape: '{}' has {}, '{}' has {}{}",
+            datasets[0].name,
+            datasets[0].shape,
+            other.name,
+            other.shape,
+            if other.shape.channels != datasets[0].shape.channels { "; set grayscale = true to convert colour images" } else { "" }
+        )));
+    }
+    Ok(Inputs { datasets, groups: inputs.into_iter().map(|(_, g)| g).collect(), test_groups })
+}
+
 /// What every run of an experiment shares.
 struct RunContext<'a> {
     suite_hash: &'a str,
     reference: Option<f64>,
-    dataset: &'a Dataset,
+    /// The experiment's datasets (one unless multi-input), the first setting the shape.
+    datasets: &'a [Dataset],
+    /// The tasks each dataset labels.
+    groups: &'a [Vec<usize>],
     tasks: &'a [Task],
     /// The subgroup of each test sample, where the experiment reports per subgroup.
     test_groups: Option<&'a [String]>,
 }
 
 fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &BenchOptions, multi: &MultiProgress) -> Result<()> {
-    let (dataset, tasks) = (ctx.dataset, ctx.tasks);
+    let (dataset, tasks) = (&ctx.datasets[0], ctx.tasks);
+    let single_input = ctx.datasets.len() == 1;
     let min = run.model.backbone.min_input_size();
     if dataset.shape.height < min || dataset.shape.width < min {
         return Err(Error::Invalid(format!(
@@ -246,8 +305,9 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         &crate::weighting::Context { tasks: tasks.len(), seed: run.seed, device: &options.device },
         run.weighting_params.as_ref(),
     )?;
-    let groups = [TaskGroup { dataset, tasks: (0..tasks.len()).collect() }];
-    let steps = run.train.epochs as u64 * dataset.train.len().div_ceil(run.train.batch_size) as u64;
+    let groups: Vec<TaskGroup> = ctx.datasets.iter().zip(ctx.groups).map(|(d, g)| TaskGroup { dataset: d, tasks: g.clone() }).collect();
+    let steps_per_epoch = ctx.datasets.iter().map(|d| d.train.len().div_ceil(run.train.batch_size)).max().unwrap_or(0);
+    let steps = run.train.epochs as u64 * steps_per_epoch as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));
     let hooks =
         train::TrainHooks { progress: Some(&bar), checkpoint: Some(CheckpointSpec { path: files.checkpoint(), key: run.config_hash() }) };
@@ -272,12 +332,18 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         results::write_subgroups(files, groups)?;
     }
     let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
-    if let Some(cka) =
-        crate::train::representation::task_network_similarity(model.as_ref(), &names, &dataset.test, dataset.shape, &options.device)?
-    {
+    // Representation similarity and example figures compare tasks on the same images.
+    let cka = match single_input {
+        true => {
+            crate::train::representation::task_network_similarity(model.as_ref(), &names, &dataset.test, dataset.shape, &options.device)?
+        }
+        false => None,
+    };
+    if let Some(cka) = cka {
         results::write_cka(files, &cka)?;
     }
-    results::write_run(files, &meta, &rows, &outcome.history, &preds, Some((dataset.test.images(), dataset.shape)))?;
+    let images = single_input.then(|| (dataset.test.images(), dataset.shape));
+    results::write_run(files, &meta, &rows, &outcome.history, &preds, images)?;
     if !options.keep_checkpoints {
         crate::train::checkpoint::remove(&files.checkpoint())?;
     }
@@ -323,7 +389,7 @@ fn run_meta(
         run_id: run.run_id(),
         suite: run.suite.clone(),
         experiment: run.experiment.name.clone(),
-        datasets: ctx.dataset.name.clone(),
+        datasets: ctx.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join("+"),
         design: run.design.to_string(),
         weighting: run.weighting_name().to_owned(),
         backbone: run.model.backbone.as_str().to_owned(),
@@ -341,8 +407,8 @@ fn run_meta(
         git_revision: crate::provenance::git_revision(),
         config_hash: run.config_hash(),
         timestamp: crate::provenance::timestamp(),
-        data_verified: ctx.dataset.provenance.verified,
-        data_files: ctx.dataset.provenance.files.clone(),
+        data_verified: ctx.datasets.iter().all(|d| d.provenance.verified),
+        data_files: ctx.datasets.iter().flat_map(|d| d.provenance.files.clone()).collect(),
         threads: rayon::current_num_threads(),
         device: format!("{:?}", options.device.location()),
         hardware: crate::provenance::cpu_model(),

@@ -40,6 +40,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("relatedness", include_str!("../../benchmarks/suites/relatedness.toml")),
     ("scanner-shift", include_str!("../../benchmarks/suites/scanner-shift.toml")),
     ("longitudinal", include_str!("../../benchmarks/suites/longitudinal.toml")),
+    ("multi-input", include_str!("../../benchmarks/suites/multi-input.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.
@@ -161,10 +162,40 @@ pub struct Experiment {
     /// report pools them per design, with the spread between folds as the uncertainty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// Convert colour images to one luminance channel (ITU-R BT.601), so that datasets of
+    /// different channel counts can feed one network (multi-input experiments).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grayscale: bool,
 }
 
 fn default_size() -> u32 {
     28
+}
+
+impl Experiment {
+    /// The datasets the experiment draws images from, each as an experiment of its own
+    /// (same size and settings) with the tasks it labels (indices into `tasks`): the
+    /// experiment's dataset, then each other dataset a task names, in task order. More than
+    /// one entry makes a multi-input experiment (LibMTL's `multi_input`): each task trains on
+    /// its own dataset's images, one batch per dataset per step.
+    pub fn inputs(&self) -> Vec<(Experiment, Vec<usize>)> {
+        let mut out: Vec<(Experiment, Vec<usize>)> = Vec::new();
+        for (i, task) in self.tasks.iter().enumerate() {
+            let name = task.dataset.as_deref().unwrap_or(&self.dataset);
+            match out.iter_mut().find(|(e, _)| e.dataset == name) {
+                Some((_, tasks)) => tasks.push(i),
+                None => {
+                    let mut input = self.clone();
+                    if name != self.dataset {
+                        input.dataset = name.to_owned();
+                        input.spec = None;
+                    }
+                    out.push((input, vec![i]));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The dataset name of synthetic longitudinal phantoms.
@@ -394,39 +425,23 @@ impl Suite {
                     return err(format!("{at}: task '{}' sets time_point, which only applies with model.pairs = \"single\"", task.name));
                 }
             }
-            match reference {
-                DatasetRef::Phantoms(_) | DatasetRef::LongitudinalPhantoms(_) => {}
-                DatasetRef::Longitudinal { spec, size, .. } => {
-                    if spec.dataset.name != exp.dataset {
-                        return err(format!("{at}: dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
-                    }
-                    if !crate::data::folder::SIZE_RANGE.contains(&size) {
-                        return err(format!("{at}: size {size} is outside 4..=2048"));
-                    }
+            check_dataset(&reference, exp, catalog).or_else(|msg| err(format!("{at}: {msg}")))?;
+            let inputs = exp.inputs();
+            if inputs.len() > 1 {
+                if exp.subgroups.is_some() || exp.shift.is_some() || exp.pool.is_some() || longitudinal {
+                    return err(format!(
+                        "{at}: tasks from several datasets (multi-input) cannot be combined with subgroups, shift, pool or longitudinal data"
+                    ));
                 }
-                DatasetRef::Folder { spec, size } => {
-                    if spec.dataset.name != exp.dataset {
-                        return err(format!("{at}: dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
-                    }
-                    if !crate::data::folder::SIZE_RANGE.contains(&size) {
-                        return err(format!("{at}: size {size} is outside 4..=2048"));
-                    }
-                }
-                DatasetRef::Catalog { name, size } => {
-                    let Some(entry) = catalog.get(&name) else {
-                        let mut allowed = catalog.names();
-                        allowed.extend(embedded_names());
-                        allowed.extend(embedded_longitudinal_names());
-                        allowed.push("phantoms");
-                        allowed.push(LONGITUDINAL_PHANTOMS);
+                for (input, _) in &inputs[1..] {
+                    let reference = input.dataset_ref().map_err(|e| Error::config(path, format!("{at}: {e}")))?;
+                    if matches!(reference, DatasetRef::Longitudinal { .. } | DatasetRef::LongitudinalPhantoms(_)) {
                         return err(format!(
-                            "{at}: unknown dataset '{name}'; allowed: {} (or your own with `spec = \"path/to/spec.toml\"`)",
-                            allowed.join(", ")
+                            "{at}: a task's dataset '{}' is longitudinal, which multi-input does not support",
+                            input.dataset
                         ));
-                    };
-                    if let Err(e) = entry.file(size) {
-                        return err(format!("{at}: {e}"));
                     }
+                    check_dataset(&reference, input, catalog).or_else(|msg| err(format!("{at}, dataset '{}': {msg}", input.dataset)))?;
                 }
             }
         }
@@ -473,6 +488,47 @@ impl Suite {
     }
 }
 
+/// Checks that `exp`'s dataset reference names data that exist (catalog entry and size,
+/// spec and name), as `why` for the caller to place.
+fn check_dataset(reference: &DatasetRef, exp: &Experiment, catalog: &Catalog) -> std::result::Result<(), String> {
+    match reference {
+        DatasetRef::Phantoms(_) | DatasetRef::LongitudinalPhantoms(_) => {}
+        DatasetRef::Longitudinal { spec, size, .. } => {
+            if spec.dataset.name != exp.dataset {
+                return Err(format!("dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
+            }
+            if !crate::data::folder::SIZE_RANGE.contains(size) {
+                return Err(format!("size {size} is outside 4..=2048"));
+            }
+        }
+        DatasetRef::Folder { spec, size } => {
+            if spec.dataset.name != exp.dataset {
+                return Err(format!("dataset = \"{}\" but the spec names \"{}\"", exp.dataset, spec.dataset.name));
+            }
+            if !crate::data::folder::SIZE_RANGE.contains(size) {
+                return Err(format!("size {size} is outside 4..=2048"));
+            }
+        }
+        DatasetRef::Catalog { name, size } => {
+            let Some(entry) = catalog.get(name) else {
+                let mut allowed = catalog.names();
+                allowed.extend(embedded_names());
+                allowed.extend(embedded_longitudinal_names());
+                allowed.push("phantoms");
+                allowed.push(LONGITUDINAL_PHANTOMS);
+                return Err(format!(
+                    "unknown dataset '{name}'; allowed: {} (or your own with `spec = \"path/to/spec.toml\"`)",
+                    allowed.join(", ")
+                ));
+            };
+            if let Err(e) = entry.file(*size) {
+                return Err(format!("{e}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,6 +558,31 @@ tasks = [{ name = "shape", kind = "multiclass", source = "shape" }]
             let (suite, source, _) = Suite::find(name).unwrap();
             suite.validate(&Catalog::embedded().unwrap(), &source.label()).unwrap();
         }
+    }
+
+    /// Tasks naming their own dataset make a multi-input experiment: one input per dataset,
+    /// in task order, each with its tasks; unknown task datasets and settings that need one
+    /// dataset are refused, naming the experiment.
+    #[test]
+    fn tasks_on_other_datasets_make_a_multi_input_experiment() {
+        let multi = GOOD.replace(
+            r#"tasks = [{ name = "shape", kind = "multiclass", source = "shape" }]"#,
+            r#"tasks = [
+  { name = "shape", kind = "multiclass", source = "shape" },
+  { name = "breast", kind = "binary", source = "label", dataset = "breastmnist" },
+  { name = "area", kind = "regression", source = "area" },
+  { name = "retina", kind = "binary", source = "label", dataset = "retinamnist", positive_at_least = 2 },
+]
+grayscale = true"#,
+        );
+        let suite = check(&multi).unwrap();
+        let inputs = suite.experiments[0].inputs();
+        let names: Vec<(&str, Vec<usize>)> = inputs.iter().map(|(e, t)| (e.dataset.as_str(), t.clone())).collect();
+        assert_eq!(names, vec![("phantoms", vec![0, 2]), ("breastmnist", vec![1]), ("retinamnist", vec![3])]);
+        let unknown = check(&multi.replace(r#"dataset = "retinamnist""#, r#"dataset = "retinamnst""#)).unwrap_err();
+        assert!(unknown.contains("experiment[0] 'p'") && unknown.contains("retinamnst"), "{unknown}");
+        let shift = check(&multi.replace("grayscale = true", r#"shift = { source = "shape", train = ["0"], test = ["1"] }"#)).unwrap_err();
+        assert!(shift.contains("multi-input"), "{shift}");
     }
 
     #[test]

@@ -224,12 +224,70 @@ impl Dataset {
         self.shape.channels / self.time_points.max(1)
     }
 
+    /// The dataset with colour images converted to one luminance channel
+    /// (`0.299 R + 0.587 G + 0.114 B`, ITU-R BT.601); single-channel data unchanged.
+    pub fn to_grayscale(mut self) -> crate::Result<Dataset> {
+        if self.shape.channels == 1 {
+            return Ok(self);
+        }
+        if self.shape.channels != 3 || self.time_points != 1 {
+            return Err(crate::Error::Invalid(format!(
+                "dataset '{}': grayscale converts 3-channel images, these have {} channel(s) per image",
+                self.name, self.shape.channels
+            )));
+        }
+        let shape = ImageShape { channels: 1, ..self.shape };
+        let plane = shape.height * shape.width;
+        for split in [&mut self.train, &mut self.val, &mut self.test] {
+            let grey: Vec<f32> = split
+                .images
+                .chunks_exact(3 * plane)
+                .flat_map(|img| (0..plane).map(move |k| 0.299 * img[k] + 0.587 * img[plane + k] + 0.114 * img[2 * plane + k]))
+                .collect();
+            split.images = grey;
+            split.shape = shape;
+        }
+        self.shape = shape;
+        Ok(self)
+    }
+
     /// The split named `which`.
     pub fn split(&self, which: SplitName) -> &Split {
         match which {
             SplitName::Train => &self.train,
             SplitName::Val => &self.val,
             SplitName::Test => &self.test,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grayscale_weights_the_channels_as_bt601() {
+        let shape = ImageShape { channels: 3, height: 1, width: 2 };
+        // Two pixels: pure red, then (0.5, 1.0, 0.0).
+        let split = || Split::new(vec![1.0, 0.5, 0.0, 1.0, 0.0, 0.0], shape, BTreeMap::new()).unwrap();
+        let d = Dataset {
+            name: "rgb".into(),
+            shape,
+            time_points: 1,
+            train: split(),
+            val: split(),
+            test: split(),
+            provenance: Provenance::default(),
+            class_names: BTreeMap::new(),
+        };
+        let grey = d.to_grayscale().unwrap();
+        assert_eq!(grey.shape, ImageShape { channels: 1, height: 1, width: 2 });
+        let expected = [0.299f32, 0.299 * 0.5 + 0.587];
+        for split in [&grey.train, &grey.val, &grey.test] {
+            assert_eq!(split.shape(), grey.shape);
+            for (a, b) in split.images().iter().zip(expected) {
+                assert!((a - b).abs() < 1e-6, "{:?}", split.images());
+            }
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct TaskSpec {
     /// sees (0 baseline, 1 follow-up; the follow-up when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_point: Option<usize>,
+    /// Multi-input: the dataset this task's images and labels come from, when not the
+    /// experiment's (a catalog or built-in dataset, at the experiment's size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
 }
 
 /// Targets derived from a mask source.

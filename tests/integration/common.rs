@@ -21,6 +21,7 @@ pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Opt
         label: None,
         derive: None,
         time_point: None,
+        dataset: None,
     }
 }
 

@@ -432,6 +432,7 @@ fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmt
         label: None,
         derive: None,
         time_point: None,
+        dataset: None,
     }
 }
 

@@ -133,6 +133,7 @@ fn non_finite_regression_targets_are_refused_naming_the_task() {
         label: None,
         derive: None,
         time_point: None,
+        dataset: None,
     };
     let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
     assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");
