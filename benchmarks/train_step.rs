@@ -3,7 +3,8 @@
 //! registered design and method is timed, through the trainer's own step function. The
 //! `probe` group times HPS + EW without relatedness probes, with the trainer's default (per-task
 //! gradients every 16th step), with the lookahead affinity on those steps, and probing every
-//! step: the relatedness overhead is the ratio to the first.
+//! step: the relatedness overhead is the ratio to the first. The `rep_grad` group times the
+//! gradient methods on the shared representation's gradients instead of the parameters'.
 //!
 //! `cargo bench --bench train_step`
 
@@ -14,7 +15,7 @@ use medmtl::model::backbone::BackboneKind;
 use medmtl::model::head::HeadSpec;
 use medmtl::task::{task_loss, TaskKind};
 use medmtl::train::optim::{Adam, AdamConfig};
-use medmtl::train::{StepOutcome, Stepper};
+use medmtl::train::{rep_grad, StepOutcome, Stepper};
 use medmtl::weighting::WeightingKind;
 
 /// How often the step measures per-task gradients (0: never) and whether it also measures
@@ -27,7 +28,7 @@ struct Probe {
 
 const NO_PROBE: Probe = Probe { every: 0, affinity: false };
 
-fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: WeightingKind, probe: Probe) {
+fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: WeightingKind, probe: Probe, rep_grad: bool) {
     let d = Device::Cpu;
     let kinds = [TaskKind::MultiClass { classes: 5 }, TaskKind::Binary];
     let spec = ModelSpec {
@@ -54,20 +55,44 @@ fn step_bench(c: &mut Criterion, name: &str, design: Design, weighting: Weightin
     };
     // The steady state is what a long run pays for: past GradNorm's and DWA's warm-up.
     stepper.warm_up(2, losses).unwrap();
+    if rep_grad || stepper.weighting.needs_representation() {
+        // The trainer's representation step: heads on detached copies of the encoder's levels.
+        let on_representation = || {
+            let levels = rep_grad::detach(model.shared_representation(&x, true).unwrap()?)?;
+            let out = model.heads_on(&rep_grad::head_inputs(&levels), &[0, 1], true)?;
+            Ok((vec![task_loss(&kinds[0], &out[0], &y0)?, task_loss(&kinds[1], &out[1], &y1)?], levels))
+        };
+        c.bench_function(name, |b| {
+            b.iter(|| assert!(matches!(stepper.step_on_representation(model.params(), on_representation).unwrap(), StepOutcome::Done(_))))
+        });
+        return;
+    }
     c.bench_function(name, |b| b.iter(|| assert!(matches!(stepper.step(model.params(), |_| losses()).unwrap(), StepOutcome::Done(_)))));
 }
 
 fn designs(c: &mut Criterion) {
     let ew = WeightingKind::from_name("ew").unwrap();
     for design in Design::all() {
-        step_bench(c, &format!("train_step/design/{design}/ew"), design, ew, NO_PROBE);
+        step_bench(c, &format!("train_step/design/{design}/ew"), design, ew, NO_PROBE, false);
     }
 }
 
 fn weightings(c: &mut Criterion) {
     let hps = Design::from_name("hps").unwrap();
     for method in WeightingKind::all() {
-        step_bench(c, &format!("train_step/weighting/hps/{method}"), hps, method, NO_PROBE);
+        step_bench(c, &format!("train_step/weighting/hps/{method}"), hps, method, NO_PROBE, false);
+    }
+}
+
+/// Gradient methods on the shared representation's gradients (`rep_grad`) against the same
+/// methods on the parameters' (the `weighting` group).
+fn representation(c: &mut Criterion) {
+    let hps = Design::from_name("hps").unwrap();
+    for method in WeightingKind::all().filter(|m| m.needs_task_gradients()) {
+        let built = method.build(2, 0, &Device::Cpu).unwrap();
+        if built.supports_representation() && !built.needs_representation() {
+            step_bench(c, &format!("train_step/rep_grad/hps/{method}"), hps, method, NO_PROBE, true);
+        }
     }
 }
 
@@ -80,13 +105,13 @@ fn probes(c: &mut Criterion) {
         (format!("gradients-and-affinity-every-{every}"), Probe { every, affinity: true }),
         ("gradients-every-step".to_owned(), Probe { every: 1, affinity: false }),
     ] {
-        step_bench(c, &format!("train_step/probe/{label}"), hps, ew, probe);
+        step_bench(c, &format!("train_step/probe/{label}"), hps, ew, probe, false);
     }
 }
 
 criterion_group! {
     name = steps;
     config = Criterion::default().sample_size(10);
-    targets = designs, weightings, probes
+    targets = designs, weightings, representation, probes
 }
 criterion_main!(steps);

@@ -178,7 +178,20 @@ pub fn measure(
             out[0].sum_all()?.to_scalar::<f32>()?;
             return Ok(());
         }
-        match stepper.step(w.model.params(), |_| losses())? {
+        let outcome = if stepper.weighting.needs_representation() {
+            // GradDrop: the trainer's representation step.
+            stepper.step_on_representation(w.model.params(), || {
+                let levels =
+                    w.model.shared_representation(&w.x, true).ok_or_else(|| Error::Invalid("no shared representation".into()))??;
+                let levels = crate::train::rep_grad::detach(levels)?;
+                let out = w.model.heads_on(&crate::train::rep_grad::head_inputs(&levels), &tasks, true)?;
+                let losses = out.iter().zip(&w.kinds).zip(&w.targets).map(|((o, k), t)| task_loss(k, o, t)).collect::<Result<_>>()?;
+                Ok((losses, levels))
+            })?
+        } else {
+            stepper.step(w.model.params(), |_| losses())?
+        };
+        match outcome {
             StepOutcome::Done(_) => Ok(()),
             StepOutcome::NonFinite { task, loss } => Err(Error::Invalid(format!("speed workload: task {task} loss is {loss}"))),
         }

@@ -68,6 +68,9 @@ pub struct Param {
     pub trainable: bool,
 }
 
+/// Name prefix of the representation levels in a [`ParamStore::with_representation`] store.
+const REPRESENTATION: &str = "representation.";
+
 /// All parameters of a model.
 #[derive(Debug, Clone, Default)]
 pub struct ParamStore {
@@ -126,10 +129,17 @@ impl ParamStore {
         let mut params: Vec<Param> = levels
             .iter()
             .enumerate()
-            .map(|(i, v)| Param { name: format!("representation.{i}"), var: v.clone(), owner: Owner::Shared, trainable: true })
+            .map(|(i, v)| Param { name: format!("{REPRESENTATION}{i}"), var: v.clone(), owner: Owner::Shared, trainable: true })
             .collect();
         params.extend(self.params.iter().filter(|p| p.owner != Owner::Shared).cloned());
         ParamStore { params }
+    }
+
+    /// Whether this is a [`ParamStore::with_representation`] store: its shared entries are
+    /// representation levels, not parameters.
+    pub fn is_representation(&self) -> bool {
+        let mut shared = self.params.iter().filter(|p| p.owner == Owner::Shared).peekable();
+        shared.peek().is_some() && shared.all(|p| p.name.starts_with(REPRESENTATION))
     }
 
     /// Copies the values of every parameter (trainable or buffer) that `keep` selects.

@@ -68,7 +68,8 @@ impl<'a> Stepper<'a> {
     /// `forward(0)` is called again (without gradients) after the update when the method
     /// wants the losses after the step. The reported losses are the draws' mean.
     pub fn step(&mut self, params: &ParamStore, mut forward: impl FnMut(usize) -> Result<Vec<Tensor>>) -> Result<StepOutcome> {
-        let draws = self.weighting.batches_per_step().max(1);
+        // A looking-ahead method computes its other batches' losses itself, at moved parameters.
+        let draws = if self.weighting.looks_ahead() { 1 } else { self.weighting.batches_per_step().max(1) };
         let mut drawn = Vec::with_capacity(draws);
         let mut values: Vec<f64> = Vec::new();
         for draw in 0..draws {
@@ -85,8 +86,14 @@ impl<'a> Stepper<'a> {
             }
             drawn.push(losses);
         }
-        let mut backward =
-            if draws == 1 { self.weighting.backward(&drawn[0], params)? } else { self.weighting.backward_batches(&drawn, params)? };
+        let mut backward = if self.weighting.looks_ahead() {
+            let lr = self.optimizer.learning_rate();
+            self.weighting.backward_looking_ahead(&drawn[0], params, lr, &mut forward)?
+        } else if draws == 1 {
+            self.weighting.backward(&drawn[0], params)?
+        } else {
+            self.weighting.backward_batches(&drawn, params)?
+        };
         let due = self.probe_every > 0 && self.steps.is_multiple_of(self.probe_every);
         self.steps += 1;
         let mut lookahead = None;

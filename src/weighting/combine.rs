@@ -1,6 +1,7 @@
 //! Small pieces the loss-weighting methods share.
 
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -67,4 +68,34 @@ pub(crate) fn rows_from_state(state: &serde_json::Value, what: &str) -> Result<V
             Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         })
         .collect()
+}
+
+/// Adam with L2 weight decay (PyTorch's `torch.optim.Adam(weight_decay=...)`) on a few f64
+/// parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SmallAdam {
+    lr: f64,
+    weight_decay: f64,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: i32,
+}
+
+impl SmallAdam {
+    pub(crate) fn new(n: usize, lr: f64, weight_decay: f64) -> Self {
+        SmallAdam { lr, weight_decay, m: vec![0.0; n], v: vec![0.0; n], t: 0 }
+    }
+
+    pub(crate) fn step(&mut self, params: &mut [f64], grad: &[f64]) {
+        self.t += 1;
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        for i in 0..params.len() {
+            let g = grad[i] + self.weight_decay * params[i];
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
+            let m_hat = self.m[i] / (1.0 - b1.powi(self.t));
+            let v_hat = self.v[i] / (1.0 - b2.powi(self.t));
+            params[i] -= self.lr * m_hat / (v_hat.sqrt() + eps);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
+use super::combine::SmallAdam;
 use super::combine::{softmax, weighted_total};
 use super::{loss_values, Backward, Context, Family, Method, Weighting};
 use crate::hyper::{self, HyperParams, ParamTable};
@@ -109,36 +110,6 @@ impl Weighting for Famo {
         self.previous = serde_json::from_value(state["previous"].clone()).map_err(bad)?;
         self.adam = serde_json::from_value(state["adam"].clone()).map_err(bad)?;
         Ok(())
-    }
-}
-
-/// Adam with L2 weight decay (PyTorch's `torch.optim.Adam(weight_decay=...)`) on a few f64
-/// parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SmallAdam {
-    lr: f64,
-    weight_decay: f64,
-    m: Vec<f64>,
-    v: Vec<f64>,
-    t: i32,
-}
-
-impl SmallAdam {
-    fn new(n: usize, lr: f64, weight_decay: f64) -> Self {
-        SmallAdam { lr, weight_decay, m: vec![0.0; n], v: vec![0.0; n], t: 0 }
-    }
-
-    fn step(&mut self, params: &mut [f64], grad: &[f64]) {
-        self.t += 1;
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-        for i in 0..params.len() {
-            let g = grad[i] + self.weight_decay * params[i];
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
-            let m_hat = self.m[i] / (1.0 - b1.powi(self.t));
-            let v_hat = self.v[i] / (1.0 - b2.powi(self.t));
-            params[i] -= self.lr * m_hat / (v_hat.sqrt() + eps);
-        }
     }
 }
 

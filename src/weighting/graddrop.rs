@@ -126,15 +126,18 @@ fn sign(v: f32) -> f64 {
 
 impl Weighting for GradDrop {
     fn backward(&mut self, losses: &[Tensor], params: &ParamStore) -> Result<Backward> {
+        if !params.is_representation() {
+            return Err(Error::Invalid(
+                "GradDrop acts on the shared representation: train it through the representation step (rep_grad)".into(),
+            ));
+        }
         let grads = TaskGradients::compute(losses, params)?;
         let gram = grads.gram();
         let mut shared = Vec::with_capacity(grads.rows.first().map_or(0, Vec::len));
         let mut offset = 0;
         for level in params.trainable_owned_by(Owner::Shared) {
             let n = level.elem_count();
-            let batch = level.dims().first().copied().filter(|&b| b > 0 && level.rank() > 1).ok_or_else(|| {
-                Error::Invalid("GradDrop acts on the shared representation (batch x features); the trainer passed parameters".into())
-            })?;
+            let batch = level.dims().first().copied().unwrap_or(1).max(1);
             let z: Vec<f32> = level.as_tensor().flatten_all()?.to_vec1()?;
             let d: Vec<&[f32]> = grads.rows.iter().map(|r| &r[offset..offset + n]).collect();
             shared.extend(self.combine_level(&d, &z, batch));

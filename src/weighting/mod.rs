@@ -25,7 +25,7 @@ pub use gram::GramWeighting;
 
 register!(
     Method: ew, uw, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, imtl_g, gradvac, aligned_mtl, nash_mtl, upgrad, stch, fairgrad,
-    db_mtl, imtl_l, imtl, excess_mtl, moco, modo, sdmgrad, graddrop
+    db_mtl, imtl_l, imtl, excess_mtl, moco, modo, sdmgrad, graddrop, auto_lambda
 );
 
 /// A weighting method a suite can name (`"pcgrad"`).
@@ -103,6 +103,26 @@ pub trait Weighting: Send {
             Some(first) => self.backward(first, params),
             None => Err(crate::Error::Invalid("no batch losses".into())),
         }
+    }
+
+    /// Whether the method looks ahead (bilevel, AutoLambda): it then gets the losses of
+    /// draw 0 (the batch of the real update) and a `forward(draw)` that recomputes the
+    /// losses of any of its [`Weighting::batches_per_step`] batches at the parameters as
+    /// they are when called; it may move the parameters meanwhile but must restore them.
+    fn looks_ahead(&self) -> bool {
+        false
+    }
+
+    /// The gradients of a looking-ahead method (see [`Weighting::looks_ahead`]), `lr` the
+    /// optimiser's current learning rate.
+    fn backward_looking_ahead(
+        &mut self,
+        losses: &[Tensor],
+        params: &ParamStore,
+        _lr: f64,
+        _forward: &mut dyn FnMut(usize) -> Result<Vec<Tensor>>,
+    ) -> Result<Backward> {
+        self.backward(losses, params)
     }
 
     /// Whether the method is defined on the gradients of the shared representation only
