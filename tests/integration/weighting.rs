@@ -285,3 +285,55 @@ fn representation_gradients_train_hps_and_agree_with_parameter_gradients_under_e
     let refused = run(ew, "mtan", true).0.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(refused.contains("rep_grad"), "{refused}");
 }
+
+/// Every method's state survives a checkpoint: training two epochs in one go and training
+/// one, stopping, and resuming from the checkpoint for the second give the same second
+/// epoch to the last bit (losses and validation scores).
+#[test]
+fn every_method_resumes_from_a_checkpoint_to_the_same_epoch() {
+    use medmtl::train::checkpoint::CheckpointSpec;
+    use medmtl::train::{train_with, TrainHooks};
+    let d = common::phantoms(16, 48, 13);
+    let specs =
+        [common::spec("lesion", TaskKindName::Segmentation, "mask", None), common::spec("shape", TaskKindName::Multiclass, "shape", None)];
+    let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
+    let config = |epochs: usize| TrainConfig {
+        epochs,
+        batch_size: 16,
+        optimizer: OptimizerKind::Adam,
+        lr: 3e-3,
+        weight_decay: 0.0,
+        schedule: Schedule::Constant,
+        eval_batch_size: 64,
+        affinity: false,
+        rep_grad: false,
+    };
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1] }];
+    let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
+    let dir = std::env::temp_dir().join(format!("medmtl-resume-methods-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for method in WeightingKind::all() {
+        let path = dir.join(format!("{method}.safetensors"));
+        let _ = std::fs::remove_file(&path);
+        let run = |epochs: usize, checkpoint: Option<CheckpointSpec>| {
+            let model = build(common::design("hps"), &spec, 0, &Device::Cpu).unwrap();
+            let mut w = method.build(tasks.len(), 0, &Device::Cpu).unwrap();
+            let hooks = TrainHooks { progress: None, checkpoint };
+            train_with(model.as_ref(), &tasks, &groups, w.as_mut(), &config(epochs), 0, &Device::Cpu, &hooks)
+                .unwrap_or_else(|e| panic!("{method}: {e}"))
+        };
+        let spec_at = || Some(CheckpointSpec { path: path.clone(), key: format!("{method}") });
+        let straight = run(2, None);
+        run(1, spec_at());
+        let resumed = run(2, spec_at());
+        assert_eq!(resumed.resumed_epochs, 1, "{method}");
+        let (a, b) = (&straight.history[1], &resumed.history[1]);
+        assert_eq!(a.train_loss, b.train_loss, "{method}: second epoch's losses differ after resuming");
+        assert_eq!(
+            a.val_primary.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.val_primary.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{method}: validation differs after resuming"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
