@@ -129,6 +129,15 @@ impl TaskGradients {
     }
 }
 
+/// The per-task gradients of each of a double-sampling method's three independent batches
+/// (MoDo, SDMGrad); `method` names it in the error for another count.
+pub(crate) fn three_batches(losses: &[Vec<Tensor>], params: &ParamStore, method: &str) -> Result<Vec<TaskGradients>> {
+    if losses.len() != 3 {
+        return Err(crate::Error::Invalid(format!("{method} needs 3 independent batches per step, got {}", losses.len())));
+    }
+    losses.iter().map(|l| TaskGradients::compute(l, params)).collect()
+}
+
 /// The optimiser's store for a step over several independent batches (MoDo, SDMGrad):
 /// `shared_grad` on the shared parameters, and on each task-specific parameter the mean
 /// over the batches of its tasks' gradients.

@@ -8,10 +8,13 @@ use super::{Backward, Weighting};
 use crate::model::params::ParamStore;
 use crate::Result;
 
+/// Task weights from a Gram matrix.
+type GramRule = dyn Fn(&[Vec<f64>]) -> Vec<f64> + Send;
+
 /// A gradient method whose shared update is `sum_t w_t g_t`, with weights computed from the
 /// Gram matrix of the task gradients by `rule`.
 pub struct GramWeighting {
-    rule: Box<dyn Fn(&[Vec<f64>]) -> Vec<f64> + Send>,
+    rule: Box<GramRule>,
     last: Vec<f64>,
     weight_heads: bool,
 }

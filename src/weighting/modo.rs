@@ -5,7 +5,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::gradients::{cross_gram, into_store_over_batches, TaskGradients};
+use super::gradients::{cross_gram, into_store_over_batches, three_batches};
 use super::{solvers, Backward, Context, Family, Method, Weighting};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
@@ -93,10 +93,7 @@ impl Weighting for MoDo {
     }
 
     fn backward_batches(&mut self, losses: &[Vec<Tensor>], params: &ParamStore) -> Result<Backward> {
-        if losses.len() != 3 {
-            return Err(Error::Invalid(format!("MoDo needs 3 independent batches per step, got {}", losses.len())));
-        }
-        let grads = losses.iter().map(|l| TaskGradients::compute(l, params)).collect::<Result<Vec<_>>>()?;
+        let grads = three_batches(losses, params, "MoDo")?;
         self.update_weights(&grads[0].rows, &grads[1].rows);
         let gram = grads[2].gram();
         let shared = grads[2].combine(&self.lambda);

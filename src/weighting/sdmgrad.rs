@@ -5,7 +5,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::gradients::{cross_gram, into_store_over_batches, TaskGradients};
+use super::gradients::{cross_gram, into_store_over_batches, three_batches};
 use super::{solvers, Backward, Context, Family, Method, Weighting};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
@@ -131,10 +131,7 @@ impl Weighting for SdmGrad {
     }
 
     fn backward_batches(&mut self, losses: &[Vec<Tensor>], params: &ParamStore) -> Result<Backward> {
-        if losses.len() != 3 {
-            return Err(Error::Invalid(format!("SDMGrad needs 3 independent batches per step, got {}", losses.len())));
-        }
-        let grads = losses.iter().map(|l| TaskGradients::compute(l, params)).collect::<Result<Vec<_>>>()?;
+        let grads = three_batches(losses, params, "SDMGrad")?;
         self.update_weights(&grads[1].rows, &grads[2].rows);
         let gram = grads[0].gram();
         let shared = self.direction(&grads[0].rows);

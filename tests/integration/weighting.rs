@@ -19,6 +19,21 @@ use medmtl::weighting::pcgrad::PcGrad;
 use medmtl::weighting::uw::Uncertainty;
 use medmtl::weighting::{solvers, Weighting, WeightingKind};
 
+/// The training settings of the phantom runs below.
+fn phantom_config(epochs: usize, rep_grad: bool) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 16,
+        optimizer: OptimizerKind::Adam,
+        lr: 3e-3,
+        weight_decay: 0.0,
+        schedule: Schedule::Constant,
+        eval_batch_size: 64,
+        affinity: false,
+        rep_grad,
+    }
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -183,17 +198,7 @@ fn every_method_runs_with_hps_mtan_and_encoder_decoder() {
         common::spec("recon", TaskKindName::Reconstruction, "", None),
     ];
     let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
-    let config = TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        optimizer: OptimizerKind::Adam,
-        lr: 3e-3,
-        weight_decay: 0.0,
-        schedule: Schedule::Constant,
-        eval_batch_size: 64,
-        affinity: false,
-        rep_grad: false,
-    };
+    let config = phantom_config(3, false);
     for method in WeightingKind::all() {
         for (design, backbone) in [
             (common::design("hps"), BackboneKind::SmallCnn),
@@ -239,17 +244,7 @@ fn representation_gradients_train_hps_and_agree_with_parameter_gradients_under_e
     let specs =
         [common::spec("lesion", TaskKindName::Segmentation, "mask", None), common::spec("shape", TaskKindName::Multiclass, "shape", None)];
     let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
-    let config = |rep_grad: bool| TrainConfig {
-        epochs: 2,
-        batch_size: 16,
-        optimizer: OptimizerKind::Adam,
-        lr: 3e-3,
-        weight_decay: 0.0,
-        schedule: Schedule::Constant,
-        eval_batch_size: 64,
-        affinity: false,
-        rep_grad,
-    };
+    let config = |rep_grad: bool| phantom_config(2, rep_grad);
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1] }];
     let spec = common::model_spec(BackboneKind::Unet, 2, &d, &tasks);
     let run = |method: WeightingKind, design: &str, rep_grad: bool| {
@@ -297,17 +292,7 @@ fn every_method_resumes_from_a_checkpoint_to_the_same_epoch() {
     let specs =
         [common::spec("lesion", TaskKindName::Segmentation, "mask", None), common::spec("shape", TaskKindName::Multiclass, "shape", None)];
     let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
-    let config = |epochs: usize| TrainConfig {
-        epochs,
-        batch_size: 16,
-        optimizer: OptimizerKind::Adam,
-        lr: 3e-3,
-        weight_decay: 0.0,
-        schedule: Schedule::Constant,
-        eval_batch_size: 64,
-        affinity: false,
-        rep_grad: false,
-    };
+    let config = |epochs: usize| phantom_config(epochs, false);
     let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1] }];
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
     let dir = std::env::temp_dir().join(format!("medmtl-resume-methods-{}", std::process::id()));

@@ -5,7 +5,8 @@
 use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use super::{mix, task_heads, Architecture, DesignInfo, ModelSpec};
+use super::experts::forward_gated;
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
@@ -154,17 +155,7 @@ impl DselectK {
 
 impl Architecture for DselectK {
     fn forward(&self, x: &Tensor, tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
-        let expert_levels = self.experts.iter().map(|e| e.forward_levels(x, train)).collect::<Result<Vec<_>>>()?;
-        tasks
-            .iter()
-            .map(|&t| {
-                let g = self.gates[t].weights(x)?;
-                let levels = (0..expert_levels[0].len())
-                    .map(|s| mix(&expert_levels.iter().map(|l| l[s].clone()).collect::<Vec<_>>(), &g))
-                    .collect::<Result<Vec<_>>>()?;
-                self.heads[t].forward(&levels, train)
-            })
-            .collect()
+        forward_gated(&self.experts, &self.heads, x, tasks, train, |t| self.gates[t].weights(x))
     }
 
     fn params(&self) -> &ParamStore {

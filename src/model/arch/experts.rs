@@ -6,8 +6,10 @@
 use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use super::ModelSpec;
+use super::{mix, ModelSpec};
 use crate::hyper::{self, HyperParams};
+use crate::model::backbone::Backbone;
+use crate::model::head::Head;
 use crate::model::layers::{global_avg_pool, Linear};
 use crate::model::params::ParamBuilder;
 use crate::Result;
@@ -75,4 +77,29 @@ impl StageGate {
             StageGate::Pooled(l) => Ok(candle_nn::ops::softmax(&l.forward(&global_avg_pool(input)?)?, D::Minus1)?),
         }
     }
+}
+
+/// Head outputs of a design whose tasks read whole-encoder experts mixed per sample by
+/// their own gates (MMoE, DSelect-k): every expert runs once, each task's gate weights
+/// (`gate(t)`, `N x experts`) mix every level of their feature pyramids.
+pub(super) fn forward_gated(
+    experts: &[Box<dyn Backbone>],
+    heads: &[Head],
+    x: &Tensor,
+    tasks: &[usize],
+    train: bool,
+    gate: impl Fn(usize) -> Result<Tensor>,
+) -> Result<Vec<Tensor>> {
+    let expert_levels = experts.iter().map(|e| e.forward_levels(x, train)).collect::<Result<Vec<_>>>()?;
+    let stages = expert_levels.first().map_or(0, Vec::len);
+    tasks
+        .iter()
+        .map(|&t| {
+            let g = gate(t)?;
+            let levels = (0..stages)
+                .map(|s| mix(&expert_levels.iter().map(|l| l[s].clone()).collect::<Vec<_>>(), &g))
+                .collect::<Result<Vec<_>>>()?;
+            heads[t].forward(&levels, train)
+        })
+        .collect()
 }

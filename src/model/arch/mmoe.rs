@@ -5,8 +5,8 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::experts::ImageGate;
-use super::{mix, task_heads, Architecture, DesignInfo, ModelSpec};
+use super::experts::{forward_gated, ImageGate};
+use super::{task_heads, Architecture, DesignInfo, ModelSpec};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
@@ -76,17 +76,7 @@ impl Mmoe {
 
 impl Architecture for Mmoe {
     fn forward(&self, x: &Tensor, tasks: &[usize], train: bool) -> Result<Vec<Tensor>> {
-        let expert_levels = self.experts.iter().map(|e| e.forward_levels(x, train)).collect::<Result<Vec<_>>>()?;
-        tasks
-            .iter()
-            .map(|&t| {
-                let g = self.gates[t].weights(x)?;
-                let levels = (0..expert_levels[0].len())
-                    .map(|s| mix(&expert_levels.iter().map(|l| l[s].clone()).collect::<Vec<_>>(), &g))
-                    .collect::<Result<Vec<_>>>()?;
-                self.heads[t].forward(&levels, train)
-            })
-            .collect()
+        forward_gated(&self.experts, &self.heads, x, tasks, train, |t| self.gates[t].weights(x))
     }
 
     fn params(&self) -> &ParamStore {
