@@ -214,7 +214,8 @@ pub fn train_with(
         let mut probe = EpochProbe::new(tasks.len());
         for _ in 0..steps_per_epoch {
             // One batch per group, or several independent ones for the double-sampling
-            // methods (MoDo, SDMGrad), which then see that many times the images per epoch.
+            // methods (MoDo, SDMGrad) and Auto-Lambda's look-ahead, which then see that many
+            // times the images per epoch.
             let draws: Vec<Vec<Vec<usize>>> = (0..stepper.weighting.batches_per_step().max(1))
                 .map(|_| data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect())
                 .collect();
