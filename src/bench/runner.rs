@@ -342,6 +342,11 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
     if let Some(cka) = cka {
         results::write_cka(files, &cka)?;
     }
+    if let Some(structure) = model.learned_structure() {
+        let path = files.dir.join("structure.json");
+        let structure = structure?;
+        results::atomic_write(&path, |out| serde_json::to_writer_pretty(out, &structure).map_err(|e| Error::format(&path, e.to_string())))?;
+    }
     let images = single_input.then(|| (dataset.test.images(), dataset.shape));
     results::write_run(files, &meta, &rows, &outcome.history, &preds, images)?;
     if !options.keep_checkpoints {

@@ -319,3 +319,23 @@ fn diverged_runs_are_recorded_as_failed_not_as_numbers() {
     let metrics = std::fs::read_to_string(dir.path().join("results/div/metrics.csv")).unwrap();
     assert!(!metrics.contains("NaN") && !metrics.contains("inf"), "no NaN may reach the tables:\n{metrics}");
 }
+
+/// Learning to Branch writes the tree it learned next to its results: every task's path of
+/// nodes through the encoder's layers.
+#[test]
+fn learning_to_branch_records_its_learned_tree() {
+    let dir = std::env::temp_dir().join(format!("medmtl-ltb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = suite(&dir, "ltb", 2, "\"ltb\"");
+    let text = std::fs::read_to_string(&path).unwrap().replace("[[experiment]]", "[design.ltb]\nsearch_epochs = 1\n\n[[experiment]]");
+    std::fs::write(&path, text).unwrap();
+    run_suite(&path, &dir, &[]);
+    let tree: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results/ltb/runs/ph__ltb-ew__seed0/structure.json")).unwrap()).unwrap();
+    let paths = tree["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 2, "one path per task: {tree}");
+    assert_eq!(paths[0].as_array().unwrap().last().unwrap(), 0, "task 0 ends at its own node");
+    assert_eq!(paths[1].as_array().unwrap().last().unwrap(), 1, "task 1 ends at its own node");
+    let _ = std::fs::remove_dir_all(&dir);
+}

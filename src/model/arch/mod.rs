@@ -23,7 +23,7 @@ use crate::hyper::ParamTable;
 use crate::registry::{register, Handle, Registry};
 use crate::Result;
 
-register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple, dselect_k, ynet, amyar, segresnet_vae, dcan, seg_measure, label_heads);
+register!(DesignInfo: stl, hps, cross_stitch, mtan, mmoe, cgc, ple, dselect_k, ltb, ynet, amyar, segresnet_vae, dcan, seg_measure, label_heads);
 
 /// A design a suite can name (`"mtan"`).
 pub type Design = Handle<DesignInfo>;
@@ -62,6 +62,12 @@ pub trait Architecture: Send + Sync {
     /// `heads_on(shared_representation(x))`.
     fn heads_on(&self, _representation: &[Tensor], _tasks: &[usize], _train: bool) -> Result<Vec<Tensor>> {
         Err(crate::Error::Invalid("this design has no shared representation for its heads to read".into()))
+    }
+
+    /// What the design learned about its own structure (Learning to Branch's tree), written
+    /// with the run's results; `None` for designs with a fixed structure.
+    fn learned_structure(&self) -> Option<Result<serde_json::Value>> {
+        None
     }
 
     /// The encoder stage outputs of task `task`'s own network on `x` (evaluation mode), for
