@@ -111,7 +111,7 @@ impl Ltb {
     fn parent_weights(&self, l: usize, train: bool) -> Result<Tensor> {
         let alpha = live(&self.logits[l - 1]);
         if !(train && self.searching()) {
-            return Ok(one_hot_argmax(&alpha)?);
+            return one_hot_argmax(&alpha);
         }
         let epoch = self.epoch.load(Ordering::Relaxed);
         let tau = self.settings.temperature * self.settings.temperature_decay.powi(epoch as i32);
