@@ -240,13 +240,11 @@ pub fn load_inputs(exp: &Experiment, catalog: &Catalog, sources: &DataSources) -
         if exp.grayscale {
             d = d.to_grayscale()?;
         }
+        // Subgroups and shifts apply to single-input experiments only (the suite checks).
         if inputs.len() == 1 {
-            let (d, groups) = crate::data::subgroup::prepare(d, exp.subgroups.as_ref(), exp.shift.as_ref())?;
-            test_groups = groups;
-            datasets.push(d);
-        } else {
-            datasets.push(d);
+            (d, test_groups) = crate::data::subgroup::prepare(d, exp.subgroups.as_ref(), exp.shift.as_ref())?;
         }
+        datasets.push(d);
     }
     if let Some(other) = datasets.iter().find(|d| d.shape != datasets[0].shape) {
         return Err(Error::Invalid(format!(

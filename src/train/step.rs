@@ -75,8 +75,8 @@ impl<'a> Stepper<'a> {
         for draw in 0..draws {
             let losses = forward(draw)?;
             let v = loss_values(&losses)?;
-            if let Some((task, &loss)) = v.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Ok(StepOutcome::NonFinite { task, loss });
+            if let Some(stop) = non_finite(&v) {
+                return Ok(stop);
             }
             if values.is_empty() {
                 values = vec![0.0; v.len()];
@@ -131,8 +131,8 @@ impl<'a> Stepper<'a> {
     ) -> Result<StepOutcome> {
         let (losses, levels) = forward()?;
         let values = loss_values(&losses)?;
-        if let Some((task, &loss)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Ok(StepOutcome::NonFinite { task, loss });
+        if let Some(stop) = non_finite(&values) {
+            return Ok(stop);
         }
         let copies: Vec<Var> = levels.iter().map(|l| l.copy.clone()).collect();
         let mut backward = self.weighting.backward(&losses, &model.with_representation(&copies))?;
@@ -167,4 +167,9 @@ impl<'a> Stepper<'a> {
         }
         Ok(())
     }
+}
+
+/// The outcome of a step whose losses include a non-finite one (the first such task).
+fn non_finite(values: &[f64]) -> Option<StepOutcome> {
+    values.iter().enumerate().find(|(_, v)| !v.is_finite()).map(|(task, &loss)| StepOutcome::NonFinite { task, loss })
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::gram::GramWeighting;
+use super::solvers::mat_vec;
 use super::{Context, Family, Method, Weighting};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::Result;
@@ -101,10 +102,6 @@ impl FairGrad {
         }
         w
     }
-}
-
-fn mat_vec(m: &[Vec<f64>], v: &[f64]) -> Vec<f64> {
-    m.iter().map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum()).collect()
 }
 
 #[cfg(test)]

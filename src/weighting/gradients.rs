@@ -118,13 +118,7 @@ impl TaskGradients {
     pub fn into_store(self, shared_grad: &[f32], task_weights: Option<&[f64]>) -> Result<GradStore> {
         let ones = vec![1.0; self.stores.len()];
         let mut out = weighted_sum(&self.stores, task_weights.unwrap_or(&ones), &self.task_specific)?;
-        let mut offset = 0;
-        for var in &self.shared {
-            let n = var.elem_count();
-            let g = Tensor::from_slice(&shared_grad[offset..offset + n], var.shape(), var.device())?;
-            out.insert(var.as_tensor(), g);
-            offset += n;
-        }
+        insert_flat(&mut out, &self.shared, shared_grad)?;
         Ok(out)
     }
 }
@@ -150,13 +144,19 @@ pub fn into_store_over_batches(batches: Vec<TaskGradients>, shared_grad: &[f32])
         stores.extend(b.stores);
     }
     let mut out = weighted_sum(&stores, &vec![1.0 / n; stores.len()], &first.task_specific)?;
-    let mut offset = 0;
-    for var in &first.shared {
-        let k = var.elem_count();
-        out.insert(var.as_tensor(), Tensor::from_slice(&shared_grad[offset..offset + k], var.shape(), var.device())?);
-        offset += k;
-    }
+    insert_flat(&mut out, &first.shared, shared_grad)?;
     Ok(out)
+}
+
+/// Writes the flat gradient `flat` (in `vars` order) into `store`, one tensor per variable.
+fn insert_flat(store: &mut GradStore, vars: &[Var], flat: &[f32]) -> Result<()> {
+    let mut offset = 0;
+    for var in vars {
+        let n = var.elem_count();
+        store.insert(var.as_tensor(), Tensor::from_slice(&flat[offset..offset + n], var.shape(), var.device())?);
+        offset += n;
+    }
+    Ok(())
 }
 
 /// `A B^T` for two sets of task gradients (`A[i] . B[j]`), in f64.

@@ -5,7 +5,7 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::combine::{rows_from_state, rows_state, softmax};
-use super::gradients::{norm, TaskGradients};
+use super::gradients::{cross_gram, norm, TaskGradients};
 use super::{loss_values, Backward, Context, Family, Method, Weighting};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::params::ParamStore;
@@ -92,7 +92,7 @@ impl MoCo {
             }
         }
         let t = rows.len();
-        let gram: Vec<Vec<f64>> = (0..t).map(|i| (0..t).map(|j| super::gradients::dot(&self.tracked[i], &self.tracked[j])).collect()).collect();
+        let gram = cross_gram(&self.tracked, &self.tracked);
         let descent: Vec<f64> = (0..t)
             .map(|i| self.lambda[i] - gamma * ((0..t).map(|j| gram[i][j] * self.lambda[j]).sum::<f64>() + self.params.rho * self.lambda[i]))
             .collect();

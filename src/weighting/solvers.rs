@@ -27,7 +27,8 @@ fn quad(m: &[Vec<f64>], a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-fn mat_vec(m: &[Vec<f64>], v: &[f64]) -> Vec<f64> {
+/// `m v` for a small dense matrix.
+pub(crate) fn mat_vec(m: &[Vec<f64>], v: &[f64]) -> Vec<f64> {
     m.iter().map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum()).collect()
 }
 
