@@ -303,7 +303,7 @@ fn execute_run(run: &RunSpec, ctx: &RunContext, files: &RunFiles, options: &Benc
         &crate::weighting::Context { tasks: tasks.len(), seed: run.seed, device: &options.device },
         run.weighting_params.as_ref(),
     )?;
-    let groups: Vec<TaskGroup> = ctx.datasets.iter().zip(ctx.groups).map(|(d, g)| TaskGroup { dataset: d, tasks: g.clone() }).collect();
+    let groups: Vec<TaskGroup> = ctx.datasets.iter().zip(ctx.groups).flat_map(|(d, g)| TaskGroup::on(d, g, tasks)).collect();
     let steps_per_epoch = ctx.datasets.iter().map(|d| d.train.len().div_ceil(run.train.batch_size)).max().unwrap_or(0);
     let steps = run.train.epochs as u64 * steps_per_epoch as u64;
     let bar = multi.add(crate::progress::items_bar(steps, &format!("{} steps", run.run_id())));
@@ -398,7 +398,7 @@ fn run_meta(
         backbone: run.model.backbone.as_str().to_owned(),
         width: run.model.width(),
         seed: run.seed,
-        tasks: ctx.tasks.iter().map(|t| TaskMeta::of(&t.name, &t.kind)).collect(),
+        tasks: ctx.tasks.iter().map(TaskMeta::of_task).collect(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),
         selected_epoch: outcome.map_or_else(Vec::new, |o| o.selected_epoch.clone()),
         train_seconds: outcome.map_or(0.0, |o| o.train_seconds),

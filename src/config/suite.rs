@@ -41,6 +41,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("scanner-shift", include_str!("../../benchmarks/suites/scanner-shift.toml")),
     ("longitudinal", include_str!("../../benchmarks/suites/longitudinal.toml")),
     ("multi-input", include_str!("../../benchmarks/suites/multi-input.toml")),
+    ("generative", include_str!("../../benchmarks/suites/generative.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.

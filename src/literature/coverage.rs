@@ -56,7 +56,7 @@ pub fn paper_kind(kind: TaskKindName) -> PaperTaskKind {
         TaskKindName::Binary | TaskKindName::Multiclass | TaskKindName::Multilabel | TaskKindName::Ordinal => PaperTaskKind::Classification,
         TaskKindName::OrdinalRegression | TaskKindName::Regression | TaskKindName::Ellipse => PaperTaskKind::Regression,
         TaskKindName::Segmentation => PaperTaskKind::Segmentation,
-        TaskKindName::Reconstruction => PaperTaskKind::Reconstruction,
+        TaskKindName::Reconstruction | TaskKindName::Denoising | TaskKindName::Vae => PaperTaskKind::Reconstruction,
     }
 }
 

@@ -163,6 +163,9 @@ pub struct KindMetrics {
 const CLASSIFICATION: &[&str] =
     &["acc", "balanced_acc", "auc", "ap", "f1_macro", "sensitivity", "specificity", "mcc", "kappa", "ece", "brier"];
 
+/// What image-reproducing tasks report.
+const IMAGE: &[&str] = &["mse", "psnr", "ssim", "r2"];
+
 /// Every task kind's metrics. AUC selects classification models (as MedMNIST does), R^2
 /// regression and reconstruction (scale-free, 1 = perfect), Dice segmentation.
 pub static KINDS: &[KindMetrics] = &[
@@ -202,7 +205,10 @@ pub static KINDS: &[KindMetrics] = &[
         primary: "dice",
         headline: &["dice", "hd95"],
     },
-    KindMetrics { kind: "reconstruction", metrics: &["mse", "psnr", "ssim", "r2"], primary: "r2", headline: &["psnr", "ssim"] },
+    KindMetrics { kind: "reconstruction", metrics: IMAGE, primary: "r2", headline: &["psnr", "ssim"] },
+    // Denoising and VAE tasks reproduce the clean image too, and are scored like it.
+    KindMetrics { kind: "denoising", metrics: IMAGE, primary: "r2", headline: &["psnr", "ssim"] },
+    KindMetrics { kind: "vae", metrics: IMAGE, primary: "r2", headline: &["psnr", "ssim"] },
     KindMetrics {
         kind: "ellipse",
         metrics: &["ellipse_iou", "center_error_px", "axes_mae_px", "angle_error_deg", "circumference_mae_px"],

@@ -370,7 +370,7 @@ mod tests {
             (TaskKind::Ellipse { height: h, width: w }, ellipse_case(None)),
             (TaskKind::Ellipse { height: h, width: w }, ellipse_case(Some(vec![0.1, 0.2, 0.15]))),
             (
-                TaskKind::Reconstruction { channels: 1 },
+                TaskKind::Reconstruction { channels: 1, generative: crate::task::Generative::Plain },
                 TaskPredictions {
                     targets: Targets::Images { channels: 1, height: 16, width: 16, values: image.clone() },
                     scores: image.iter().map(|v| v * 0.9).collect(),

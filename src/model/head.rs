@@ -1,12 +1,15 @@
 //! Task heads: a linear map from globally pooled features for vector tasks
 //! (classification, regression), a U-Net decoder for dense tasks (segmentation,
-//! reconstruction).
+//! reconstruction, denoising), and a variational branch from the deepest level for VAE
+//! tasks (a decoder with skip connections would let the image bypass the bottleneck).
 
 use candle_core::Tensor;
 
 use super::decoder::Decoder;
 use super::layers::{global_avg_pool, ConvBnRelu, Linear};
 use super::params::ParamBuilder;
+use super::vae::VaeBranch;
+use crate::task::{Generative, TaskKind};
 use crate::{Error, Result};
 
 /// What a head needs to know about its task.
@@ -19,12 +22,32 @@ pub struct HeadSpec {
     /// Whether the head reads Siamese features of two time points (stacked along the batch)
     /// and fuses them first ([`fuse_time_points`], then a 1x1 convolution per level).
     pub fuse_pairs: bool,
+    /// A VAE task's branch instead of a decoder.
+    pub vae: Option<VaeHead>,
+}
+
+/// The shape of a VAE head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VaeHead {
+    /// Latent dimensions.
+    pub latent: usize,
+    /// The reconstructed image: channels, height, width.
+    pub image: (usize, usize, usize),
+    /// Height and width of the encoder's deepest level, which the branch flattens; set by
+    /// [`crate::model::arch::build_with`] from a dry pass of the encoder.
+    pub grid: (usize, usize),
 }
 
 impl HeadSpec {
     /// The head a task of `kind` needs.
-    pub fn of(kind: &crate::task::TaskKind) -> Self {
-        HeadSpec { outputs: kind.outputs(), dense: kind.is_dense(), fuse_pairs: false }
+    pub fn of(kind: &TaskKind) -> Self {
+        let vae = match kind {
+            TaskKind::Reconstruction { channels, generative: Generative::Vae(v) } => {
+                Some(VaeHead { latent: v.latent, image: (*channels, v.height, v.width), grid: (1, 1) })
+            }
+            _ => None,
+        };
+        HeadSpec { outputs: kind.outputs(), dense: kind.is_dense(), fuse_pairs: false, vae }
     }
 }
 
@@ -44,19 +67,25 @@ enum HeadKind {
     Vector(Linear),
     /// A decoder over all levels.
     Dense(Decoder),
+    /// A variational branch from the deepest level; its output packs the reconstruction, the
+    /// latent mean and the log-variance per sample ([`crate::task::unpack_vae`]).
+    Vae(VaeBranch),
 }
 
 impl Head {
     /// A decoder for a dense `spec`, else a linear layer on the deepest level; `channels` are
     /// the levels' channels, shallowest first.
     pub fn new(pb: &ParamBuilder, spec: HeadSpec, channels: &[usize]) -> Result<Self> {
-        let kind = if spec.dense {
+        let deepest = channels[channels.len() - 1];
+        let kind = if let Some(v) = spec.vae {
+            HeadKind::Vae(VaeBranch::new(&pb.sub("vae"), deepest, v.grid, v.image, v.latent)?)
+        } else if spec.dense {
             HeadKind::Dense(Decoder::new(&pb.sub("decoder"), channels, spec.outputs)?)
         } else {
-            HeadKind::Vector(Linear::new(pb, channels[channels.len() - 1], spec.outputs)?)
+            HeadKind::Vector(Linear::new(pb, deepest, spec.outputs)?)
         };
-        // A vector head reads the deepest level only, so only that one is fused.
-        let first = if spec.dense { 0 } else { channels.len() - 1 };
+        // Vector and VAE heads read the deepest level only, so only that one is fused.
+        let first = if spec.dense && spec.vae.is_none() { 0 } else { channels.len() - 1 };
         let fuse = spec
             .fuse_pairs
             .then(|| {
@@ -83,12 +112,16 @@ impl Head {
         match &self.kind {
             HeadKind::Vector(linear) => linear.forward(&global_avg_pool(&levels[levels.len() - 1])?),
             HeadKind::Dense(decoder) => decoder.forward(levels, train),
+            HeadKind::Vae(branch) => {
+                let out = branch.forward(&levels[levels.len() - 1], train)?;
+                Ok(Tensor::cat(&[&out.reconstruction.flatten_from(1)?, &out.mean, &out.log_var], 1)?)
+            }
         }
     }
 
-    /// Whether this is a decoder head.
+    /// Whether this head outputs an image (a decoder or a VAE branch).
     pub fn is_dense(&self) -> bool {
-        matches!(self.kind, HeadKind::Dense(_))
+        matches!(self.kind, HeadKind::Dense(_) | HeadKind::Vae(_))
     }
 }
 

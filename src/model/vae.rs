@@ -48,8 +48,10 @@ pub struct VaeBranch {
 }
 
 impl VaeBranch {
-    /// A branch from deepest features of `c_deep` channels and size `deep` (height, width)
+    /// A branch from deepest features of `c_deep` channels on a `deep` (height, width) grid
     /// to images of `image` (channels, height, width), with a `latent`-dimensional code.
+    /// Features on a finer grid that is a whole multiple of `deep` are average-pooled to it
+    /// first, so one branch serves any encoder whose deepest level is at least that coarse.
     pub fn new(pb: &ParamBuilder, c_deep: usize, deep: (usize, usize), image: (usize, usize, usize), latent: usize) -> Result<Self> {
         let flat = REDUCED * deep.0 * deep.1;
         let mut ups = Vec::new();
@@ -78,8 +80,20 @@ impl VaeBranch {
 
     /// Reconstructs the input from its deepest features `deep` (`N x c_deep x h x w`).
     pub fn forward(&self, deep: &Tensor, train: bool) -> Result<VaeOutput> {
-        let n = deep.dim(0)?;
-        let flat = self.reduce.forward(deep, train)?.flatten_from(1)?;
+        let (n, _, h, w) = deep.dims4()?;
+        let (gh, gw) = self.deep;
+        let reduced = self.reduce.forward(deep, train)?;
+        let reduced = match (h, w) {
+            _ if (h, w) == (gh, gw) => reduced,
+            _ if h % gh == 0 && w % gw == 0 && h / gh == w / gw => reduced.avg_pool2d(h / gh)?,
+            _ => {
+                return Err(crate::Error::Invalid(format!(
+                    "the VAE branch reads a {gh}x{gw} grid and the encoder's deepest level is {h}x{w}, not an even multiple of it; \
+                     choose an image size that the encoder reduces to a multiple of {gh}x{gw}"
+                )))
+            }
+        };
+        let flat = reduced.flatten_from(1)?;
         let mean = self.to_mean.forward(&flat)?;
         let log_var = self.to_log_var.forward(&flat)?;
         let z = if train {
@@ -107,37 +121,10 @@ impl VaeBranch {
     }
 }
 
-/// `KL(N(mean, exp(log_var)) || N(0, I))` per sample, `0.5 sum_j (mean_j^2 + exp(log_var_j) -
-/// log_var_j - 1)`, averaged over the batch.
-pub fn kl_divergence(mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
-    let n = mean.dim(0)? as f64;
-    let terms = ((mean.sqr()? + log_var.exp()?)? - log_var)?;
-    Ok((((terms - 1.0)?.sum_all()? * 0.5)? / n)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use candle_core::Device;
-
-    #[test]
-    fn kl_matches_the_closed_form_and_vanishes_at_the_prior() {
-        let d = Device::Cpu;
-        let mean = Tensor::new(&[[0.5f32, -1.0], [0.0, 2.0]], &d).unwrap();
-        let log_var = Tensor::new(&[[0.0f32, -0.5], [1.0, 0.3]], &d).unwrap();
-        let got = kl_divergence(&mean, &log_var).unwrap().to_scalar::<f32>().unwrap() as f64;
-        let term = |m: f64, lv: f64| 0.5 * (m * m + lv.exp() - lv - 1.0);
-        let want = (term(0.5, 0.0) + term(-1.0, -0.5) + term(0.0, 1.0) + term(2.0, 0.3)) / 2.0;
-        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-        let zero = kl_divergence(
-            &Tensor::zeros((3, 4), candle_core::DType::F32, &d).unwrap(),
-            &Tensor::zeros((3, 4), candle_core::DType::F32, &d).unwrap(),
-        )
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-        assert_eq!(zero, 0.0);
-    }
 
     #[test]
     fn sampling_is_seeded_counted_and_off_in_evaluation() {

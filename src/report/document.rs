@@ -62,6 +62,7 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
         experiment(&mut out, exp, figures);
     }
     super::pooled_doc::suite(&mut out, &report.pooled);
+    super::auxiliary_doc::suite(&mut out, &report.auxiliary);
     if let Some(lit) = &report.literature {
         super::literature_doc::suite(&mut out, lit);
     }
@@ -154,10 +155,11 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
         out.push(Block::Table(table));
         let used: Vec<String> = exp.delta_m.metrics.iter().map(|(t, ms)| format!("{t}: {}", ms.join(", "))).collect();
         out.push(Block::Paragraph(Text::plain(format!(
-            "Metrics averaged per task: {}. STL baseline: mean over the STL seeds. LibMTL's convention equals medmtl's \
+            "Metrics averaged per task: {}.{} STL baseline: mean over the STL seeds. LibMTL's convention equals medmtl's \
              whenever every baseline is positive, and nash-mtl's is its negative whenever every task has as many \
              metrics; formulas in Method.",
-            used.join("; ")
+            used.join("; "),
+            auxiliary_note(&exp.delta_m.excluded)
         ))));
         if let Some(f) = figure(figures, &exp.name, &FigureKind::DeltaM) {
             out.push(Block::Figure(f));
@@ -168,7 +170,12 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
     for task in &exp.tasks {
         out.push(Block::Heading {
             level: 3,
-            text: Text::new().t("Task ").c(&task.name).t(format!(" ({}; primary metric {})", task.kind, task.primary)),
+            text: Text::new().t("Task ").c(&task.name).t(format!(
+                " ({}{}; primary metric {})",
+                task.kind,
+                if task.auxiliary { ", auxiliary" } else { "" },
+                task.primary
+            )),
             id: slug(&format!("{id} task {}", task.name)),
         });
         // More than nine metrics do not fit a page: the columns go into balanced parts,
@@ -544,4 +551,17 @@ fn method(out: &mut Vec<Block>, report: &Report) {
         summary: format!("All {} runs (config hashes: first 12 hex digits of the SHA-256 in run.json)", m.runs.len()),
         blocks: vec![Block::Table(runs)],
     });
+}
+
+/// The sentence that says which auxiliary tasks Δm and the overall ranking leave out (empty
+/// when there are none).
+pub(super) fn auxiliary_note(excluded: &[String]) -> String {
+    match excluded {
+        [] => String::new(),
+        [one] => format!(" Auxiliary task {one} is trained and reported but left out of Δm, model selection and the best-design ranking."),
+        many => format!(
+            " Auxiliary tasks {} are trained and reported but left out of Δm, model selection and the best-design ranking.",
+            many.join(", ")
+        ),
+    }
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::format::{decimals_for, file_part, interval, num, p_value, signed};
-use super::model::{ExperimentReport, PooledTable, Report, TaskTable};
+use super::model::{AuxiliaryRow, ExperimentReport, PooledTable, Report, TaskTable};
 
 /// A LaTeX table file: its name (under `tables/`) and text.
 pub struct TexTable {
@@ -69,6 +69,9 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
         out.extend(subgroup_tables(exp));
     }
     out.extend(report.pooled.iter().map(pooled_table));
+    if !report.auxiliary.is_empty() {
+        out.push(auxiliary_table(&report.auxiliary));
+    }
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
          \\usepackage[margin=1.5cm,landscape]{geometry}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
@@ -107,6 +110,35 @@ fn math_cell(mean: &str, std: Option<&str>, bold: bool, mark: &str) -> String {
     let body = if bold { format!("\\mathbf{{{body}}}") } else { body };
     let mark = if mark.is_empty() { String::new() } else { format!("^{{{mark}}}") };
     format!("${body}{mark}$")
+}
+
+/// Auxiliary tasks against the same design without them (see the Markdown section).
+fn auxiliary_table(rows: &[AuxiliaryRow]) -> TexTable {
+    let mut text = String::new();
+    begin(&mut text, "llllllrrrlrr");
+    text.push_str("experiment & auxiliary & design & against & task & metric & with & without & difference & 95\\% CI & $p$ (Holm) & seeds \\\\\n\\midrule\n");
+    for r in rows {
+        let ci = r.note.clone().unwrap_or_else(|| interval(r.ci, 3).unwrap_or_else(|| "–".into()));
+        let p = if r.p_holm.is_finite() { p_value(r.p_holm) } else { "–".into() };
+        let _ = writeln!(
+            text,
+            "{} & {} & {} & {} & {} & {} & {} & {} & {} & {} & {} & {} \\\\",
+            escape(&r.experiment),
+            escape(&r.auxiliary.join(", ")),
+            escape(&r.combo),
+            escape(&format!("{} {}", r.baseline, r.baseline_combo)),
+            escape(&r.task),
+            escape(&r.metric),
+            math_cell(&num(r.with, 3), None, false, ""),
+            math_cell(&num(r.without, 3), None, false, ""),
+            math_cell(&signed(r.difference, 3), None, false, r.mark),
+            escape(&ci),
+            escape(&p),
+            r.seeds.len()
+        );
+    }
+    end(&mut text, &escape(super::auxiliary_doc::EXPLANATION), "auxiliary");
+    TexTable { file: "auxiliary.tex".into(), text }
 }
 
 /// A dataset's cross-validation pools: mean over folds with the 95% t-interval over folds.
@@ -219,7 +251,7 @@ fn delta_m_table(exp: &ExperimentReport) -> TexTable {
          (positive = better), mean $\\pm$ std over seeds with a Student-$t$ 95\\% CI; metrics per task: {}. LibMTL's and nash-mtl's conventions of the same seed means for comparison.",
         escape(&exp.name),
         metrics.join("; ")
-    );
+    ) + &escape(&super::document::auxiliary_note(&exp.delta_m.excluded));
     end(&mut text, &caption, &format!("{}-delta-m", exp.name));
     TexTable { file: format!("{}__delta_m.tex", file_part(&exp.name)), text }
 }

@@ -36,7 +36,7 @@ fn medmtl_task(exp: &ExperimentReport, kind: PaperTaskKind) -> Option<&TaskTable
     exp.tasks.iter().find(|t| {
         let k = match t.kind.as_str() {
             "segmentation" => PaperTaskKind::Segmentation,
-            "reconstruction" => PaperTaskKind::Reconstruction,
+            "reconstruction" | "denoising" | "vae" => PaperTaskKind::Reconstruction,
             "regression" | "ordinal-regression" | "ellipse" => PaperTaskKind::Regression,
             _ => PaperTaskKind::Classification,
         };

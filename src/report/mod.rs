@@ -14,6 +14,8 @@
 //! ```
 //! [`compare`] sets two results folders side by side.
 
+mod auxiliary;
+mod auxiliary_doc;
 mod build;
 pub mod compare;
 pub mod csv;

@@ -52,6 +52,48 @@ pub struct Report {
     pub relatedness: SuiteRelatedness,
     /// The suite's cross-validation pools (folds of one protocol), one table per dataset.
     pub pooled: Vec<PooledTable>,
+    /// Experiments with auxiliary tasks against the same design without them.
+    pub auxiliary: Vec<AuxiliaryRow>,
+}
+
+/// One design with auxiliary tasks against the same design without them, on one main task.
+#[derive(Debug, Clone)]
+pub struct AuxiliaryRow {
+    /// The experiment with the auxiliary tasks.
+    pub experiment: String,
+    /// Its auxiliary tasks, as `name (kind)`.
+    pub auxiliary: Vec<String>,
+    /// The combo with the auxiliary tasks.
+    pub combo: String,
+    /// The experiment without them.
+    pub baseline: String,
+    /// The baseline's combo it is compared with (the same design, or STL for a single main
+    /// task).
+    pub baseline_combo: String,
+    /// The main task.
+    pub task: String,
+    /// Its primary metric.
+    pub metric: String,
+    /// Mean over seeds with the auxiliary tasks.
+    pub with: f64,
+    /// Mean over seeds without.
+    pub without: f64,
+    /// Seeds both have (the paired test averages over them).
+    pub seeds: Vec<u64>,
+    /// Test samples resampled (0 when no test was made).
+    pub samples: usize,
+    /// With minus without, on all test samples.
+    pub difference: f64,
+    /// Percentile 95% CI of `difference`.
+    pub ci: (f64, f64),
+    /// Two-sided paired bootstrap p-value.
+    pub p_value: f64,
+    /// Holm-adjusted over the experiment's comparisons.
+    pub p_holm: f64,
+    /// Significance mark of `p_holm`.
+    pub mark: &'static str,
+    /// Why no test could be made.
+    pub note: Option<String>,
 }
 
 /// The pools of one dataset: a row per pool and design, a column per task headline metric.
@@ -146,6 +188,8 @@ pub struct TaskTable {
     pub primary: String,
     /// One column per metric the rows report, in their first-seen order.
     pub columns: Vec<MetricColumn>,
+    /// An auxiliary task: shown, but not in Δm or the overall best-design ranking.
+    pub auxiliary: bool,
 }
 
 /// One metric's column of a task table.
@@ -185,6 +229,8 @@ pub struct DeltaMSection {
     pub rows: Vec<DeltaMRow>,
     /// Why there are no rows, or what was left out.
     pub note: Option<String>,
+    /// Auxiliary tasks, left out of Δm.
+    pub excluded: Vec<String>,
 }
 
 /// Δm of one multi-task combo over its seeds.

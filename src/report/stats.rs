@@ -43,12 +43,18 @@ pub fn mark(p_adjusted: f64) -> &'static str {
 pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>, tasks: &[TaskInfo]) -> DeltaMSection {
     let metrics: Vec<(String, Vec<String>)> = tasks
         .iter()
+        .filter(|t| !t.auxiliary)
         .map(|t| {
             let list = t.kind_value().map(|k| delta_m_metrics(&k).iter().map(|m| m.to_string()).collect()).unwrap_or_default();
             (t.name.clone(), list)
         })
         .collect();
-    let mut section = DeltaMSection { metrics: metrics.clone(), rows: Vec::new(), note: None };
+    let excluded = tasks.iter().filter(|t| t.auxiliary).map(|t| t.name.clone()).collect();
+    let mut section = DeltaMSection { metrics: metrics.clone(), rows: Vec::new(), note: None, excluded };
+    if metrics.is_empty() {
+        section.note = Some("Every task of this experiment is auxiliary, so Δm has nothing to average.".into());
+        return section;
+    }
     let Some(stl) = stl else {
         section.note = Some("This experiment has no STL (`stl` design) runs, so Δm cannot be computed.".into());
         return section;
@@ -281,8 +287,67 @@ pub fn rank_agreement(tables: &[TaskTable], combos: &[Combo], delta: &DeltaMSect
         group(format!("task {}", table.name), members);
     }
     if tables.len() > 1 || scopes.iter().any(|s| s.0 == "Δm") {
-        let members: Vec<usize> = (0..labels.len()).filter(|&i| scopes[i].1).collect();
-        group("primary metrics of all tasks and Δm".into(), members);
+        // Auxiliary tasks help the others; their own metrics do not decide the best design.
+        let auxiliary = |task: &str| tables.iter().any(|t| t.auxiliary && t.name == task);
+        let members: Vec<usize> = (0..labels.len()).filter(|&i| scopes[i].1 && !auxiliary(&scopes[i].0)).collect();
+        group("primary metrics of all main tasks and Δm".into(), members);
     }
     RankAgreement { labels, ranks: rank_rows, tau, best, changes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(design: &str, seed: u64, task: &str, kind: &str, metric: &str, value: f64) -> MetricRow {
+        MetricRow {
+            run_id: format!("e__{design}__seed{seed}"),
+            suite: "s".into(),
+            experiment: "e".into(),
+            datasets: "d".into(),
+            design: design.into(),
+            weighting: if design == "stl" { "none" } else { "ew" }.into(),
+            backbone: "unet".into(),
+            seed,
+            task: task.into(),
+            task_kind: kind.into(),
+            split: "test".into(),
+            metric: metric.into(),
+            value,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            subgroup: String::new(),
+            n: 10,
+        }
+    }
+
+    /// An auxiliary task's metrics do not move Δm: HPS is 10 % better than STL on the main
+    /// task and far worse on the auxiliary one, and Δm is the main task's +10 %.
+    #[test]
+    fn auxiliary_tasks_are_left_out_of_delta_m() {
+        let mut rows = Vec::new();
+        for (design, auc, mse) in [("stl", 0.5, 0.01), ("hps", 0.55, 0.09)] {
+            rows.push(row(design, 0, "main", "binary", "acc", auc));
+            rows.push(row(design, 0, "main", "binary", "auc", auc));
+            rows.push(row(design, 0, "image", "reconstruction", "psnr", mse));
+            rows.push(row(design, 0, "image", "reconstruction", "ssim", mse));
+        }
+        let refs: Vec<&MetricRow> = rows.iter().collect();
+        let combos = vec![Combo { design: "stl".into(), weighting: "none".into() }, Combo { design: "hps".into(), weighting: "ew".into() }];
+        let info = |auxiliary| {
+            vec![
+                TaskInfo { name: "main".into(), kind: "binary".into(), classes: None, auxiliary: false },
+                TaskInfo { name: "image".into(), kind: "reconstruction".into(), classes: Some(1), auxiliary },
+            ]
+        };
+        let main_metrics = delta_m_metrics(&crate::task::TaskKind::Binary);
+        assert_eq!(main_metrics, ["acc", "auc"], "the fixture gives the binary task's Δm metrics");
+        let with = delta_m_section(&refs, &combos, Some(0), &info(true));
+        assert_eq!(with.excluded, ["image"]);
+        assert_eq!(with.metrics.len(), 1);
+        assert!((with.rows[0].summary.mean - 10.0).abs() < 1e-9, "{}", with.rows[0].summary.mean);
+        let without = delta_m_section(&refs, &combos, Some(0), &info(false));
+        assert!(without.excluded.is_empty());
+        assert!(without.rows[0].summary.mean > 100.0, "counted, the reconstruction changes Δm: {}", without.rows[0].summary.mean);
+    }
 }

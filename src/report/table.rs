@@ -16,6 +16,8 @@ pub struct TaskInfo {
     pub kind: String,
     /// Classes etc. as recorded (`TaskMeta::classes`).
     pub classes: Option<usize>,
+    /// An auxiliary task, reported but not counted in delta_m or best-design decisions.
+    pub auxiliary: bool,
 }
 
 /// The design x weighting table of every task, from the experiment's test rows.
@@ -67,7 +69,7 @@ pub fn task_tables(rows: &[&MetricRow], combos: &[Combo], tasks: &[TaskInfo]) ->
                 })
                 .collect();
             let primary = task.kind_value().map(|k| crate::metrics::primary_metric(&k).to_owned()).unwrap_or_default();
-            TaskTable { name: task.name.clone(), kind: task.kind.clone(), primary, columns }
+            TaskTable { name: task.name.clone(), kind: task.kind.clone(), primary, columns, auxiliary: task.auxiliary }
         })
         .collect()
 }
@@ -83,6 +85,7 @@ impl TaskInfo {
             classes: Some(self.classes.unwrap_or(2)),
             // The metric lists do not depend on the image size either.
             image_size: Some([1, 1]),
+            auxiliary: self.auxiliary,
         };
         meta.task_kind()
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::TaskKind;
+use crate::task::{Generative, TaskKind};
 
 /// Version of the results layout written now. 4 added the `subgroup` and `n` columns of
 /// metric rows, `subgroups`/`shift` to `run.json` and the `affinity__<partner>` columns to
@@ -83,6 +83,9 @@ pub struct TaskMeta {
     /// Image height and width, for kinds whose outputs are in its units (ellipse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_size: Option<[usize; 2]>,
+    /// An auxiliary task: reported, but left out of delta_m and of best-design decisions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auxiliary: bool,
 }
 
 impl TaskMeta {
@@ -94,14 +97,19 @@ impl TaskMeta {
             | TaskKind::OrdinalRegression { classes }
             | TaskKind::Segmentation { classes } => Some(*classes),
             TaskKind::MultiLabel { labels } => Some(*labels),
-            TaskKind::Reconstruction { channels } => Some(*channels),
+            TaskKind::Reconstruction { channels, .. } => Some(*channels),
             TaskKind::Binary | TaskKind::Regression | TaskKind::Ellipse { .. } => None,
         };
         let image_size = match kind {
             TaskKind::Ellipse { height, width } => Some([*height, *width]),
             _ => None,
         };
-        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes, image_size }
+        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes, image_size, auxiliary: false }
+    }
+
+    /// The record of a resolved task, its auxiliary flag included.
+    pub fn of_task(task: &crate::task::Task) -> Self {
+        TaskMeta { auxiliary: task.spec.auxiliary, ..Self::of(&task.name, &task.kind) }
     }
 
     /// The task kind this record describes, for re-evaluating stored predictions.
@@ -115,7 +123,8 @@ impl TaskMeta {
             "ordinal-regression" => TaskKind::OrdinalRegression { classes: c? },
             "multilabel" => TaskKind::MultiLabel { labels: c? },
             "segmentation" => TaskKind::Segmentation { classes: c? },
-            "reconstruction" => TaskKind::Reconstruction { channels: c? },
+            // Stored predictions are scored alike whatever the network read: the clean images.
+            "reconstruction" | "denoising" | "vae" => TaskKind::Reconstruction { channels: c?, generative: Generative::Plain },
             "ellipse" => {
                 let [height, width] = self.image_size?;
                 TaskKind::Ellipse { height, width }

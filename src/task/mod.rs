@@ -3,9 +3,11 @@
 //! A suite names tasks by kind and target source; [`Task::resolve`] checks them against the
 //! loaded dataset (the source exists and fits the kind) before any training starts.
 
+mod generative;
 mod loss;
 
-pub use loss::{bce_with_logits, cross_entropy, soft_dice_loss, task_loss};
+pub use generative::{Corruption, Generative, NoiseDraw, NoiseKind, VaeTask};
+pub use loss::{bce_with_logits, cross_entropy, kl_divergence, soft_dice_loss, task_loss, unpack_vae, vae_loss};
 
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +34,14 @@ pub enum TaskKindName {
     Regression,
     /// Pixel masks: binary (1 logit map, BCE + soft Dice) or multi-class (CE + soft Dice).
     Segmentation,
-    /// Reproduce the input image (auxiliary "generative" task; MSE).
+    /// Reproduce the input image (a "generative" task; MSE).
     Reconstruction,
+    /// Reproduce the clean image from a copy corrupted by seeded noise (`noise`,
+    /// `noise_level`); the task's network reads the corrupted copy in its own forward pass.
+    Denoising,
+    /// Reproduce the image through a variational bottleneck at the encoder's deepest level
+    /// (`latent`, `beta`): MSE + beta KL, sampled in training, the mean in evaluation.
+    Vae,
     /// The ellipse fitted to a mask source, regressed as its parameters (centre, semi-axes,
     /// orientation; MSE on normalised parameters), as fetal-biometry networks measure heads.
     Ellipse,
@@ -55,7 +63,7 @@ pub struct TaskSpec {
     /// What the task predicts, which fixes its head, loss and metrics.
     pub kind: TaskKindName,
     /// The dataset's target source (MedMNIST: `label`; phantoms: `shape`, `area`, `mask`).
-    /// Ignored by reconstruction, whose target is the image itself.
+    /// Ignored by the generative kinds, whose target is the image itself.
     #[serde(default = "default_source")]
     pub source: String,
     /// Makes a binary task from a graded or real-valued source: positive when the source
@@ -85,6 +93,45 @@ pub struct TaskSpec {
     /// experiment's (a catalog or built-in dataset, at the experiment's size).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// Trained and evaluated, but only there to help the other tasks: left out of delta_m,
+    /// of the joint model selection and of every "best design" decision.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auxiliary: bool,
+    /// Denoising: the kind of noise (`gaussian` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseKind>,
+    /// Denoising: the noise level (Gaussian SD on the [-1, 1] image scale, or the
+    /// salt-and-pepper pixel fraction; 0.2 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_level: Option<f64>,
+    /// VAE: latent dimensions (64 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latent: Option<usize>,
+    /// VAE: weight of the per-pixel KL term (1 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+}
+
+impl TaskSpec {
+    /// A task of `kind` on `source` with every option at its default.
+    pub fn new(name: &str, kind: TaskKindName, source: &str) -> Self {
+        TaskSpec {
+            name: name.into(),
+            kind,
+            source: source.into(),
+            positive_at_least: None,
+            predict_in_pixels: false,
+            label: None,
+            derive: None,
+            time_point: None,
+            dataset: None,
+            auxiliary: false,
+            noise: None,
+            noise_level: None,
+            latent: None,
+            beta: None,
+        }
+    }
 }
 
 /// Targets derived from a mask source.
@@ -133,10 +180,13 @@ pub enum TaskKind {
         /// Number of pixel classes, background included.
         classes: usize,
     },
-    /// Reproduce the input image (one output map per image channel, MSE).
+    /// Reproduce the input image (one output map per image channel, MSE), from the image
+    /// itself, a corrupted copy or through a variational bottleneck.
     Reconstruction {
         /// Channels of the input image, and so of the output.
         channels: usize,
+        /// Which of the generative kinds.
+        generative: Generative,
     },
     /// The parameters of the ellipse fitted to a mask ([`ellipse_targets`]): six outputs.
     Ellipse {
@@ -158,7 +208,9 @@ impl TaskKind {
             TaskKind::OrdinalRegression { .. } => "ordinal-regression",
             TaskKind::Regression => "regression",
             TaskKind::Segmentation { .. } => "segmentation",
-            TaskKind::Reconstruction { .. } => "reconstruction",
+            TaskKind::Reconstruction { generative: Generative::Plain, .. } => "reconstruction",
+            TaskKind::Reconstruction { generative: Generative::Denoising(_), .. } => "denoising",
+            TaskKind::Reconstruction { generative: Generative::Vae(_), .. } => "vae",
             TaskKind::Ellipse { .. } => "ellipse",
         }
     }
@@ -176,7 +228,7 @@ impl TaskKind {
                     *classes
                 }
             }
-            TaskKind::Reconstruction { channels } => *channels,
+            TaskKind::Reconstruction { channels, .. } => *channels,
             TaskKind::Ellipse { .. } => ELLIPSE_PARAMS,
         }
     }
@@ -189,6 +241,14 @@ impl TaskKind {
     /// Tasks whose output is an image (a decoder head) rather than a vector.
     pub fn is_dense(&self) -> bool {
         matches!(self, TaskKind::Segmentation { .. } | TaskKind::Reconstruction { .. })
+    }
+
+    /// The corruption a denoising task's input gets.
+    pub fn corruption(&self) -> Option<Corruption> {
+        match self {
+            TaskKind::Reconstruction { generative: Generative::Denoising(c), .. } => Some(*c),
+            _ => None,
+        }
     }
 }
 
@@ -308,13 +368,14 @@ impl Task {
                 dataset.name, dataset.time_points
             )));
         }
-        if spec.kind == TaskKindName::Reconstruction {
+        check_generative_options(spec).map_err(bad)?;
+        if let Some(generative) = generative_of(spec, dataset).map_err(bad)? {
             if spec.positive_at_least.is_some() {
                 return Err(bad("positive_at_least only applies to binary tasks".into()));
             }
             return Ok(Task {
                 name: spec.name.clone(),
-                kind: TaskKind::Reconstruction { channels: dataset.shape.channels },
+                kind: TaskKind::Reconstruction { channels: dataset.shape.channels, generative },
                 spec: spec.clone(),
                 class_names: vec![],
                 target_scale: (0.0, 1.0),
@@ -494,6 +555,58 @@ impl Task {
             }
         })
     }
+}
+
+/// Refuses the generative options on kinds they do not apply to, naming the option.
+fn check_generative_options(spec: &TaskSpec) -> std::result::Result<(), String> {
+    let misplaced =
+        |option: &str, kind: &str| Err(format!("`{option}` only applies to {kind} tasks (this one is {})", <&str>::from(spec.kind)));
+    if spec.kind != TaskKindName::Denoising {
+        if spec.noise.is_some() {
+            return misplaced("noise", "denoising");
+        }
+        if spec.noise_level.is_some() {
+            return misplaced("noise_level", "denoising");
+        }
+    }
+    if spec.kind != TaskKindName::Vae {
+        if spec.latent.is_some() {
+            return misplaced("latent", "vae");
+        }
+        if spec.beta.is_some() {
+            return misplaced("beta", "vae");
+        }
+    }
+    Ok(())
+}
+
+/// The generative variant of a reconstruction-type spec, checked; `None` for other kinds.
+fn generative_of(spec: &TaskSpec, dataset: &Dataset) -> std::result::Result<Option<Generative>, String> {
+    Ok(Some(match spec.kind {
+        TaskKindName::Reconstruction => Generative::Plain,
+        TaskKindName::Denoising => {
+            let default = Corruption::DEFAULT;
+            let c = Corruption { noise: spec.noise.unwrap_or(default.noise), level: spec.noise_level.unwrap_or(default.level) };
+            c.check()?;
+            Generative::Denoising(c)
+        }
+        TaskKindName::Vae => {
+            let v = VaeTask {
+                latent: spec.latent.unwrap_or(VaeTask::DEFAULT_LATENT),
+                beta: spec.beta.unwrap_or(VaeTask::DEFAULT_BETA),
+                height: dataset.shape.height,
+                width: dataset.shape.width,
+            };
+            if v.latent == 0 {
+                return Err("latent must be at least 1".into());
+            }
+            if !(v.beta >= 0.0 && v.beta.is_finite()) {
+                return Err(format!("beta {} must be a finite weight >= 0", v.beta));
+            }
+            Generative::Vae(v)
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// Values per sample of an ellipse task: centre x and y, semi-major and semi-minor axis as

@@ -5,16 +5,32 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{ImageShape, Split};
-use crate::task::{Targets, Task, TaskKind};
+use crate::task::{Corruption, NoiseDraw, Targets, Task, TaskKind};
 use crate::Result;
 
 /// `len(idx) x C x H x W` images.
 pub fn images(split: &Split, shape: ImageShape, idx: &[usize], device: &Device) -> Result<Tensor> {
+    images_with(split, shape, idx, None, device)
+}
+
+/// [`images`], each corrupted by `noise` when given (a denoising group's input): sample `i`
+/// of the split gets the noise `draw` assigns to `i`, whatever batch it lands in.
+pub fn images_with(
+    split: &Split,
+    shape: ImageShape,
+    idx: &[usize],
+    noise: Option<(Corruption, NoiseDraw)>,
+    device: &Device,
+) -> Result<Tensor> {
     let per = shape.pixels_per_image();
     let all = split.images();
     let mut buf = Vec::with_capacity(idx.len() * per);
     for &i in idx {
+        let start = buf.len();
         buf.extend_from_slice(&all[i * per..(i + 1) * per]);
+        if let Some((corruption, draw)) = noise {
+            corruption.apply(&mut buf[start..], draw, i);
+        }
     }
     Ok(Tensor::from_vec(buf, (idx.len(), shape.channels, shape.height, shape.width), device)?)
 }

@@ -26,16 +26,42 @@ use crate::data::{Dataset, SourceValues, SplitName, PIXEL_SIZE_SOURCE};
 use crate::metrics::{self, TaskPredictions};
 use crate::model::arch::Architecture;
 use crate::model::params::{Owner, Snapshot};
-use crate::task::{Targets, Task, TaskKind};
+use crate::task::{Corruption, Generative, NoiseDraw, Targets, Task, TaskKind};
 use crate::weighting::Weighting;
 use crate::{Error, Result};
 
-/// A dataset and the tasks (indices into the task list) it provides targets for.
+/// A dataset and the tasks (indices into the task list) it provides targets for, read in
+/// one forward pass per batch.
 pub struct TaskGroup<'a> {
     /// The images and targets.
     pub dataset: &'a Dataset,
     /// Indices of the tasks this dataset labels.
     pub tasks: Vec<usize>,
+    /// The noise the group's images get before the network reads them (denoising tasks).
+    pub corruption: Option<Corruption>,
+}
+
+impl<'a> TaskGroup<'a> {
+    /// The groups of tasks `indices` on `dataset`: one for the tasks that read the clean
+    /// images, and one per corruption for the denoising tasks, which read corrupted copies in
+    /// a forward pass of their own (so the other tasks never see the noise).
+    pub fn on(dataset: &'a Dataset, indices: &[usize], tasks: &[Task]) -> Vec<TaskGroup<'a>> {
+        let mut groups: Vec<TaskGroup<'a>> = Vec::new();
+        for &t in indices {
+            let corruption = tasks[t].kind.corruption();
+            match groups.iter_mut().find(|g| g.corruption == corruption) {
+                Some(g) => g.tasks.push(t),
+                None => groups.push(TaskGroup { dataset, tasks: vec![t], corruption }),
+            }
+        }
+        groups.sort_by_key(|g| g.corruption.is_some());
+        groups
+    }
+
+    fn images(&self, split: SplitName, idx: &[usize], draw: NoiseDraw, device: &Device) -> Result<Tensor> {
+        let ds = self.dataset;
+        batch::images_with(ds.split(split), ds.shape, idx, self.corruption.map(|c| (c, draw)), device)
+    }
 }
 
 /// What happened in one epoch.
@@ -191,7 +217,7 @@ pub fn train_with(
         train_images: 0,
         last_finite: vec![f64::NAN; tasks.len()],
     };
-    let mut best = Selection::new(tasks.len(), per_task_selection);
+    let mut best = Selection::new(tasks, per_task_selection);
     if let Some(spec) = &hooks.checkpoint {
         if let Some(bundle) = checkpoint::load(spec)? {
             let resume = Resume { model, extra_vars: &extra_vars, device };
@@ -212,6 +238,7 @@ pub fn train_with(
         let mut loss_sum = vec![0.0; tasks.len()];
         let mut loss_count = vec![0usize; tasks.len()];
         let mut probe = EpochProbe::new(tasks.len());
+        let noise = NoiseDraw::Train { seed, epoch };
         for _ in 0..steps_per_epoch {
             // One batch per group, or several independent ones for the double-sampling
             // methods (MoDo, SDMGrad) and Auto-Lambda's look-ahead, which then see that many
@@ -223,11 +250,11 @@ pub fn train_with(
             let outcome = if on_representation {
                 stepper.step_on_representation(model.params(), || {
                     let mut levels = Vec::new();
-                    let losses = batch_losses(model, tasks, &data, &draws[0], Some(&mut levels), device)?;
+                    let losses = batch_losses(model, tasks, &data, &draws[0], noise, Some(&mut levels), device)?;
                     Ok((losses, levels))
                 })?
             } else {
-                stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], None, device))?
+                stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], noise, None, device))?
             };
             let report = match outcome {
                 StepOutcome::Done(report) => report,
@@ -451,18 +478,19 @@ impl Resume<'_> {
 /// Every task's loss on one batch per group (`batches[g]` indexes group g's training split).
 /// With `representation`, the heads read detached copies of the shared representation,
 /// which are appended to it ([`super::rep_grad`]).
+#[allow(clippy::too_many_arguments)]
 fn batch_losses(
     model: &dyn Architecture,
     tasks: &[Task],
     data: &[GroupData],
     batches: &[Vec<usize>],
+    noise: NoiseDraw,
     mut representation: Option<&mut Vec<Level>>,
     device: &Device,
 ) -> Result<Vec<Tensor>> {
     let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
     for (gd, idx) in data.iter().zip(batches) {
-        let ds = gd.group.dataset;
-        let x = batch::images(&ds.train, ds.shape, idx, device)?;
+        let x = gd.group.images(SplitName::Train, idx, noise, device)?;
         let outputs = match representation.as_deref_mut() {
             None => model.forward(&x, &gd.group.tasks, true)?,
             Some(kept) => {
@@ -518,18 +546,29 @@ fn primary(task: &Task, p: &TaskPredictions) -> f64 {
         .unwrap_or(f64::NEG_INFINITY)
 }
 
-/// Best-on-validation bookkeeping: one joint selection, or one per task for STL.
+/// Best-on-validation bookkeeping: one joint selection, or one per task for STL. The joint
+/// score is the mean primary metric of the main tasks: an auxiliary task is there to help
+/// them and does not pick the epoch (unless every task is auxiliary).
 struct Selection {
     per_task: bool,
+    /// Whether each task's score enters the joint selection.
+    counted: Vec<bool>,
     scores: Vec<f64>,
     epochs: Vec<usize>,
     snapshots: Vec<Option<Snapshot>>,
 }
 
 impl Selection {
-    fn new(tasks: usize, per_task: bool) -> Self {
-        let slots = if per_task { tasks } else { 1 };
-        Selection { per_task, scores: vec![f64::NEG_INFINITY; slots], epochs: vec![0; tasks], snapshots: vec![None; slots] }
+    fn new(tasks: &[Task], per_task: bool) -> Self {
+        let slots = if per_task { tasks.len() } else { 1 };
+        let all_auxiliary = tasks.iter().all(|t| t.spec.auxiliary);
+        Selection {
+            per_task,
+            counted: tasks.iter().map(|t| all_auxiliary || !t.spec.auxiliary).collect(),
+            scores: vec![f64::NEG_INFINITY; slots],
+            epochs: vec![0; tasks.len()],
+            snapshots: vec![None; slots],
+        }
     }
 
     fn consider(&mut self, epoch: usize, val_primary: &[f64], model: &dyn Architecture) -> Result<()> {
@@ -542,7 +581,8 @@ impl Selection {
                 }
             }
         } else {
-            let score = val_primary.iter().sum::<f64>() / val_primary.len().max(1) as f64;
+            let main: Vec<f64> = val_primary.iter().zip(&self.counted).filter(|(_, &c)| c).map(|(&v, _)| v).collect();
+            let score = main.iter().sum::<f64>() / main.len().max(1) as f64;
             if score > self.scores[0] || self.snapshots[0].is_none() {
                 self.scores[0] = score;
                 self.epochs.iter_mut().for_each(|e| *e = epoch);
@@ -577,7 +617,7 @@ fn predict_all(
         let mut scores: Vec<Vec<f32>> = vec![Vec::new(); gd.group.tasks.len()];
         for start in (0..n).step_by(batch_size) {
             let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-            let x = batch::images(ds.split(split), ds.shape, &idx, device)?;
+            let x = gd.group.images(split, &idx, NoiseDraw::Eval(split), device)?;
             let outputs = model.forward(&x, &gd.group.tasks, false)?;
             for (k, (&t, output)) in gd.group.tasks.iter().zip(outputs).enumerate() {
                 scores[k].extend(to_scores(&tasks[t], &output)?);
@@ -624,6 +664,7 @@ fn to_scores(task: &Task, output: &Tensor) -> Result<Vec<f32>> {
         }
         TaskKind::Segmentation { classes: 2 } => output.ge(0.0)?.to_dtype(candle_core::DType::F32)?,
         TaskKind::Segmentation { .. } => output.argmax(1)?.to_dtype(candle_core::DType::F32)?,
+        TaskKind::Reconstruction { channels, generative: Generative::Vae(v) } => crate::task::unpack_vae(&v, channels, output)?.0,
         TaskKind::Reconstruction { .. } | TaskKind::Ellipse { .. } => output.clone(),
     };
     Ok(scores.flatten_all()?.to_vec1::<f32>()?)

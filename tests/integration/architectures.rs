@@ -10,7 +10,7 @@ use medmtl::model::arch::mtan::Mtan;
 use medmtl::model::arch::{build, Architecture, Design};
 use medmtl::model::backbone::BackboneKind;
 use medmtl::model::params::{Owner, ParamBuilder};
-use medmtl::task::{task_loss, Task};
+use medmtl::task::{task_loss, Generative, Task, TaskKind};
 use medmtl::train::batch;
 use medmtl::train::optim::{Adam, AdamConfig};
 
@@ -54,7 +54,12 @@ fn every_design_trains_every_task_kind_on_odd_sizes() {
             let x = batch::images(&d.train, d.shape, &idx, &Device::Cpu).unwrap();
             let outs = model.forward(&x, &(0..tasks.len()).collect::<Vec<_>>(), false).unwrap();
             for (t, o) in tasks.iter().zip(&outs) {
-                let want: Vec<usize> = if t.kind.is_dense() { vec![8, t.kind.outputs(), size, size] } else { vec![8, t.kind.outputs()] };
+                let want: Vec<usize> = match &t.kind {
+                    // A VAE head packs the image with the latent mean and log-variance.
+                    TaskKind::Reconstruction { channels, generative: Generative::Vae(v) } => vec![8, v.packed_width(*channels)],
+                    k if k.is_dense() => vec![8, k.outputs(), size, size],
+                    k => vec![8, k.outputs()],
+                };
                 assert_eq!(o.dims(), want.as_slice(), "{what}: task {}", t.name);
             }
             let first = losses(model.as_ref(), &tasks, &d, &idx);

@@ -12,17 +12,7 @@ pub fn phantoms(size: usize, train: usize, seed: u64) -> Dataset {
 }
 
 pub fn spec(name: &str, kind: TaskKindName, source: &str, positive_at_least: Option<f64>) -> TaskSpec {
-    TaskSpec {
-        name: name.into(),
-        kind,
-        source: source.into(),
-        positive_at_least,
-        predict_in_pixels: false,
-        label: None,
-        derive: None,
-        time_point: None,
-        dataset: None,
-    }
+    TaskSpec { positive_at_least, ..TaskSpec::new(name, kind, source) }
 }
 
 /// shape (multiclass), large (binary), area (regression).
@@ -49,6 +39,8 @@ pub fn every_kind(d: &Dataset) -> Vec<Task> {
         spec("lesion", TaskKindName::Segmentation, "mask", None),
         spec("lesion_shape", TaskKindName::Segmentation, "shape_mask", None),
         spec("recon", TaskKindName::Reconstruction, "", None),
+        spec("denoise", TaskKindName::Denoising, "", None),
+        TaskSpec { latent: Some(6), ..spec("vae", TaskKindName::Vae, "", None) },
     ]
     .iter()
     .map(|s| Task::resolve(s, d).unwrap())

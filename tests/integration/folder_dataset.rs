@@ -423,17 +423,7 @@ fn embedded_specs_parse_and_describe_their_sources() {
 }
 
 fn regression_in_pixels(source: &str, kind: medmtl::task::TaskKindName) -> medmtl::task::TaskSpec {
-    medmtl::task::TaskSpec {
-        name: "length".into(),
-        kind,
-        source: source.into(),
-        positive_at_least: None,
-        predict_in_pixels: true,
-        label: None,
-        derive: None,
-        time_point: None,
-        dataset: None,
-    }
+    medmtl::task::TaskSpec { predict_in_pixels: true, ..medmtl::task::TaskSpec::new("length", kind, source) }
 }
 
 #[test]
@@ -479,7 +469,7 @@ fn a_length_in_mm_is_learnt_in_pixels_and_reported_in_mm() {
         affinity: false,
         rep_grad: false,
     };
-    let groups = [TaskGroup { dataset: &d, tasks: vec![0] }];
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0], corruption: None }];
     let mut weighting = crate::common::method("ew").build(1, 0, &Device::Cpu).unwrap();
     let out = train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, 0, &Device::Cpu, None).unwrap();
     // Predictions and their targets come back in the source's mm.

@@ -5,6 +5,7 @@ mod architectures;
 mod cli;
 mod common;
 mod folder_dataset;
+mod generative;
 mod kernels;
 mod literature_designs;
 mod longitudinal;

@@ -35,7 +35,7 @@ fn run(design: Design, seed: u64, epochs: usize, lr: f64) -> TrainOutcome {
         affinity: false,
         rep_grad: false,
     };
-    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2], corruption: None }];
     let mut weighting = common::method("ew").build(3, seed, &Device::Cpu).unwrap();
     train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, seed, &Device::Cpu, None).unwrap()
 }
@@ -124,17 +124,7 @@ fn non_finite_regression_targets_are_refused_naming_the_task() {
     values[3] = f32::NAN;
     sources.insert("area".to_string(), SourceValues::Values(values));
     d.train = medmtl::data::Split::new(d.train.images().to_vec(), d.shape, sources).unwrap();
-    let spec = TaskSpec {
-        name: "area".into(),
-        kind: TaskKindName::Regression,
-        source: "area".into(),
-        positive_at_least: None,
-        predict_in_pixels: false,
-        label: None,
-        derive: None,
-        time_point: None,
-        dataset: None,
-    };
+    let spec = TaskSpec::new("area", TaskKindName::Regression, "area");
     let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
     assert!(msg.contains("area") && msg.contains("not finite"), "{msg}");
 }

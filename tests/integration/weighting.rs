@@ -209,7 +209,7 @@ fn every_method_runs_with_hps_mtan_and_encoder_decoder() {
             let model = build(design, &spec, 0, &Device::Cpu).unwrap();
             let before: Vec<f32> = model.params().iter().next().unwrap().var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             let mut w = method.build(tasks.len(), 0, &Device::Cpu).unwrap();
-            let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2] }];
+            let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1, 2], corruption: None }];
             let result = train(model.as_ref(), &tasks, &groups, w.as_mut(), &config, 0, &Device::Cpu, None);
             if w.needs_representation() && design.as_str() == "mtan" {
                 // GradDrop acts on one shared representation, which MTAN's attention lacks.
@@ -245,7 +245,7 @@ fn representation_gradients_train_hps_and_agree_with_parameter_gradients_under_e
         [common::spec("lesion", TaskKindName::Segmentation, "mask", None), common::spec("shape", TaskKindName::Multiclass, "shape", None)];
     let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
     let config = |rep_grad: bool| phantom_config(2, rep_grad);
-    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1] }];
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None }];
     let spec = common::model_spec(BackboneKind::Unet, 2, &d, &tasks);
     let run = |method: WeightingKind, design: &str, rep_grad: bool| {
         let model = build(common::design(design), &spec, 0, &Device::Cpu).unwrap();
@@ -293,7 +293,7 @@ fn every_method_resumes_from_a_checkpoint_to_the_same_epoch() {
         [common::spec("lesion", TaskKindName::Segmentation, "mask", None), common::spec("shape", TaskKindName::Multiclass, "shape", None)];
     let tasks: Vec<Task> = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
     let config = |epochs: usize| phantom_config(epochs, false);
-    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1] }];
+    let groups = [TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None }];
     let spec = common::model_spec(BackboneKind::SmallCnn, 2, &d, &tasks);
     let dir = std::env::temp_dir().join(format!("medmtl-resume-methods-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -14,6 +14,7 @@ use crate::model::backbone::Backbone;
 use crate::model::decoder::Decoder;
 use crate::model::mlp::Mlp;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::head::Head;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -48,6 +49,8 @@ fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) ->
 
 enum AmyarHead {
     Decoder(Decoder),
+    /// A VAE task's branch, as every design builds it.
+    Vae(Box<Head>),
     Classifier(Mlp),
 }
 
@@ -69,7 +72,9 @@ impl Amyar {
             .enumerate()
             .map(|(t, h)| {
                 let hp = pb.sub(&format!("head{t}")).owned_by(Owner::Task(t));
-                Ok(if h.dense {
+                Ok(if h.vae.is_some() {
+                    AmyarHead::Vae(Box::new(Head::new(&hp, *h, &channels)?))
+                } else if h.dense {
                     AmyarHead::Decoder(Decoder::new(&hp.sub("decoder"), &channels, h.outputs)?)
                 } else {
                     AmyarHead::Classifier(Mlp::new(&hp.sub("mlp"), channels[channels.len() - 1], &p.mlp, h.outputs)?)
@@ -87,6 +92,7 @@ impl Architecture for Amyar {
             .iter()
             .map(|&t| match &self.heads[t] {
                 AmyarHead::Decoder(d) => d.forward(&levels, train),
+                AmyarHead::Vae(head) => head.forward(&levels, train),
                 AmyarHead::Classifier(mlp) => mlp.forward_pooled(&levels[levels.len() - 1]),
             })
             .collect()

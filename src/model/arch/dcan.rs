@@ -15,6 +15,7 @@ use crate::model::backbone::Backbone;
 use crate::model::decoder::fit_to;
 use crate::model::layers::{global_avg_pool, Conv2d, ConvBnRelu, Linear};
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::head::Head;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -67,6 +68,8 @@ impl Branch {
 
 enum DcanHead {
     Dense(Branch),
+    /// A VAE task's branch, as every design builds it.
+    Vae(Box<Head>),
     Vector(Linear),
 }
 
@@ -88,7 +91,9 @@ impl Dcan {
             .enumerate()
             .map(|(t, h)| {
                 let hp = pb.sub(&format!("head{t}")).owned_by(Owner::Task(t));
-                Ok(if h.dense {
+                Ok(if h.vae.is_some() {
+                    DcanHead::Vae(Box::new(Head::new(&hp, *h, &channels)?))
+                } else if h.dense {
                     DcanHead::Dense(Branch::new(&hp, &channels, h.outputs)?)
                 } else {
                     DcanHead::Vector(Linear::new(&hp, channels[channels.len() - 1], h.outputs)?)
@@ -106,6 +111,7 @@ impl Architecture for Dcan {
             .iter()
             .map(|&t| match &self.heads[t] {
                 DcanHead::Dense(b) => b.forward(&levels, train),
+                DcanHead::Vae(head) => head.forward(&levels, train),
                 DcanHead::Vector(l) => l.forward(&global_avg_pool(&levels[levels.len() - 1])?),
             })
             .collect()

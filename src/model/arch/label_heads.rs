@@ -15,6 +15,7 @@ use crate::model::backbone::Backbone;
 use crate::model::decoder::Decoder;
 use crate::model::layers::{ConvBnRelu, Linear};
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::head::Head;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -62,6 +63,8 @@ pub fn lse_pool(x: &Tensor, r: f64) -> Result<Tensor> {
 
 enum LabelHead {
     Dense(Decoder),
+    /// A VAE task's branch, as every design builds it.
+    Vae(Box<Head>),
     Label(Linear),
 }
 
@@ -87,7 +90,9 @@ impl LabelHeads {
             .enumerate()
             .map(|(t, h)| {
                 let hp = pb.sub(&format!("head{t}")).owned_by(Owner::Task(t));
-                Ok(if h.dense { LabelHead::Dense(Decoder::new(&hp.sub("decoder"), &channels, h.outputs)?) } else { LabelHead::Label(Linear::new(&hp, deep, h.outputs)?) })
+                Ok(if h.vae.is_some() {
+                    LabelHead::Vae(Box::new(Head::new(&hp, *h, &channels)?))
+                } else if h.dense { LabelHead::Dense(Decoder::new(&hp.sub("decoder"), &channels, h.outputs)?) } else { LabelHead::Label(Linear::new(&hp, deep, h.outputs)?) })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(LabelHeads { encoder, transition, heads, r: p.lse_r, params: pb.finish() })
@@ -102,6 +107,7 @@ impl Architecture for LabelHeads {
         for &t in tasks {
             out.push(match &self.heads[t] {
                 LabelHead::Dense(d) => d.forward(&levels, train)?,
+                LabelHead::Vae(head) => head.forward(&levels, train)?,
                 LabelHead::Label(l) => {
                     if pooled.is_none() {
                         pooled = Some(lse_pool(&self.transition.forward(&levels[levels.len() - 1], train)?, self.r)?);

@@ -16,7 +16,7 @@ pub mod pairs;
 
 use candle_core::{Device, Tensor};
 
-use super::backbone::BackboneKind;
+use super::backbone::{Backbone, BackboneKind};
 use super::head::{Head, HeadSpec};
 use super::params::{Owner, ParamBuilder, ParamStore};
 use crate::hyper::ParamTable;
@@ -159,11 +159,41 @@ pub fn build_with(
     seed: u64,
     device: &Device,
 ) -> Result<Box<dyn Architecture>> {
+    let spec = &with_vae_grids(spec, device)?;
     let pb = ParamBuilder::new(seed, device);
     match &spec.pairs {
         Some(input) => self::pairs::build_paired(design, &pb, spec, input, params, device),
         None => (design.construct)(&pb, spec, params),
     }
+}
+
+/// `spec` with every VAE head's grid set to the encoder's deepest level size, found by a dry
+/// pass of an unseeded copy of the encoder.
+fn with_vae_grids(spec: &ModelSpec, device: &Device) -> Result<ModelSpec> {
+    let mut spec = spec.clone();
+    if spec.heads.iter().all(|h| h.vae.is_none()) {
+        return Ok(spec);
+    }
+    if spec.pairs.is_some() {
+        return Err(crate::Error::Invalid("a vae task reads one image; it cannot be trained on two-time-point pairs".into()));
+    }
+    let encoder = spec.backbone.build(&ParamBuilder::new(0, device), spec.in_channels, spec.width)?;
+    let grid = deepest_size(encoder.as_ref(), &spec, device)?;
+    for head in &mut spec.heads {
+        if let Some(v) = head.vae.as_mut() {
+            v.grid = grid;
+        }
+    }
+    Ok(spec)
+}
+
+/// The height and width of `encoder`'s deepest level for inputs of `spec` (one dry pass).
+fn deepest_size(encoder: &dyn Backbone, spec: &ModelSpec, device: &Device) -> Result<(usize, usize)> {
+    let _no_grad = super::params::no_grad();
+    let x = Tensor::zeros((1, spec.in_channels, spec.input_size.0, spec.input_size.1), candle_core::DType::F32, device)?;
+    let levels = encoder.forward_levels(&x, false)?;
+    let (_, _, h, w) = levels[levels.len() - 1].dims4()?;
+    Ok((h, w))
 }
 
 /// One head per task, owned by its task, reading levels with `channels`.

@@ -17,6 +17,7 @@ use crate::model::decoder::fit_to;
 use crate::model::layers::{Conv2d, ConvBnRelu};
 use crate::model::mlp::Mlp;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::head::Head;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -80,6 +81,8 @@ impl LinkDecoder {
 
 enum MeasureHead {
     Mask(LinkDecoder),
+    /// A VAE task's branch, as every design builds it.
+    Vae(Box<Head>),
     Measure(Mlp),
 }
 
@@ -101,7 +104,9 @@ impl SegMeasure {
             .enumerate()
             .map(|(t, h)| {
                 let hp = pb.sub(&format!("head{t}")).owned_by(Owner::Task(t));
-                Ok(if h.dense {
+                Ok(if h.vae.is_some() {
+                    MeasureHead::Vae(Box::new(Head::new(&hp, *h, &channels)?))
+                } else if h.dense {
                     MeasureHead::Mask(LinkDecoder::new(&hp.sub("decoder"), &channels, h.outputs)?)
                 } else {
                     MeasureHead::Measure(Mlp::new(&hp.sub("mlp"), channels[channels.len() - 1], &p.mlp, h.outputs)?)
@@ -119,6 +124,7 @@ impl Architecture for SegMeasure {
             .iter()
             .map(|&t| match &self.heads[t] {
                 MeasureHead::Mask(d) => d.forward(&levels, train),
+                MeasureHead::Vae(head) => head.forward(&levels, train),
                 MeasureHead::Measure(m) => m.forward_pooled(&levels[levels.len() - 1]),
             })
             .collect()

@@ -15,12 +15,13 @@ use std::sync::Mutex;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{task_heads, Architecture, DesignInfo, ModelSpec};
+use super::{deepest_size, task_heads, Architecture, DesignInfo, ModelSpec};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
-use crate::model::params::{no_grad, Owner, ParamBuilder, ParamStore};
-use crate::model::vae::{kl_divergence, VaeBranch};
+use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::vae::VaeBranch;
+use crate::task::kl_divergence;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -95,15 +96,6 @@ impl SegResNetVae {
         let kl = (kl_divergence(&out.mean, &out.log_var)? / pixels)?;
         Ok(((l2 * self.weights.0)? + (kl * self.weights.1)?)?)
     }
-}
-
-/// The height and width of `encoder`'s deepest level for inputs of `spec` (one dry pass).
-pub(super) fn deepest_size(encoder: &dyn Backbone, spec: &ModelSpec, device: &candle_core::Device) -> Result<(usize, usize)> {
-    let _no_grad = no_grad();
-    let x = Tensor::zeros((1, spec.in_channels, spec.input_size.0, spec.input_size.1), candle_core::DType::F32, device)?;
-    let levels = encoder.forward_levels(&x, false)?;
-    let (_, _, h, w) = levels[levels.len() - 1].dims4()?;
-    Ok((h, w))
 }
 
 impl Architecture for SegResNetVae {

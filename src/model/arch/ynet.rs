@@ -19,6 +19,7 @@ use crate::model::decoder::Decoder;
 use crate::model::layers::ConvBnRelu;
 use crate::model::mlp::Mlp;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
+use crate::model::head::Head;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -59,6 +60,8 @@ fn construct(pb: &ParamBuilder, spec: &ModelSpec, table: Option<&ParamTable>) ->
 /// One task's head: the decoder for dense tasks, the diagnostic branch for vector tasks.
 enum YHead {
     Dense(Decoder),
+    /// A VAE task's branch, as every design builds it.
+    Vae(Box<Head>),
     Branch { stages: Vec<[ConvBnRelu; 2]>, mlp: Mlp },
 }
 
@@ -83,7 +86,9 @@ impl YNet {
             .enumerate()
             .map(|(t, h)| {
                 let hp = pb.sub(&format!("head{t}")).owned_by(Owner::Task(t));
-                Ok(if h.dense {
+                Ok(if h.vae.is_some() {
+                    YHead::Vae(Box::new(Head::new(&hp, *h, &channels)?))
+                } else if h.dense {
                     YHead::Dense(Decoder::new(&hp.sub("decoder"), &channels, h.outputs)?)
                 } else {
                     let stages = (0..p.branch_stages)
@@ -109,6 +114,7 @@ impl Architecture for YNet {
             .iter()
             .map(|&t| match &self.heads[t] {
                 YHead::Dense(decoder) => decoder.forward(&levels, train),
+                YHead::Vae(head) => head.forward(&levels, train),
                 YHead::Branch { stages, mlp } => {
                     let mut h = if joint { deepest.clone() } else { deepest.detach() };
                     for [down, conv] in stages {

@@ -1,0 +1,161 @@
+//! "Auxiliary tasks": does a generative (or any) auxiliary task help the main tasks?
+//!
+//! Every experiment with auxiliary tasks is paired with its *baseline*: an experiment of the
+//! suite on the same data whose tasks include every main task (same name and kind) and no
+//! auxiliary one. Each design of the experiment is compared with the same design of the
+//! baseline; an experiment with a single main task (a single-task network that shares its
+//! encoder with the auxiliary task only, "STL with auxiliary") is compared with the
+//! baseline's STL. On each main task's primary metric: the seed means with and without, and a
+//! paired bootstrap test on the test samples (the same images: the data and split are the
+//! baseline's), with the metric averaged over the seeds both have and Holm's correction over
+//! the experiment's comparisons, as the tests against STL are made.
+
+use std::path::PathBuf;
+
+use super::model::{AuxiliaryRow, Combo, ExperimentReport, TaskTable};
+use super::samples::SampleStat;
+use super::stats::{mark, paired_resamples, PAIRED_BOOTSTRAP_SEED};
+use super::SuiteTable;
+use crate::results::RunStatus;
+use crate::stats::{holm_adjust, paired_bootstrap, summarize};
+
+/// Every comparison of the suite, experiment by experiment (empty without auxiliary tasks).
+pub fn suite(table: &SuiteTable, experiments: &[ExperimentReport]) -> Vec<AuxiliaryRow> {
+    let mut out = Vec::new();
+    for e in experiments.iter().filter(|e| e.tasks.iter().any(|t| t.auxiliary)) {
+        let main: Vec<&TaskTable> = e.tasks.iter().filter(|t| !t.auxiliary).collect();
+        let Some(base) = baseline(e, &main, experiments) else { continue };
+        let auxiliary: Vec<String> = e.tasks.iter().filter(|t| t.auxiliary).map(|t| format!("{} ({})", t.name, t.kind)).collect();
+        let mut rows = Vec::new();
+        for (c, combo) in e.combos.iter().enumerate().filter(|(_, c)| !c.is_stl()) {
+            let partner = match main.len() {
+                1 => base.combos.iter().position(Combo::is_stl),
+                _ => base.combos.iter().position(|b| b == combo),
+            };
+            let Some(b) = partner else { continue };
+            for task in &main {
+                rows.push(compare(table, (e, c), (base, b), task, &auxiliary));
+            }
+        }
+        let adjusted = holm_adjust(&rows.iter().map(|r| r.p_value).collect::<Vec<_>>());
+        for (row, p) in rows.iter_mut().zip(adjusted) {
+            row.p_holm = p;
+            row.mark = mark(p);
+        }
+        out.extend(rows);
+    }
+    out
+}
+
+/// The experiment `e`'s baseline: same data, every main task, no auxiliary task; the one
+/// with the fewest other tasks when several qualify.
+fn baseline<'a>(e: &ExperimentReport, main: &[&TaskTable], experiments: &'a [ExperimentReport]) -> Option<&'a ExperimentReport> {
+    experiments
+        .iter()
+        .filter(|b| b.name != e.name && b.datasets == e.datasets && b.tasks.iter().all(|t| !t.auxiliary))
+        .filter(|b| main.iter().all(|m| b.tasks.iter().any(|t| t.name == m.name && t.kind == m.kind)))
+        .min_by_key(|b| b.tasks.len())
+}
+
+fn compare(
+    table: &SuiteTable,
+    (e, c): (&ExperimentReport, usize),
+    (base, b): (&ExperimentReport, usize),
+    task: &TaskTable,
+    auxiliary: &[String],
+) -> AuxiliaryRow {
+    let common: Vec<u64> = e.seeds[c].iter().copied().filter(|s| base.seeds[b].contains(s)).collect();
+    let mean_of = |exp: &ExperimentReport, combo: usize| -> f64 {
+        let values: Vec<f64> = exp.seeds[combo]
+            .iter()
+            .filter_map(|&s| {
+                table
+                    .rows
+                    .iter()
+                    .find(|r| {
+                        r.experiment == exp.name
+                            && r.split == "test"
+                            && r.subgroup.is_empty()
+                            && r.design == exp.combos[combo].design
+                            && r.weighting == exp.combos[combo].weighting
+                            && r.seed == s
+                            && r.task == task.name
+                            && r.metric == task.primary
+                    })
+                    .map(|r| r.value)
+            })
+            .collect();
+        summarize(&values).mean
+    };
+    let mut row = AuxiliaryRow {
+        experiment: e.name.clone(),
+        auxiliary: auxiliary.to_vec(),
+        combo: e.combos[c].label(),
+        baseline: base.name.clone(),
+        baseline_combo: base.combos[b].label(),
+        task: task.name.clone(),
+        metric: task.primary.clone(),
+        with: mean_of(e, c),
+        without: mean_of(base, b),
+        seeds: common.clone(),
+        samples: 0,
+        difference: f64::NAN,
+        ci: (f64::NAN, f64::NAN),
+        p_value: f64::NAN,
+        p_holm: f64::NAN,
+        mark: "",
+        note: None,
+    };
+    if common.is_empty() {
+        row.note = Some("no seed in common with the baseline".into());
+        return row;
+    }
+    let pairs: Result<Vec<(SampleStat, SampleStat)>, String> =
+        common.iter().map(|&s| Ok((load(table, e, c, s, task)?, load(table, base, b, s, task)?))).collect();
+    let pairs = match pairs {
+        Ok(p) => p,
+        Err(why) => {
+            row.note = Some(why);
+            return row;
+        }
+    };
+    let reference = &pairs[0].1;
+    if pairs.iter().any(|(x, y)| !x.same_samples(reference) || !y.same_samples(reference)) {
+        row.note = Some("the runs were tested on different samples; no paired test".into());
+        return row;
+    }
+    row.samples = reference.len();
+    let mean_over = |first: bool, idx: &[usize]| {
+        summarize(&pairs.iter().map(|(x, y)| if first { x.on(idx) } else { y.on(idx) }).collect::<Vec<_>>()).mean
+    };
+    let result =
+        paired_bootstrap(|idx| mean_over(true, idx), |idx| mean_over(false, idx), row.samples, paired_resamples(1), PAIRED_BOOTSTRAP_SEED);
+    row.difference = result.difference;
+    row.ci = result.ci;
+    row.p_value = result.p_value;
+    row
+}
+
+/// The test-sample statistic of one run of `exp`'s combo `c` on `task`.
+fn load(table: &SuiteTable, exp: &ExperimentReport, c: usize, seed: u64, task: &TaskTable) -> Result<SampleStat, String> {
+    let combo = &exp.combos[c];
+    let (meta, dir): (_, &PathBuf) = table
+        .runs
+        .iter()
+        .zip(&table.run_dirs)
+        .find(|(r, _)| {
+            r.experiment == exp.name
+                && r.design == combo.design
+                && r.weighting == combo.weighting
+                && r.seed == seed
+                && r.status == RunStatus::Complete
+        })
+        .ok_or_else(|| format!("no run of {} {} with seed {seed}", exp.name, combo.label()))?;
+    let kind = meta
+        .tasks
+        .iter()
+        .find(|t| t.name == task.name)
+        .and_then(|t| t.task_kind())
+        .ok_or_else(|| format!("run {} records no usable kind for task {}", meta.run_id, task.name))?;
+    SampleStat::load(dir, &task.name, &kind).map_err(|e| format!("predictions unavailable: {e}"))
+}

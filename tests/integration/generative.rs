@@ -1,0 +1,119 @@
+//! Generative tasks (reconstruction, denoising, VAE) and auxiliary tasks in training.
+
+use crate::common;
+
+use candle_core::Device;
+use medmtl::data::SplitName;
+use medmtl::metrics;
+use medmtl::model::arch::build;
+use medmtl::model::backbone::BackboneKind;
+use medmtl::task::{NoiseDraw, NoiseKind, Task, TaskKindName, TaskSpec};
+use medmtl::train::{batch, train, OptimizerKind, Schedule, TaskGroup, TrainConfig, TrainOutcome};
+
+fn tasks(d: &medmtl::data::Dataset) -> Vec<Task> {
+    [
+        common::spec("shape", TaskKindName::Multiclass, "shape", None),
+        TaskSpec { noise_level: Some(0.3), auxiliary: true, ..common::spec("denoise", TaskKindName::Denoising, "", None) },
+        TaskSpec { latent: Some(8), auxiliary: true, ..common::spec("vae", TaskKindName::Vae, "", None) },
+        common::spec("recon", TaskKindName::Reconstruction, "", None),
+    ]
+    .iter()
+    .map(|s| Task::resolve(s, d).unwrap())
+    .collect()
+}
+
+fn run(d: &medmtl::data::Dataset, design: &str, seed: u64, epochs: usize) -> TrainOutcome {
+    let tasks = tasks(d);
+    let spec = common::model_spec(BackboneKind::Unet, 4, d, &tasks);
+    let model = build(common::design(design), &spec, seed, &Device::Cpu).unwrap();
+    let config = TrainConfig {
+        epochs,
+        batch_size: 16,
+        optimizer: OptimizerKind::Adam,
+        lr: 1e-2,
+        weight_decay: 0.0,
+        schedule: Schedule::Constant,
+        eval_batch_size: 32,
+        affinity: false,
+        rep_grad: false,
+    };
+    let groups = TaskGroup::on(d, &[0, 1, 2, 3], &tasks);
+    let mut weighting = common::method("ew").build(tasks.len(), seed, &Device::Cpu).unwrap();
+    train(model.as_ref(), &tasks, &groups, weighting.as_mut(), &config, seed, &Device::Cpu, None).unwrap()
+}
+
+/// Denoising tasks get a forward pass of their own on corrupted copies; every other task
+/// reads the clean images. A sample's corruption depends on the seed, the epoch and the
+/// sample, not on the batch it lands in.
+#[test]
+fn denoising_tasks_read_a_corrupted_copy_in_their_own_group() {
+    let d = common::phantoms(16, 32, 2);
+    let tasks = tasks(&d);
+    let groups = TaskGroup::on(&d, &[0, 1, 2, 3], &tasks);
+    assert_eq!(groups.len(), 2);
+    assert_eq!((groups[0].tasks.clone(), groups[0].corruption), (vec![0, 2, 3], None));
+    let c = groups[1].corruption.expect("the denoising group is corrupted");
+    assert_eq!((groups[1].tasks.clone(), c.noise, c.level), (vec![1], NoiseKind::Gaussian, 0.3));
+
+    let images = |idx: &[usize], draw: NoiseDraw| {
+        batch::images_with(&d.train, d.shape, idx, Some((c, draw)), &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    };
+    let clean = batch::images(&d.train, d.shape, &[3, 5], &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let draw = NoiseDraw::Train { seed: 4, epoch: 1 };
+    let noisy = images(&[3, 5], draw);
+    let per = d.shape.pixels_per_image();
+    let rms = (clean.iter().zip(&noisy).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / clean.len() as f64).sqrt();
+    assert!(rms > 0.15 && rms < 0.3, "rms change {rms} for noise SD 0.3 (clipped at the range)");
+    assert_eq!(noisy, images(&[3, 5], draw), "reproducible from the seed");
+    assert_eq!(&noisy[per..], &images(&[5, 3], draw)[..per], "sample 5's noise is its own, wherever it is in the batch");
+    assert_ne!(noisy, images(&[3, 5], NoiseDraw::Train { seed: 4, epoch: 2 }), "fresh noise every epoch");
+}
+
+/// HPS with a denoising and a VAE auxiliary trains end to end, deterministically; the
+/// generative tasks get PSNR and SSIM; and the epoch kept is the one best for the main
+/// tasks (shape and plain reconstruction), whatever the auxiliary tasks scored.
+#[test]
+fn auxiliary_generative_tasks_train_and_do_not_pick_the_epoch() {
+    let d = common::phantoms(16, 64, 3);
+    let tasks = tasks(&d);
+    let a = run(&d, "hps", 7, 4);
+    let b = run(&d, "hps", 7, 4);
+    for key in a.predictions.keys() {
+        assert_eq!(a.predictions[key].scores, b.predictions[key].scores, "{key:?} differs between identical runs");
+    }
+    for (t, task) in tasks.iter().enumerate().skip(1) {
+        let values = metrics::evaluate(&task.kind, &a.predictions[&(t, SplitName::Test)]);
+        for name in ["psnr", "ssim"] {
+            let v = values.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{} has no {name}", task.name)).value;
+            assert!(v.is_finite(), "{} {name} = {v}", task.name);
+        }
+        assert_eq!(a.predictions[&(t, SplitName::Test)].width, d.shape.pixels_per_image(), "{}: one value per pixel", task.name);
+    }
+    let main = |e: &medmtl::train::EpochRecord| (e.val_primary[0] + e.val_primary[3]) / 2.0;
+    let best = a.history.iter().map(main).fold(f64::NEG_INFINITY, f64::max);
+    let first_best = a.history.iter().find(|e| main(e) == best).unwrap().epoch;
+    assert_eq!(
+        a.selected_epoch,
+        vec![first_best; tasks.len()],
+        "history {:?}",
+        a.history.iter().map(|e| e.val_primary.clone()).collect::<Vec<_>>()
+    );
+}
+
+/// Generative options on the wrong kind are refused, naming the option.
+#[test]
+fn generative_options_belong_to_their_kinds() {
+    let d = common::phantoms(16, 8, 1);
+    for (spec, option) in [
+        (TaskSpec { noise_level: Some(0.1), ..common::spec("r", TaskKindName::Reconstruction, "", None) }, "noise_level"),
+        (TaskSpec { latent: Some(4), ..common::spec("r", TaskKindName::Denoising, "", None) }, "latent"),
+        (TaskSpec { beta: Some(1.0), ..common::spec("s", TaskKindName::Binary, "area", Some(0.1)) }, "beta"),
+        (
+            TaskSpec { noise: Some(NoiseKind::SaltPepper), noise_level: Some(2.0), ..common::spec("r", TaskKindName::Denoising, "", None) },
+            "noise_level 2",
+        ),
+    ] {
+        let msg = Task::resolve(&spec, &d).unwrap_err().to_string();
+        assert!(msg.contains(option) && msg.contains(&format!("'{}'", spec.name)), "{msg}");
+    }
+}
