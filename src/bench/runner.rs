@@ -398,7 +398,15 @@ fn run_meta(
         backbone: run.model.backbone.as_str().to_owned(),
         width: run.model.width(),
         seed: run.seed,
-        tasks: ctx.tasks.iter().map(TaskMeta::of_task).collect(),
+        tasks: ctx
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(t, task)| {
+                let g = ctx.groups.iter().position(|g| g.contains(&t)).unwrap_or(0);
+                TaskMeta::of_task(task, &ctx.datasets[g])
+            })
+            .collect(),
         epochs_run: outcome.map_or(0, |o| o.history.len()),
         selected_epoch: outcome.map_or_else(Vec::new, |o| o.selected_epoch.clone()),
         train_seconds: outcome.map_or(0.0, |o| o.train_seconds),

@@ -42,6 +42,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("longitudinal", include_str!("../../benchmarks/suites/longitudinal.toml")),
     ("multi-input", include_str!("../../benchmarks/suites/multi-input.toml")),
     ("generative", include_str!("../../benchmarks/suites/generative.toml")),
+    ("partial", include_str!("../../benchmarks/suites/partial.toml")),
 ];
 
 /// A benchmark suite: experiments crossed with designs, weightings and seeds.

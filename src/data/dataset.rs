@@ -84,6 +84,8 @@ pub struct Split {
     n: usize,
     shape: ImageShape,
     sources: BTreeMap<String, SourceValues>,
+    /// Each sample's group (patient, examination) where the dataset knows it.
+    groups: Option<Vec<String>>,
 }
 
 impl Split {
@@ -99,7 +101,22 @@ impl Split {
                 return Err(crate::Error::Invalid(format!("target source '{name}' has {} samples but there are {n} images", values.len())));
             }
         }
-        Ok(Split { images, n, shape, sources })
+        Ok(Split { images, n, shape, sources, groups: None })
+    }
+
+    /// The split with each sample's group (patient, examination), for what must keep a
+    /// patient's images together (a labelled fraction of patients).
+    pub fn with_groups(mut self, groups: Vec<String>) -> crate::Result<Self> {
+        if groups.len() != self.n {
+            return Err(crate::Error::Invalid(format!("{} group values for {} images", groups.len(), self.n)));
+        }
+        self.groups = Some(groups);
+        Ok(self)
+    }
+
+    /// Each sample's group, where the dataset knows it.
+    pub fn groups(&self) -> Option<&[String]> {
+        self.groups.as_deref()
     }
 
     /// Number of images n.
@@ -155,7 +172,8 @@ impl Split {
                 (name.clone(), picked)
             })
             .collect();
-        Split { images, n: idx.len(), shape: self.shape, sources }
+        let groups = self.groups.as_ref().map(|g| idx.iter().map(|&i| g[i].clone()).collect());
+        Split { images, n: idx.len(), shape: self.shape, sources, groups }
     }
 }
 

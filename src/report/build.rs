@@ -79,9 +79,11 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     let relatedness = super::relatedness::suite(&experiments);
     let pooled = super::pooled::pooled_tables(&experiments, suite.as_ref().map(|(s, _)| s));
     let auxiliary = super::auxiliary::suite(table, &experiments);
+    let fractions = super::partial::curves(&experiments);
     Ok(Report {
         pooled,
         auxiliary,
+        fractions,
         relatedness,
         suite: suite_name,
         experiments,
@@ -124,15 +126,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
         })
         .collect();
     let stl = combos.iter().position(Combo::is_stl);
-    let tasks: Vec<TaskInfo> = metas
-        .first()
-        .map(|r| {
-            r.tasks
-                .iter()
-                .map(|t| TaskInfo { name: t.name.clone(), kind: t.kind.clone(), classes: t.classes, auxiliary: t.auxiliary })
-                .collect()
-        })
-        .unwrap_or_default();
+    let tasks: Vec<TaskInfo> = metas.first().map(|r| r.tasks.iter().map(TaskInfo::of).collect()).unwrap_or_default();
     let mut tables = table::task_tables(&rows, &combos, &tasks);
     let delta_m = stats::delta_m_section(&rows, &combos, stl, &tasks);
 

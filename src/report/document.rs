@@ -63,6 +63,7 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     }
     super::pooled_doc::suite(&mut out, &report.pooled);
     super::auxiliary_doc::suite(&mut out, &report.auxiliary);
+    super::partial_doc::suite(&mut out, &report.fractions);
     if let Some(lit) = &report.literature {
         super::literature_doc::suite(&mut out, lit);
     }
@@ -178,6 +179,14 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
             )),
             id: slug(&format!("{id} task {}", task.name)),
         });
+        if let Some([train, val, test]) = task.labelled {
+            let fraction =
+                task.labelled_fraction.map(|f| format!(" ({}% of the training patients)", num(100.0 * f, 0))).unwrap_or_default();
+            out.push(Block::Paragraph(Text::plain(format!(
+                "Partly labelled: {train} training{fraction}, {val} validation and {test} test samples carry this task's label; \
+                 its loss reads the labelled samples of each batch and its metrics the labelled test samples."
+            ))));
+        }
         // More than nine metrics do not fit a page: the columns go into balanced parts,
         // each a table of its own with the row labels repeated.
         let parts = task.columns.len().div_ceil(MAX_METRIC_COLUMNS).max(1);

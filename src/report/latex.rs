@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::format::{decimals_for, file_part, interval, num, p_value, signed};
-use super::model::{AuxiliaryRow, ExperimentReport, PooledTable, Report, TaskTable};
+use super::model::{AuxiliaryRow, ExperimentReport, FractionCurve, PooledTable, Report, TaskTable};
 
 /// A LaTeX table file: its name (under `tables/`) and text.
 pub struct TexTable {
@@ -72,6 +72,7 @@ pub fn tables(report: &Report) -> Vec<TexTable> {
     if !report.auxiliary.is_empty() {
         out.push(auxiliary_table(&report.auxiliary));
     }
+    out.extend(report.fractions.iter().map(fraction_table));
     let mut preview = String::from(
         "% Compile with pdflatex to preview every table of this report.\n\\documentclass{article}\n\
          \\usepackage[margin=1.5cm,landscape]{geometry}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
@@ -139,6 +140,34 @@ fn auxiliary_table(rows: &[AuxiliaryRow]) -> TexTable {
     }
     end(&mut text, &escape(super::auxiliary_doc::EXPLANATION), "auxiliary");
     TexTable { file: "auxiliary.tex".into(), text }
+}
+
+/// A learning curve over the labelled fraction (see the Markdown section).
+fn fraction_table(c: &FractionCurve) -> TexTable {
+    let mut text = String::new();
+    begin(&mut text, &format!("lll{}", "c".repeat(c.fractions.len())));
+    text.push_str("task & metric & design");
+    for f in &c.fractions {
+        let _ = write!(text, " & $f = {}$", num(*f, 2));
+    }
+    text.push_str(" \\\\\n\\midrule\n");
+    for r in &c.rows {
+        let _ = write!(text, "{} & {} & {}", escape(&r.task), escape(&r.metric), escape(&r.combo));
+        for cell in &r.cells {
+            match cell {
+                Some(v) => {
+                    let ci = interval(v.ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
+                    let _ = write!(text, " & {}{ci}", math_cell(&num(v.mean, 3), None, false, ""));
+                }
+                None => text.push_str(" & --"),
+            }
+        }
+        text.push_str(" \\\\\n");
+    }
+    let caption =
+        format!("{}: labelled fraction of task {}. {}", escape(&c.dataset), escape(&c.task), escape(super::partial_doc::EXPLANATION));
+    end(&mut text, &caption, &format!("fraction-{}-{}", c.dataset, c.task));
+    TexTable { file: format!("fraction__{}__{}.tex", file_part(&c.dataset), file_part(&c.task)), text }
 }
 
 /// A dataset's cross-validation pools: mean over folds with the 95% t-interval over folds.

@@ -31,6 +31,8 @@ pub mod markdown;
 mod method;
 pub mod model;
 pub mod palette;
+mod partial;
+mod partial_doc;
 mod pooled;
 mod pooled_doc;
 mod relatedness;

@@ -54,6 +54,47 @@ pub struct Report {
     pub pooled: Vec<PooledTable>,
     /// Experiments with auxiliary tasks against the same design without them.
     pub auxiliary: Vec<AuxiliaryRow>,
+    /// Learning curves over the labelled fraction of a task's training patients.
+    pub fractions: Vec<FractionCurve>,
+}
+
+/// Experiments that differ only in the labelled fraction of one task, as one curve.
+#[derive(Debug, Clone)]
+pub struct FractionCurve {
+    /// The data they share.
+    pub dataset: String,
+    /// The partly labelled task.
+    pub task: String,
+    /// The labelled fractions, largest first (one per experiment).
+    pub fractions: Vec<f64>,
+    /// The experiments, in the order of `fractions`.
+    pub experiments: Vec<String>,
+    /// One row per main task and design.
+    pub rows: Vec<FractionRow>,
+}
+
+/// One design's primary metric on one task across the fractions.
+#[derive(Debug, Clone)]
+pub struct FractionRow {
+    /// The design's label.
+    pub combo: String,
+    /// The task.
+    pub task: String,
+    /// Its primary metric.
+    pub metric: String,
+    /// One cell per fraction (`None` where the design did not run).
+    pub cells: Vec<Option<FractionCell>>,
+}
+
+/// A seed mean with its Student-t 95 % interval over seeds.
+#[derive(Debug, Clone, Copy)]
+pub struct FractionCell {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// 95 % interval over seeds (NaN with one seed).
+    pub ci: (f64, f64),
+    /// Seeds.
+    pub seeds: usize,
 }
 
 /// One design with auxiliary tasks against the same design without them, on one main task.
@@ -190,6 +231,10 @@ pub struct TaskTable {
     pub columns: Vec<MetricColumn>,
     /// An auxiliary task: shown, but not in Δm or the overall best-design ranking.
     pub auxiliary: bool,
+    /// The fraction of training patients labelled, when not all are.
+    pub labelled_fraction: Option<f64>,
+    /// Labelled samples of the train, val and test splits, when some are unlabelled.
+    pub labelled: Option<[usize; 3]>,
 }
 
 /// One metric's column of a task table.

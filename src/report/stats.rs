@@ -336,8 +336,22 @@ mod tests {
         let combos = vec![Combo { design: "stl".into(), weighting: "none".into() }, Combo { design: "hps".into(), weighting: "ew".into() }];
         let info = |auxiliary| {
             vec![
-                TaskInfo { name: "main".into(), kind: "binary".into(), classes: None, auxiliary: false },
-                TaskInfo { name: "image".into(), kind: "reconstruction".into(), classes: Some(1), auxiliary },
+                TaskInfo {
+                    name: "main".into(),
+                    kind: "binary".into(),
+                    classes: None,
+                    auxiliary: false,
+                    labelled_fraction: None,
+                    labelled: None,
+                },
+                TaskInfo {
+                    name: "image".into(),
+                    kind: "reconstruction".into(),
+                    classes: Some(1),
+                    auxiliary,
+                    labelled_fraction: None,
+                    labelled: None,
+                },
             ]
         };
         let main_metrics = delta_m_metrics(&crate::task::TaskKind::Binary);

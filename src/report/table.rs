@@ -18,6 +18,24 @@ pub struct TaskInfo {
     pub classes: Option<usize>,
     /// An auxiliary task, reported but not counted in delta_m or best-design decisions.
     pub auxiliary: bool,
+    /// The fraction of training patients labelled, when not all are.
+    pub labelled_fraction: Option<f64>,
+    /// Labelled samples of the train, val and test splits, when some are unlabelled.
+    pub labelled: Option<[usize; 3]>,
+}
+
+impl TaskInfo {
+    /// The report's view of a run's task record.
+    pub fn of(t: &crate::results::TaskMeta) -> Self {
+        TaskInfo {
+            name: t.name.clone(),
+            kind: t.kind.clone(),
+            classes: t.classes,
+            auxiliary: t.auxiliary,
+            labelled_fraction: t.labelled_fraction,
+            labelled: t.labelled,
+        }
+    }
 }
 
 /// The design x weighting table of every task, from the experiment's test rows.
@@ -69,7 +87,15 @@ pub fn task_tables(rows: &[&MetricRow], combos: &[Combo], tasks: &[TaskInfo]) ->
                 })
                 .collect();
             let primary = task.kind_value().map(|k| crate::metrics::primary_metric(&k).to_owned()).unwrap_or_default();
-            TaskTable { name: task.name.clone(), kind: task.kind.clone(), primary, columns, auxiliary: task.auxiliary }
+            TaskTable {
+                name: task.name.clone(),
+                kind: task.kind.clone(),
+                primary,
+                columns,
+                auxiliary: task.auxiliary,
+                labelled_fraction: task.labelled_fraction,
+                labelled: task.labelled,
+            }
         })
         .collect()
 }
@@ -86,6 +112,8 @@ impl TaskInfo {
             // The metric lists do not depend on the image size either.
             image_size: Some([1, 1]),
             auxiliary: self.auxiliary,
+            labelled_fraction: None,
+            labelled: None,
         };
         meta.task_kind()
     }

@@ -86,6 +86,12 @@ pub struct TaskMeta {
     /// An auxiliary task: reported, but left out of delta_m and of best-design decisions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auxiliary: bool,
+    /// The fraction of training patients labelled for the task, when not all are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_fraction: Option<f64>,
+    /// Labelled samples of the train, val and test splits, when some are unlabelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled: Option<[usize; 3]>,
 }
 
 impl TaskMeta {
@@ -104,12 +110,31 @@ impl TaskMeta {
             TaskKind::Ellipse { height, width } => Some([*height, *width]),
             _ => None,
         };
-        TaskMeta { name: name.to_owned(), kind: kind.name().to_owned(), outputs: kind.outputs(), classes, image_size, auxiliary: false }
+        TaskMeta {
+            name: name.to_owned(),
+            kind: kind.name().to_owned(),
+            outputs: kind.outputs(),
+            classes,
+            image_size,
+            auxiliary: false,
+            labelled_fraction: None,
+            labelled: None,
+        }
     }
 
-    /// The record of a resolved task, its auxiliary flag included.
-    pub fn of_task(task: &crate::task::Task) -> Self {
-        TaskMeta { auxiliary: task.spec.auxiliary, ..Self::of(&task.name, &task.kind) }
+    /// The record of a resolved task on `dataset`, its auxiliary flag and labelled counts
+    /// included.
+    pub fn of_task(task: &crate::task::Task, dataset: &crate::data::Dataset) -> Self {
+        use crate::data::SplitName;
+        let count = |s: SplitName| task.labelled(dataset.split(s), s).map(|m| m.iter().filter(|&&k| k).count());
+        let partial = SplitName::ALL.iter().any(|&s| count(s).is_some());
+        let labelled = partial.then(|| SplitName::ALL.map(|s| count(s).unwrap_or(dataset.split(s).len())));
+        TaskMeta {
+            auxiliary: task.spec.auxiliary,
+            labelled_fraction: task.spec.labelled_fraction.filter(|&f| f < 1.0),
+            labelled,
+            ..Self::of(&task.name, &task.kind)
+        }
     }
 
     /// The task kind this record describes, for re-evaluating stored predictions.

@@ -5,9 +5,11 @@
 
 mod generative;
 mod loss;
+mod partial;
 
 pub use generative::{Corruption, Generative, NoiseDraw, NoiseKind, VaeTask};
 pub use loss::{bce_with_logits, cross_entropy, kl_divergence, soft_dice_loss, task_loss, unpack_vae, vae_loss};
+pub use partial::labelled_subset;
 
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +112,14 @@ pub struct TaskSpec {
     /// VAE: weight of the per-pixel KL term (1 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta: Option<f64>,
+    /// Keep the labels of only this fraction of training patients (the rest of their images
+    /// train the other tasks only); validation and test stay fully labelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_fraction: Option<f64>,
+    /// Seed of the labelled patients' draw (0 when absent: every design and run seed sees the
+    /// same patients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_seed: Option<u64>,
 }
 
 impl TaskSpec {
@@ -130,6 +140,8 @@ impl TaskSpec {
             noise_level: None,
             latent: None,
             beta: None,
+            labelled_fraction: None,
+            labelled_seed: None,
         }
     }
 }
@@ -369,6 +381,17 @@ impl Task {
             )));
         }
         check_generative_options(spec).map_err(bad)?;
+        if let Some(f) = spec.labelled_fraction {
+            if !(f > 0.0 && f <= 1.0) {
+                return Err(bad(format!("labelled_fraction {f} must be in (0, 1]")));
+            }
+            if matches!(spec.kind, TaskKindName::Reconstruction | TaskKindName::Denoising | TaskKindName::Vae) {
+                return Err(bad("labelled_fraction applies to tasks with labels; a generative task's target is the image itself".into()));
+            }
+        }
+        if spec.labelled_seed.is_some() && spec.labelled_fraction.is_none() {
+            return Err(bad("labelled_seed only applies with labelled_fraction".into()));
+        }
         if let Some(generative) = generative_of(spec, dataset).map_err(bad)? {
             if spec.positive_at_least.is_some() {
                 return Err(bad("positive_at_least only applies to binary tasks".into()));

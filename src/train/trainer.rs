@@ -129,6 +129,8 @@ pub const PROBE_EVERY: usize = 16;
 struct GroupData<'a> {
     group: &'a TaskGroup<'a>,
     targets: BTreeMap<(usize, SplitName), Targets>,
+    /// Which samples are labelled, for the (task, split)s where not all are.
+    labelled: BTreeMap<(usize, SplitName), Vec<bool>>,
     order: Vec<usize>,
     cursor: usize,
 }
@@ -169,13 +171,16 @@ pub fn train_with(
     let mut data: Vec<GroupData> = groups
         .iter()
         .map(|g| {
-            let mut targets = BTreeMap::new();
+            let (mut targets, mut labelled) = (BTreeMap::new(), BTreeMap::new());
             for &t in &g.tasks {
                 for split in SplitName::ALL {
                     targets.insert((t, split), tasks[t].targets(g.dataset.split(split))?);
+                    if let Some(mask) = tasks[t].labelled(g.dataset.split(split), split) {
+                        labelled.insert((t, split), mask);
+                    }
                 }
             }
-            Ok(GroupData { group: g, targets, order: Vec::new(), cursor: usize::MAX })
+            Ok(GroupData { group: g, targets, labelled, order: Vec::new(), cursor: usize::MAX })
         })
         .collect::<Result<_>>()?;
     let steps_per_epoch = groups.iter().map(|g| g.dataset.train.len().div_ceil(config.batch_size)).max().unwrap_or(0);
@@ -247,14 +252,18 @@ pub fn train_with(
                 .map(|_| data.iter_mut().map(|gd| gd.next_batch(config.batch_size, &mut rng)).collect())
                 .collect();
             state.train_images += draws.iter().flatten().map(Vec::len).sum::<usize>();
+            // An absent task (no labelled sample in the batch) stands in with its last loss.
+            let stand_in: Vec<f64> = state.last_finite.iter().map(|&v| if v.is_finite() { v } else { 1.0 }).collect();
+            let mut present = vec![true; tasks.len()];
+            let batch = BatchInputs { model, tasks, data: &data, noise, stand_in: &stand_in, device };
             let outcome = if on_representation {
                 stepper.step_on_representation(model.params(), || {
                     let mut levels = Vec::new();
-                    let losses = batch_losses(model, tasks, &data, &draws[0], noise, Some(&mut levels), device)?;
+                    let losses = batch.losses(&draws[0], Some(&mut levels), &mut present)?;
                     Ok((losses, levels))
                 })?
             } else {
-                stepper.step(model.params(), |d| batch_losses(model, tasks, &data, &draws[d], noise, None, device))?
+                stepper.step(model.params(), |d| batch.losses(&draws[d], None, &mut present))?
             };
             let report = match outcome {
                 StepOutcome::Done(report) => report,
@@ -267,7 +276,7 @@ pub fn train_with(
                     });
                 }
             };
-            for (t, &value) in report.losses.iter().enumerate() {
+            for (t, &value) in report.losses.iter().enumerate().filter(|(t, _)| present[*t]) {
                 state.last_finite[t] = value;
                 loss_sum[t] += value;
                 loss_count[t] += 1;
@@ -285,7 +294,12 @@ pub fn train_with(
                 bar.inc(1);
             }
         }
-        let mean_losses: Vec<f64> = loss_sum.iter().zip(&loss_count).map(|(s, &c)| s / c.max(1) as f64).collect();
+        // A task no batch of the epoch labelled keeps its last loss (loss-history methods
+        // such as DWA then see no change).
+        let mean_losses: Vec<f64> = (0..tasks.len())
+            .map(|t| if loss_count[t] > 0 { loss_sum[t] / loss_count[t] as f64 } else { state.last_finite[t] })
+            .map(|v| if v.is_finite() { v } else { 1.0 })
+            .collect();
         stepper.weighting.end_epoch(&mean_losses);
         state.train_seconds += epoch_start.elapsed().as_secs_f64();
 
@@ -475,49 +489,74 @@ impl Resume<'_> {
     }
 }
 
-/// Every task's loss on one batch per group (`batches[g]` indexes group g's training split).
-/// With `representation`, the heads read detached copies of the shared representation,
-/// which are appended to it ([`super::rep_grad`]).
-#[allow(clippy::too_many_arguments)]
-fn batch_losses(
-    model: &dyn Architecture,
-    tasks: &[Task],
-    data: &[GroupData],
-    batches: &[Vec<usize>],
+/// What the losses of one training step are computed from.
+struct BatchInputs<'a> {
+    model: &'a dyn Architecture,
+    tasks: &'a [Task],
+    data: &'a [GroupData<'a>],
     noise: NoiseDraw,
-    mut representation: Option<&mut Vec<Level>>,
-    device: &Device,
-) -> Result<Vec<Tensor>> {
-    let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
-    for (gd, idx) in data.iter().zip(batches) {
-        let x = gd.group.images(SplitName::Train, idx, noise, device)?;
-        let outputs = match representation.as_deref_mut() {
-            None => model.forward(&x, &gd.group.tasks, true)?,
-            Some(kept) => {
-                let levels = model
-                    .shared_representation(&x, true)
-                    .ok_or_else(|| Error::Invalid("the design has no shared representation (rep_grad needs HPS)".into()))??;
-                let levels = rep_grad::detach(levels)?;
-                let outputs = model.heads_on(&rep_grad::head_inputs(&levels), &gd.group.tasks, true)?;
-                kept.extend(levels);
-                outputs
+    /// The loss an absent task stands in with.
+    stand_in: &'a [f64],
+    device: &'a Device,
+}
+
+impl BatchInputs<'_> {
+    /// Every task's loss on one batch per group (`batches[g]` indexes group g's training
+    /// split). With `representation`, the heads read detached copies of the shared
+    /// representation, which are appended to it ([`super::rep_grad`]).
+    ///
+    /// A task's loss is the loss over the batch's samples labelled for it. A batch without
+    /// any gives the task a constant stand-in (its last loss: no gradient reaches any
+    /// parameter from it, and methods that read loss values see no change) and clears
+    /// `present[t]`; a design's own loss term joining that task (a VAE regulariser) is
+    /// dropped with it.
+    fn losses(&self, batches: &[Vec<usize>], mut representation: Option<&mut Vec<Level>>, present: &mut [bool]) -> Result<Vec<Tensor>> {
+        let (model, tasks, device) = (self.model, self.tasks, self.device);
+        let mut losses: Vec<Option<Tensor>> = vec![None; tasks.len()];
+        for (gd, idx) in self.data.iter().zip(batches) {
+            let x = gd.group.images(SplitName::Train, idx, self.noise, device)?;
+            let outputs = match representation.as_deref_mut() {
+                None => model.forward(&x, &gd.group.tasks, true)?,
+                Some(kept) => {
+                    let levels = model
+                        .shared_representation(&x, true)
+                        .ok_or_else(|| Error::Invalid("the design has no shared representation (rep_grad needs HPS)".into()))??;
+                    let levels = rep_grad::detach(levels)?;
+                    let outputs = model.heads_on(&rep_grad::head_inputs(&levels), &gd.group.tasks, true)?;
+                    kept.extend(levels);
+                    outputs
+                }
+            };
+            for (&t, output) in gd.group.tasks.iter().zip(outputs) {
+                let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], idx, device)?;
+                let keep: Option<Vec<u32>> = gd
+                    .labelled
+                    .get(&(t, SplitName::Train))
+                    .map(|mask| idx.iter().enumerate().filter(|(_, &i)| mask[i]).map(|(k, _)| k as u32).collect());
+                losses[t] = Some(match keep {
+                    Some(k) if k.is_empty() => {
+                        present[t] = false;
+                        Tensor::new(self.stand_in[t] as f32, device)?
+                    }
+                    Some(k) if k.len() < idx.len() => {
+                        let k = Tensor::new(k.as_slice(), device)?;
+                        crate::task::task_loss(&tasks[t].kind, &output.index_select(&k, 0)?, &y.index_select(&k, 0)?)?
+                    }
+                    _ => crate::task::task_loss(&tasks[t].kind, &output, &y)?,
+                });
             }
-        };
-        for (&t, output) in gd.group.tasks.iter().zip(outputs) {
-            let y = batch::targets(&tasks[t], &gd.targets[&(t, SplitName::Train)], idx, device)?;
-            losses[t] = Some(crate::task::task_loss(&tasks[t].kind, &output, &y)?);
-        }
-        if let Some((t, aux)) = model.take_auxiliary_loss() {
-            if let Some(l) = losses[t].as_mut() {
-                *l = (&*l + aux)?;
+            if let Some((t, aux)) = model.take_auxiliary_loss() {
+                if let (Some(l), true) = (losses[t].as_mut(), present[t]) {
+                    *l = (&*l + aux)?;
+                }
             }
         }
+        losses
+            .into_iter()
+            .enumerate()
+            .map(|(t, l)| l.ok_or_else(|| Error::Invalid(format!("task '{}' has no data group", tasks[t].name))))
+            .collect()
     }
-    losses
-        .into_iter()
-        .enumerate()
-        .map(|(t, l)| l.ok_or_else(|| Error::Invalid(format!("task '{}' has no data group", tasks[t].name))))
-        .collect()
 }
 
 impl GroupData<'_> {
@@ -637,15 +676,18 @@ fn predict_all(
                     *value *= px;
                 }
             }
-            out.insert(
-                t,
-                TaskPredictions {
-                    spacing,
-                    width: if tasks[t].kind.is_dense() { targets.per_sample() } else { tasks[t].kind.outputs() },
-                    targets,
-                    scores: task_scores,
-                },
-            );
+            let p = TaskPredictions {
+                spacing,
+                width: if tasks[t].kind.is_dense() { targets.per_sample() } else { tasks[t].kind.outputs() },
+                targets,
+                scores: task_scores,
+            };
+            // Metrics read the labelled samples only.
+            let p = match gd.labelled.get(&(t, split)) {
+                Some(mask) => p.subset(&(0..mask.len()).filter(|&i| mask[i]).collect::<Vec<_>>()),
+                None => p,
+            };
+            out.insert(t, p);
         }
     }
     Ok(out)
@@ -668,4 +710,136 @@ fn to_scores(task: &Task, output: &Tensor) -> Result<Vec<f32>> {
         TaskKind::Reconstruction { .. } | TaskKind::Ellipse { .. } => output.clone(),
     };
     Ok(scores.flatten_all()?.to_vec1::<f32>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::phantoms::{generate, PhantomConfig};
+    use crate::model::arch::{build, Design, ModelSpec};
+    use crate::model::backbone::BackboneKind;
+    use crate::model::head::HeadSpec;
+    use crate::task::{TaskKindName, TaskSpec};
+    use crate::weighting::{Context, WeightingKind};
+
+    fn setup(fraction: f64) -> (Dataset, Vec<Task>) {
+        let d = generate(&PhantomConfig { size: 12, train: 48, val: 8, test: 8, seed: 4, noise: 0.2, relatedness: None }).unwrap();
+        let specs = [
+            TaskSpec { labelled_fraction: Some(fraction), ..TaskSpec::new("shape", TaskKindName::Multiclass, "shape") },
+            TaskSpec::new("lesion", TaskKindName::Segmentation, "mask"),
+        ];
+        let tasks = specs.iter().map(|s| Task::resolve(s, &d).unwrap()).collect();
+        (d, tasks)
+    }
+
+    fn model(d: &Dataset, tasks: &[Task]) -> Box<dyn Architecture> {
+        let spec = ModelSpec {
+            backbone: BackboneKind::SmallCnn,
+            width: 4,
+            in_channels: 1,
+            input_size: (d.shape.height, d.shape.width),
+            heads: tasks.iter().map(|t| HeadSpec::of(&t.kind)).collect(),
+            pairs: None,
+        };
+        build(Design::from_name("hps").unwrap(), &spec, 3, &Device::Cpu).unwrap()
+    }
+
+    fn group_data<'a>(group: &'a TaskGroup<'a>, tasks: &[Task]) -> GroupData<'a> {
+        let mut targets = BTreeMap::new();
+        let mut labelled = BTreeMap::new();
+        for &t in &group.tasks {
+            targets.insert((t, SplitName::Train), tasks[t].targets(&group.dataset.train).unwrap());
+            if let Some(mask) = tasks[t].labelled(&group.dataset.train, SplitName::Train) {
+                labelled.insert((t, SplitName::Train), mask);
+            }
+        }
+        GroupData { group, targets, labelled, order: Vec::new(), cursor: 0 }
+    }
+
+    /// A partly labelled batch's loss is the loss of the same outputs over its labelled
+    /// samples alone.
+    #[test]
+    fn the_masked_loss_is_the_loss_over_the_labelled_subset() {
+        let (d, tasks) = setup(0.5);
+        let net = model(&d, &tasks);
+        let group = TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None };
+        let data = [group_data(&group, &tasks)];
+        let mask = &data[0].labelled[&(0, SplitName::Train)];
+        let idx: Vec<usize> = (0..16).collect();
+        assert!((1..16).contains(&idx.iter().filter(|&&i| mask[i]).count()), "the batch must be partly labelled");
+        let inputs = BatchInputs {
+            model: net.as_ref(),
+            tasks: &tasks,
+            data: &data,
+            noise: NoiseDraw::Eval(SplitName::Train),
+            stand_in: &[1.0, 1.0],
+            device: &Device::Cpu,
+        };
+        let mut present = vec![true; 2];
+        let got = inputs.losses(std::slice::from_ref(&idx), None, &mut present).unwrap()[0].to_scalar::<f32>().unwrap();
+        assert_eq!(present, [true, true]);
+        let x = batch::images(&d.train, d.shape, &idx, &Device::Cpu).unwrap();
+        let out = net.forward(&x, &[0], true).unwrap().remove(0);
+        let kept: Vec<usize> = idx.iter().copied().filter(|&i| mask[i]).collect();
+        let rows: Vec<u32> = kept.iter().map(|&i| i as u32).collect();
+        let rows = Tensor::new(rows.as_slice(), &Device::Cpu).unwrap();
+        let y = batch::targets(&tasks[0], &data[0].targets[&(0, SplitName::Train)], &kept, &Device::Cpu).unwrap();
+        let want = crate::task::task_loss(&tasks[0].kind, &out.index_select(&rows, 0).unwrap(), &y).unwrap().to_scalar::<f32>().unwrap();
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+
+    /// A batch with no label for a task: under every weighting method the step is finite,
+    /// the task's loss is its stand-in, and no gradient from it moves its own head (Adam's
+    /// first step moves a parameter exactly when its gradient is non-zero).
+    #[test]
+    fn an_unlabelled_batch_gives_finite_zero_gradients_from_its_task_under_every_method() {
+        let (d, tasks) = setup(0.25);
+        let group = TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None };
+        let data = [group_data(&group, &tasks)];
+        let mask = &data[0].labelled[&(0, SplitName::Train)];
+        let idx: Vec<usize> = (0..d.train.len()).filter(|&i| !mask[i]).take(12).collect();
+        assert_eq!(idx.len(), 12);
+        for method in WeightingKind::all() {
+            let net = model(&d, &tasks);
+            let mut weighting = method.build_with(&Context { tasks: 2, seed: 1, device: &Device::Cpu }, None).unwrap();
+            let mut vars = net.params().trainable_vars();
+            vars.extend(weighting.extra_vars());
+            let mut stepper = Stepper::new(Adam::new(vars, AdamConfig::adam(1e-2)), weighting.as_mut());
+            let head = |m: &dyn Architecture| -> Vec<Vec<f32>> {
+                let own = m.params().iter().filter(|p| p.owner == Owner::Task(0) && p.trainable);
+                own.map(|p| p.var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()).collect()
+            };
+            let before = head(net.as_ref());
+            let inputs = BatchInputs {
+                model: net.as_ref(),
+                tasks: &tasks,
+                data: &data,
+                noise: NoiseDraw::Eval(SplitName::Train),
+                stand_in: &[0.7, 1.0],
+                device: &Device::Cpu,
+            };
+            let mut present = vec![true; 2];
+            let rep = stepper.weighting.needs_representation();
+            let outcome = if rep {
+                stepper
+                    .step_on_representation(net.params(), || {
+                        let mut levels = Vec::new();
+                        let losses = inputs.losses(std::slice::from_ref(&idx), Some(&mut levels), &mut present)?;
+                        Ok((losses, levels))
+                    })
+                    .unwrap()
+            } else {
+                stepper.step(net.params(), |_| inputs.losses(std::slice::from_ref(&idx), None, &mut present)).unwrap()
+            };
+            let StepOutcome::Done(report) = outcome else { panic!("{method}: the step stopped: {outcome:?}") };
+            assert_eq!(present, [false, true], "{method}");
+            assert!((report.losses[0] - 0.7).abs() < 1e-6, "{method}: the absent task reports its stand-in, {:?}", report.losses);
+            assert!(report.weights.iter().flatten().all(|w| w.is_finite()), "{method}: weights {:?}", report.weights);
+            for p in net.params().iter() {
+                let finite = p.var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().all(|v| v.is_finite());
+                assert!(finite, "{method}: {} is not finite after the step", p.name);
+            }
+            assert_eq!(head(net.as_ref()), before, "{method}: the absent task's head moved");
+        }
+    }
 }

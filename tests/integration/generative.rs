@@ -117,3 +117,74 @@ fn generative_options_belong_to_their_kinds() {
         assert!(msg.contains(option) && msg.contains(&format!("'{}'", spec.name)), "{msg}");
     }
 }
+
+/// A suite with a baseline, an auxiliary experiment of two main tasks, an "STL with
+/// auxiliary" experiment and a partly labelled one, end to end through `bench-all`: the
+/// report pairs each auxiliary experiment with its baseline, draws the labelled-fraction
+/// curve, records the labelled counts, leaves the auxiliary task out of Δm, and its LaTeX
+/// compiles where pdflatex is installed.
+#[test]
+fn auxiliary_and_partial_suites_run_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("gen.toml");
+    let shape = r#"{ name = "shape", kind = "multiclass", source = "shape" }"#;
+    let area = r#"{ name = "area", kind = "regression", source = "area" }"#;
+    let denoise = r#"{ name = "image", kind = "denoising", noise = "salt-pepper", noise_level = 0.1, auxiliary = true }"#;
+    let half = r#"{ name = "shape", kind = "multiclass", source = "shape", labelled_fraction = 0.5 }"#;
+    let experiment = |name: &str, designs: &str, tasks: &[&str]| {
+        format!(
+            "[[experiment]]\nname = \"{name}\"\ndataset = \"phantoms\"\ndesigns = [{designs}]\ntasks = [{}]\n\
+             [experiment.phantoms]\nsize = 16\ntrain = 96\nval = 48\ntest = 48\nseed = 3\n",
+            tasks.join(", ")
+        )
+    };
+    let text = [
+        "name = \"gen\"\nseeds = [0, 1]\ndesigns = [\"hps\"]\nweightings = [\"ew\"]\n[train]\nepochs = 2\nbatch_size = 32\nlr = 0.005\n\
+         [model]\nbackbone = \"small-cnn\"\nwidth = 4\n"
+            .to_string(),
+        experiment("base", "\"stl\", \"hps\"", &[shape, area]),
+        experiment("aux", "\"stl\", \"hps\"", &[shape, area, denoise]),
+        experiment("shape-aux", "\"hps\"", &[shape, denoise]),
+        experiment("half", "\"stl\", \"hps\"", &[half, area]),
+    ]
+    .join("\n");
+    std::fs::write(&suite, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench-all"))
+        .arg("--suite")
+        .arg(&suite)
+        .arg("--out")
+        .arg(dir.path().join("results"))
+        .arg("--reports")
+        .arg(dir.path().join("reports"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bench-all failed: {}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(dir.path().join("reports/gen/report.md")).unwrap();
+    let section = |title: &str| {
+        md.split(&format!("## {title}")).nth(1).unwrap_or_else(|| panic!("no {title} section")).split("\n## ").next().unwrap().to_owned()
+    };
+    let aux = section("Auxiliary tasks");
+    assert!(
+        aux.lines().any(|l| l.starts_with("| aux ") && l.contains("| hps ") && l.contains("base hps") && l.contains("| shape ")),
+        "{aux}"
+    );
+    assert!(aux.lines().any(|l| l.starts_with("| shape-aux ") && l.contains("base stl")), "STL with auxiliary is compared with STL: {aux}");
+    assert!(!aux.contains("| area ") || aux.lines().filter(|l| l.contains("| area ")).all(|l| !l.starts_with("| shape-aux ")), "{aux}");
+    let curve = section("Labelled fraction");
+    assert!(curve.contains("f = 1.00") && curve.contains("f = 0.50") && curve.contains("base, half"), "{curve}");
+    assert!(md.contains("Auxiliary task image is trained and reported but left out of Δm"), "the Δm note names the auxiliary task");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results/gen/runs/half__hps-ew__seed0/run.json")).unwrap()).unwrap();
+    assert_eq!(run["tasks"][0]["labelled"], serde_json::json!([48, 48, 48]), "{}", run["tasks"][0]);
+    assert!(md.contains("Partly labelled: 48 training (50% of the training patients)"), "the report gives the labelled counts");
+    let tables = dir.path().join("reports/gen/tables");
+    assert!(tables.join("auxiliary.tex").is_file() && tables.join("fraction__phantoms__shape.tex").is_file());
+    if let Ok(status) = std::process::Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error", "preview.tex"])
+        .current_dir(&tables)
+        .stdout(std::process::Stdio::null())
+        .status()
+    {
+        assert!(status.success(), "pdflatex failed; see {}", tables.join("preview.log").display());
+    }
+}

@@ -197,7 +197,7 @@ pub fn load_folder_dataset_with_report(
         return Err(Error::Invalid(format!("image size {size} is outside {}..={} pixels", SIZE_RANGE.start(), SIZE_RANGE.end())));
     }
     let info = &spec.dataset;
-    let Prepared { roots, folders, records, tables, mut class_names, targets, pixel_sizes, splits, duplicates, .. } =
+    let Prepared { roots, folders, records, tables, mut class_names, targets, pixel_sizes, splits, groups, duplicates } =
         prepare(spec, sources)?;
     let root = roots.first().cloned().unwrap_or_default();
 
@@ -237,6 +237,7 @@ pub fn load_folder_dataset_with_report(
             )));
         }
         let split = build_split(spec, shape, &members, &kept, &entries, &targets, pixel_sizes.as_deref())?;
+        let split = split.with_groups(members.iter().map(|&k| groups[kept[k]].clone()).collect())?;
         built.insert(name, split);
     }
     for mask in &spec.masks {
