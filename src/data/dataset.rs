@@ -86,6 +86,8 @@ pub struct Split {
     sources: BTreeMap<String, SourceValues>,
     /// Each sample's group (patient, examination) where the dataset knows it.
     groups: Option<Vec<String>>,
+    /// Per source with unlabelled samples (a missing mask file), which samples are labelled.
+    labelled: BTreeMap<String, Vec<bool>>,
 }
 
 impl Split {
@@ -101,7 +103,7 @@ impl Split {
                 return Err(crate::Error::Invalid(format!("target source '{name}' has {} samples but there are {n} images", values.len())));
             }
         }
-        Ok(Split { images, n, shape, sources, groups: None })
+        Ok(Split { images, n, shape, sources, groups: None, labelled: BTreeMap::new() })
     }
 
     /// The split with each sample's group (patient, examination), for what must keep a
@@ -117,6 +119,21 @@ impl Split {
     /// Each sample's group, where the dataset knows it.
     pub fn groups(&self) -> Option<&[String]> {
         self.groups.as_deref()
+    }
+
+    /// The split with the samples of `source` that carry a value marked (the others hold a
+    /// placeholder: an all-background mask).
+    pub fn with_labelled(mut self, source: &str, labelled: Vec<bool>) -> crate::Result<Self> {
+        if labelled.len() != self.n || !self.sources.contains_key(source) {
+            return Err(crate::Error::Invalid(format!("labelled marks for source '{source}' do not fit the split")));
+        }
+        self.labelled.insert(source.to_owned(), labelled);
+        Ok(self)
+    }
+
+    /// Which samples carry a value of `source`; `None` when all do.
+    pub fn labelled(&self, source: &str) -> Option<&[bool]> {
+        self.labelled.get(source).map(Vec::as_slice)
     }
 
     /// Number of images n.
@@ -173,7 +190,8 @@ impl Split {
             })
             .collect();
         let groups = self.groups.as_ref().map(|g| idx.iter().map(|&i| g[i].clone()).collect());
-        Split { images, n: idx.len(), shape: self.shape, sources, groups }
+        let labelled = self.labelled.iter().map(|(s, l)| (s.clone(), idx.iter().map(|&i| l[i]).collect())).collect();
+        Split { images, n: idx.len(), shape: self.shape, sources, groups, labelled }
     }
 }
 

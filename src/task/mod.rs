@@ -120,6 +120,10 @@ pub struct TaskSpec {
     /// same patients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labelled_seed: Option<u64>,
+    /// Train with the samples whose label is missing in the data (a mask file absent) as
+    /// unlabelled for this task; without it a missing label is an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial_labels: bool,
 }
 
 impl TaskSpec {
@@ -142,6 +146,7 @@ impl TaskSpec {
             beta: None,
             labelled_fraction: None,
             labelled_seed: None,
+            partial_labels: false,
         }
     }
 }
@@ -392,6 +397,7 @@ impl Task {
         if spec.labelled_seed.is_some() && spec.labelled_fraction.is_none() {
             return Err(bad("labelled_seed only applies with labelled_fraction".into()));
         }
+        check_missing_labels(spec, dataset).map_err(bad)?;
         if let Some(generative) = generative_of(spec, dataset).map_err(bad)? {
             if spec.positive_at_least.is_some() {
                 return Err(bad("positive_at_least only applies to binary tasks".into()));
@@ -578,6 +584,32 @@ impl Task {
             }
         })
     }
+}
+
+/// Refuses a source with missing labels unless the task accepts partial labels, and kinds
+/// whose targets cannot skip a sample.
+fn check_missing_labels(spec: &TaskSpec, dataset: &Dataset) -> std::result::Result<(), String> {
+    for split in SplitName::ALL {
+        let Some(labelled) = dataset.split(split).labelled(&spec.source) else { continue };
+        let missing = labelled.iter().filter(|&&l| !l).count();
+        if spec.kind == TaskKindName::Ellipse {
+            return Err(format!(
+                "{missing} {split:?} sample(s) of source '{}' have no mask, and an ellipse task needs every mask",
+                spec.source
+            ));
+        }
+        if !spec.partial_labels {
+            return Err(format!(
+                "{missing} of {} {} sample(s) of dataset '{}' have no '{}' label (a mask file is missing); set partial_labels = true \
+                 on the task to train and score with them unlabelled, or restore the files",
+                labelled.len(),
+                split.as_str(),
+                dataset.name,
+                spec.source
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses the generative options on kinds they do not apply to, naming the option.

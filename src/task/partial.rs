@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::Task;
+use super::{Task, TaskKind};
 use crate::data::{Split, SplitName};
 
 /// Which of `n` samples keep their label: whole groups, `round(fraction x groups)` of them
@@ -31,11 +31,19 @@ pub fn labelled_subset(n: usize, groups: Option<&[String]>, fraction: f64, seed:
 }
 
 impl Task {
-    /// Which samples of `split` (the `which` split) are labelled for this task; `None` when
-    /// all are.
+    /// Which samples of `split` (the `which` split) are labelled for this task: those the
+    /// data label (a mask file present) and, on the training split, in the labelled
+    /// fraction; `None` when all are.
     pub fn labelled(&self, split: &Split, which: SplitName) -> Option<Vec<bool>> {
-        let fraction = self.spec.labelled_fraction.filter(|&f| f < 1.0 && which == SplitName::Train)?;
-        Some(labelled_subset(split.len(), split.groups(), fraction, self.spec.labelled_seed.unwrap_or(0)))
+        let in_data = split.labelled(&self.spec.source).filter(|_| !matches!(self.kind, TaskKind::Reconstruction { .. }));
+        let fraction = self.spec.labelled_fraction.filter(|&f| f < 1.0 && which == SplitName::Train);
+        let drawn = fraction.map(|f| labelled_subset(split.len(), split.groups(), f, self.spec.labelled_seed.unwrap_or(0)));
+        match (in_data, drawn) {
+            (None, None) => None,
+            (Some(d), None) => Some(d.to_vec()),
+            (None, Some(f)) => Some(f),
+            (Some(d), Some(f)) => Some(d.iter().zip(&f).map(|(&a, &b)| a && b).collect()),
+        }
     }
 }
 

@@ -295,12 +295,29 @@ fn a_cache_hit_returns_identical_data() {
     assert!(!rd.cache_hit && rd.files_digest != ra.files_digest);
 }
 
+/// A missing mask file loads as an unlabelled sample of its source; a task on that source
+/// refuses it unless it accepts partial labels, and then treats the sample as unlabelled.
 #[test]
-fn missing_mask_is_named() {
+fn a_missing_mask_leaves_its_image_unlabelled() {
+    use medmtl::task::{Task, TaskKindName, TaskSpec};
     let toy = Toy::new();
     std::fs::remove_file(toy.root().join("masks/p03_1_mask.png")).unwrap();
-    let msg = toy.error(&spec());
-    assert!(msg.contains("p03_1_mask.png") && msg.contains("mask file is missing") && msg.contains("p03_1.png"), "{msg}");
+    let d = toy.load(&spec(), 16).unwrap();
+    let unlabelled: Vec<(SplitName, usize)> = SplitName::ALL
+        .iter()
+        .flat_map(|&s| d.split(s).labelled("lesion").into_iter().flat_map(move |l| (0..l.len()).filter(|&i| !l[i]).map(move |i| (s, i))))
+        .collect();
+    assert_eq!(unlabelled.len(), 1, "exactly the one image without its mask: {unlabelled:?}");
+    let (split, i) = unlabelled[0];
+    let h = d.shape.height * d.shape.width;
+    assert!(masks(d.split(split), "lesion")[i * h..(i + 1) * h].iter().all(|&v| v == 0), "its placeholder mask is background");
+    let strict = TaskSpec::new("lesion", TaskKindName::Segmentation, "lesion");
+    let msg = Task::resolve(&strict, &d).unwrap_err().to_string();
+    assert!(msg.contains("1 of") && msg.contains("'lesion'") && msg.contains("partial_labels = true"), "{msg}");
+    let task = Task::resolve(&TaskSpec { partial_labels: true, ..strict }, &d).unwrap();
+    let labelled = task.labelled(d.split(split), split).expect("the split is partly labelled");
+    assert_eq!(labelled.iter().filter(|&&l| !l).count(), 1);
+    assert!(!labelled[i]);
 }
 
 #[test]

@@ -244,7 +244,8 @@ pub fn load_folder_dataset_with_report(
         let classes = mask.classes.clone().unwrap_or_else(|| match mask.encoding {
             MaskEncoding::Binary => vec!["background".into(), mask.source.clone()],
             MaskEncoding::Index => {
-                let max = entries.iter().flat_map(|e| e.masks.iter()).flatten().copied().max().unwrap_or(0);
+                let max =
+                    entries.iter().flat_map(|e| e.masks.iter()).flatten().copied().filter(|&v| v != UNLABELLED_MASK).max().unwrap_or(0);
                 (0..=max).map(|c| c.to_string()).collect()
             }
         });
@@ -441,12 +442,8 @@ fn attach_masks(spec: &FolderSpec, root: &Path, records: &mut [Record]) -> Resul
                     ),
                 ));
             }
-            if !path.is_file() {
-                return Err(Error::format(
-                    &path,
-                    format!("mask file is missing: the '{}' mask of image {} should be here", mask.source, record.path.display()),
-                ));
-            }
+            // A missing mask leaves the image unlabelled for that source (partial labels);
+            // a task on the source refuses it unless it says `partial_labels = true`.
             record.masks.push(path);
         }
     }
@@ -652,7 +649,8 @@ fn verify_part(
     let mut files: Vec<(String, &Path)> = Vec::new();
     for r in records {
         files.push((r.rel.clone(), r.path.as_path()));
-        for m in &r.masks {
+        // A missing mask (an unlabelled image) is not in the listing, so the digest shows it.
+        for m in r.masks.iter().filter(|m| m.is_file()) {
             files.push((rel_path(root, m), m.as_path()));
         }
     }
@@ -729,6 +727,10 @@ fn decode(spec: &FolderSpec, record: &Record, size: usize) -> Result<cache::Entr
     let (resized, _) = resize::resize(&image, size, pre.fit, Some(pre.image_filter), pre.pad_value);
     let mut masks = Vec::with_capacity(spec.masks.len());
     for (mask_spec, path) in spec.masks.iter().zip(&record.masks) {
+        if !path.is_file() {
+            masks.push(vec![UNLABELLED_MASK; size * size]);
+            continue;
+        }
         let raw = read_mask(path)?;
         if (raw.width, raw.height) != (image.width, image.height) {
             return Err(Error::format(
@@ -766,6 +768,10 @@ fn decode(spec: &FolderSpec, record: &Record, size: usize) -> Result<cache::Entr
     Ok(cache::Entry { rel: record.rel.clone(), width: image.width as u32, height: image.height as u32, image: resized.data, masks })
 }
 
+/// The cached mask of an image whose mask file is absent: every pixel this value, which no
+/// mask class takes (masks have at most 255 classes).
+const UNLABELLED_MASK: u8 = u8::MAX;
+
 fn build_split(
     spec: &FolderSpec,
     shape: ImageShape,
@@ -785,9 +791,16 @@ fn build_split(
         }
     }
     let mut sources = BTreeMap::new();
+    let mut unlabelled = Vec::new();
     for (m, mask) in spec.masks.iter().enumerate() {
-        let values: Vec<u8> = members.iter().flat_map(|&k| entries[k].masks[m].iter().copied()).collect();
+        let missing = |k: usize| entries[k].masks[m].iter().all(|&v| v == UNLABELLED_MASK);
+        let labelled: Vec<bool> = members.iter().map(|&k| !missing(k)).collect();
+        let values: Vec<u8> =
+            members.iter().flat_map(|&k| entries[k].masks[m].iter().map(move |&v| if v == UNLABELLED_MASK { 0 } else { v })).collect();
         sources.insert(mask.source.clone(), SourceValues::Masks { height: h, width: w, values });
+        if labelled.contains(&false) {
+            unlabelled.push((mask.source.clone(), labelled));
+        }
     }
     for (name, target) in targets {
         let values = match target {
@@ -811,5 +824,9 @@ fn build_split(
             }
         }
     }
-    Split::new(images, shape, sources)
+    let mut split = Split::new(images, shape, sources)?;
+    for (source, labelled) in unlabelled {
+        split = split.with_labelled(&source, labelled)?;
+    }
+    Ok(split)
 }
