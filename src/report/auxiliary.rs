@@ -11,13 +11,14 @@
 //! the experiment's comparisons, as the tests against STL are made.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::model::{AuxiliaryRow, Combo, ExperimentReport, TaskTable};
+use super::model::{AuxiliaryRow, Combo, ExperimentReport, PairedTest, TaskTable};
 use super::samples::SampleStat;
-use super::stats::{mark, paired_resamples, PAIRED_BOOTSTRAP_SEED};
+use super::stats::{mark, paired_resamples, SeedPairs};
 use super::SuiteTable;
 use crate::results::RunStatus;
-use crate::stats::{holm_adjust, paired_bootstrap, summarize};
+use crate::stats::{holm_adjust, summarize};
 
 /// Every comparison of the suite, experiment by experiment (empty without auxiliary tasks).
 pub fn suite(table: &SuiteTable, experiments: &[ExperimentReport]) -> Vec<AuxiliaryRow> {
@@ -37,10 +38,10 @@ pub fn suite(table: &SuiteTable, experiments: &[ExperimentReport]) -> Vec<Auxili
                 rows.push(compare(table, (e, c), (base, b), task, &auxiliary));
             }
         }
-        let adjusted = holm_adjust(&rows.iter().map(|r| r.p_value).collect::<Vec<_>>());
+        let adjusted = holm_adjust(&rows.iter().map(|r| r.test.p_value).collect::<Vec<_>>());
         for (row, p) in rows.iter_mut().zip(adjusted) {
-            row.p_holm = p;
-            row.mark = mark(p);
+            row.test.p_holm = p;
+            row.test.mark = mark(p);
         }
         out.extend(rows);
     }
@@ -87,53 +88,30 @@ fn compare(
             .collect();
         summarize(&values).mean
     };
-    let mut row = AuxiliaryRow {
+    let mut test = PairedTest::untested(c, &task.name, &task.primary, common.clone());
+    let pairs: Result<SeedPairs, String> =
+        common.iter().map(|&s| Ok((Arc::new(load(table, e, c, s, task)?), Arc::new(load(table, base, b, s, task)?)))).collect();
+    match pairs {
+        _ if common.is_empty() => test.note = Some("no seed in common with the baseline".into()),
+        Err(why) => test.note = Some(why),
+        Ok(pairs) if pairs.iter().any(|(x, y)| !x.same_samples(&pairs[0].1) || !y.same_samples(&pairs[0].1)) => {
+            test.note = Some("the runs were tested on different samples; no paired test".into());
+        }
+        Ok(pairs) => {
+            test.samples = pairs[0].1.len();
+            test.run(&pairs, paired_resamples(1));
+        }
+    }
+    AuxiliaryRow {
         experiment: e.name.clone(),
         auxiliary: auxiliary.to_vec(),
         combo: e.combos[c].label(),
         baseline: base.name.clone(),
         baseline_combo: base.combos[b].label(),
-        task: task.name.clone(),
-        metric: task.primary.clone(),
         with: mean_of(e, c),
         without: mean_of(base, b),
-        seeds: common.clone(),
-        samples: 0,
-        difference: f64::NAN,
-        ci: (f64::NAN, f64::NAN),
-        p_value: f64::NAN,
-        p_holm: f64::NAN,
-        mark: "",
-        note: None,
-    };
-    if common.is_empty() {
-        row.note = Some("no seed in common with the baseline".into());
-        return row;
+        test,
     }
-    let pairs: Result<Vec<(SampleStat, SampleStat)>, String> =
-        common.iter().map(|&s| Ok((load(table, e, c, s, task)?, load(table, base, b, s, task)?))).collect();
-    let pairs = match pairs {
-        Ok(p) => p,
-        Err(why) => {
-            row.note = Some(why);
-            return row;
-        }
-    };
-    let reference = &pairs[0].1;
-    if pairs.iter().any(|(x, y)| !x.same_samples(reference) || !y.same_samples(reference)) {
-        row.note = Some("the runs were tested on different samples; no paired test".into());
-        return row;
-    }
-    row.samples = reference.len();
-    let mean_over = |first: bool, idx: &[usize]| {
-        summarize(&pairs.iter().map(|(x, y)| if first { x.on(idx) } else { y.on(idx) }).collect::<Vec<_>>()).mean
-    };
-    let result =
-        paired_bootstrap(|idx| mean_over(true, idx), |idx| mean_over(false, idx), row.samples, paired_resamples(1), PAIRED_BOOTSTRAP_SEED);
-    row.difference = result.difference;
-    row.ci = result.ci;
-    row.p_value = result.p_value;
-    row
 }
 
 /// The test-sample statistic of one run of `exp`'s combo `c` on `task`.

@@ -30,14 +30,14 @@ pub fn suite(out: &mut Vec<Block>, rows: &[AuxiliaryRow]) {
                 Cell::new(r.auxiliary.join(", ")),
                 Cell::new(r.combo.clone()),
                 Cell::new(format!("{} {}", r.baseline, r.baseline_combo)),
-                Cell::new(r.task.clone()),
-                Cell::new(r.metric.clone()),
+                Cell::new(r.test.task.clone()),
+                Cell::new(r.test.metric.clone()),
                 Cell::new(num(r.with, 3)),
                 Cell::new(num(r.without, 3)),
-                Cell { mark: r.mark, ..Cell::new(signed(r.difference, 3)) },
-                Cell::new(r.note.clone().unwrap_or_else(|| interval(r.ci, 3).unwrap_or_else(|| "–".into()))),
-                Cell::new(if r.p_holm.is_finite() { p_value(r.p_holm) } else { "–".into() }),
-                Cell::new(r.seeds.len().to_string()),
+                Cell { mark: r.test.mark, ..Cell::new(signed(r.test.difference, 3)) },
+                Cell::new(r.test.note.clone().unwrap_or_else(|| interval(r.test.ci, 3).unwrap_or_else(|| "–".into()))),
+                Cell::new(if r.test.p_holm.is_finite() { p_value(r.test.p_holm) } else { "–".into() }),
+                Cell::new(r.test.seeds.len().to_string()),
             ]
         })
         .collect();

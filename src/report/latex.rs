@@ -119,8 +119,8 @@ fn auxiliary_table(rows: &[AuxiliaryRow]) -> TexTable {
     begin(&mut text, "llllllrrrlrr");
     text.push_str("experiment & auxiliary & design & against & task & metric & with & without & difference & 95\\% CI & $p$ (Holm) & seeds \\\\\n\\midrule\n");
     for r in rows {
-        let ci = r.note.clone().unwrap_or_else(|| interval(r.ci, 3).unwrap_or_else(|| "–".into()));
-        let p = if r.p_holm.is_finite() { p_value(r.p_holm) } else { "–".into() };
+        let ci = r.test.note.clone().unwrap_or_else(|| interval(r.test.ci, 3).unwrap_or_else(|| "–".into()));
+        let p = if r.test.p_holm.is_finite() { p_value(r.test.p_holm) } else { "–".into() };
         let _ = writeln!(
             text,
             "{} & {} & {} & {} & {} & {} & {} & {} & {} & {} & {} & {} \\\\",
@@ -128,18 +128,29 @@ fn auxiliary_table(rows: &[AuxiliaryRow]) -> TexTable {
             escape(&r.auxiliary.join(", ")),
             escape(&r.combo),
             escape(&format!("{} {}", r.baseline, r.baseline_combo)),
-            escape(&r.task),
-            escape(&r.metric),
+            escape(&r.test.task),
+            escape(&r.test.metric),
             math_cell(&num(r.with, 3), None, false, ""),
             math_cell(&num(r.without, 3), None, false, ""),
-            math_cell(&signed(r.difference, 3), None, false, r.mark),
+            math_cell(&signed(r.test.difference, 3), None, false, r.test.mark),
             escape(&ci),
             escape(&p),
-            r.seeds.len()
+            r.test.seeds.len()
         );
     }
     end(&mut text, &escape(super::auxiliary_doc::EXPLANATION), "auxiliary");
     TexTable { file: "auxiliary.tex".into(), text }
+}
+
+/// ` & mean [lo, hi]` of a cell, or ` & --` where there is none.
+fn mean_interval_cell(cell: Option<(f64, (f64, f64))>) -> String {
+    match cell {
+        Some((mean, ci)) => {
+            let ci = interval(ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
+            format!(" & {}{ci}", math_cell(&num(mean, 3), None, false, ""))
+        }
+        None => " & --".into(),
+    }
 }
 
 /// A learning curve over the labelled fraction (see the Markdown section).
@@ -154,13 +165,7 @@ fn fraction_table(c: &FractionCurve) -> TexTable {
     for r in &c.rows {
         let _ = write!(text, "{} & {} & {}", escape(&r.task), escape(&r.metric), escape(&r.combo));
         for cell in &r.cells {
-            match cell {
-                Some(v) => {
-                    let ci = interval(v.ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
-                    let _ = write!(text, " & {}{ci}", math_cell(&num(v.mean, 3), None, false, ""));
-                }
-                None => text.push_str(" & --"),
-            }
+            text.push_str(&mean_interval_cell(cell.map(|v| (v.mean, v.ci))));
         }
         text.push_str(" \\\\\n");
     }
@@ -182,13 +187,7 @@ fn pooled_table(t: &PooledTable) -> TexTable {
     for r in &t.rows {
         let _ = write!(text, "{} & {} & {}", escape(&r.pool), escape(&r.combo), r.folds);
         for cell in &r.cells {
-            match cell {
-                Some(v) => {
-                    let ci = interval(v.ci, 3).map(|s| format!(" {}", escape(&s))).unwrap_or_default();
-                    let _ = write!(text, " & {}{ci}", math_cell(&num(v.mean, 3), None, false, ""));
-                }
-                None => text.push_str(" & --"),
-            }
+            text.push_str(&mean_interval_cell(cell.as_ref().map(|v| (v.mean, v.ci))));
         }
         text.push_str(" \\\\\n");
     }

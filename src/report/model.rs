@@ -111,30 +111,13 @@ pub struct AuxiliaryRow {
     /// The baseline's combo it is compared with (the same design, or STL for a single main
     /// task).
     pub baseline_combo: String,
-    /// The main task.
-    pub task: String,
-    /// Its primary metric.
-    pub metric: String,
-    /// Mean over seeds with the auxiliary tasks.
+    /// Mean over seeds of the main task's primary metric with the auxiliary tasks.
     pub with: f64,
     /// Mean over seeds without.
     pub without: f64,
-    /// Seeds both have (the paired test averages over them).
-    pub seeds: Vec<u64>,
-    /// Test samples resampled (0 when no test was made).
-    pub samples: usize,
-    /// With minus without, on all test samples.
-    pub difference: f64,
-    /// Percentile 95% CI of `difference`.
-    pub ci: (f64, f64),
-    /// Two-sided paired bootstrap p-value.
-    pub p_value: f64,
-    /// Holm-adjusted over the experiment's comparisons.
-    pub p_holm: f64,
-    /// Significance mark of `p_holm`.
-    pub mark: &'static str,
-    /// Why no test could be made.
-    pub note: Option<String>,
+    /// The paired test, with minus without (`combo` indexes the experiment's combos; Holm
+    /// over the experiment's comparisons).
+    pub test: PairedTest,
 }
 
 /// The pools of one dataset: a row per pool and design, a column per task headline metric.

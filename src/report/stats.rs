@@ -113,6 +113,44 @@ pub fn delta_m_section(rows: &[&MetricRow], combos: &[Combo], stl: Option<usize>
     section
 }
 
+impl PairedTest {
+    /// A test of combo `combo` on `task`'s `metric` over `seeds`, not made yet.
+    pub fn untested(combo: usize, task: &str, metric: &str, seeds: Vec<u64>) -> Self {
+        PairedTest {
+            combo,
+            task: task.to_owned(),
+            metric: metric.to_owned(),
+            seeds,
+            samples: 0,
+            resamples: 0,
+            difference: f64::NAN,
+            ci: (f64::NAN, f64::NAN),
+            p_value: f64::NAN,
+            p_holm: f64::NAN,
+            mark: "",
+            note: None,
+        }
+    }
+
+    /// The paired bootstrap of the metric averaged over the seeds' runs, first of each pair
+    /// minus second, on `self.samples` test samples.
+    pub fn run<T: AsRef<SampleStat>>(&mut self, pairs: &[(T, T)], resamples: usize) {
+        let mean_over = |first: bool, idx: &[usize]| -> f64 {
+            let values: Vec<f64> = pairs.iter().map(|(a, b)| if first { a.as_ref().on(idx) } else { b.as_ref().on(idx) }).collect();
+            summarize(&values).mean
+        };
+        self.resamples = resamples;
+        let result =
+            paired_bootstrap(|idx| mean_over(true, idx), |idx| mean_over(false, idx), self.samples, resamples, PAIRED_BOOTSTRAP_SEED);
+        self.difference = result.difference;
+        self.ci = result.ci;
+        self.p_value = result.p_value;
+    }
+}
+
+/// Per common seed, the test-sample statistics of the two runs a paired test compares.
+pub(super) type SeedPairs = Vec<(Arc<SampleStat>, Arc<SampleStat>)>;
+
 /// Resamples of the paired bootstrap for a family of `m` comparisons (Holm): the smallest
 /// p it can show is 2 / (B + 1), and after Holm 2m / (B + 1), so B = max(2000, 400 m) keeps
 /// an adjusted p < 0.01 reachable (its floor is then at most 0.005) without paying for
@@ -133,31 +171,17 @@ pub fn paired_tests(
 ) -> Vec<PairedTest> {
     use rayon::prelude::*;
     let Some(stl) = stl else { return Vec::new() };
-    type Pairs = Vec<(Arc<SampleStat>, Arc<SampleStat>)>;
-    let mut jobs: Vec<(PairedTest, Option<Pairs>)> = Vec::new();
+    let mut jobs: Vec<(PairedTest, Option<SeedPairs>)> = Vec::new();
     for table in tables {
         for (c, _) in combos.iter().enumerate().filter(|(c, _)| *c != stl) {
             let common: Vec<u64> = seeds[c].iter().copied().filter(|s| seeds[stl].contains(s)).collect();
-            let mut test = PairedTest {
-                combo: c,
-                task: table.name.clone(),
-                metric: table.primary.clone(),
-                seeds: common.clone(),
-                samples: 0,
-                resamples: 0,
-                difference: f64::NAN,
-                ci: (f64::NAN, f64::NAN),
-                p_value: f64::NAN,
-                p_holm: f64::NAN,
-                mark: "",
-                note: None,
-            };
+            let mut test = PairedTest::untested(c, &table.name, &table.primary, common.clone());
             if common.is_empty() {
                 test.note = Some("no seed in common with STL".into());
                 jobs.push((test, None));
                 continue;
             }
-            let loaded: Result<Pairs, String> =
+            let loaded: Result<SeedPairs, String> =
                 common.iter().map(|&s| Ok((load(c, s, &table.name)?, load(stl, s, &table.name)?))).collect();
             match loaded {
                 Err(e) => {
@@ -177,28 +201,14 @@ pub fn paired_tests(
             }
         }
     }
-    let family = |task: &str, jobs: &[(PairedTest, Option<Pairs>)]| jobs.iter().filter(|(t, p)| t.task == task && p.is_some()).count();
+    let family = |task: &str, jobs: &[(PairedTest, Option<SeedPairs>)]| jobs.iter().filter(|(t, p)| t.task == task && p.is_some()).count();
     let sizes: Vec<usize> = jobs.iter().map(|(t, _)| family(&t.task, &jobs)).collect();
     let mut out: Vec<PairedTest> = jobs
         .into_par_iter()
         .zip(sizes)
         .map(|((mut test, pairs), m)| {
             let Some(pairs) = pairs else { return test };
-            let mean_over = |first: bool, idx: &[usize]| -> f64 {
-                let values: Vec<f64> = pairs.iter().map(|(a, b)| if first { a.on(idx) } else { b.on(idx) }).collect();
-                summarize(&values).mean
-            };
-            test.resamples = paired_resamples(m);
-            let result = paired_bootstrap(
-                |idx| mean_over(true, idx),
-                |idx| mean_over(false, idx),
-                test.samples,
-                test.resamples,
-                PAIRED_BOOTSTRAP_SEED,
-            );
-            test.difference = result.difference;
-            test.ci = result.ci;
-            test.p_value = result.p_value;
+            test.run(&pairs, paired_resamples(m));
             test
         })
         .collect();
