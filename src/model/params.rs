@@ -259,6 +259,36 @@ impl ParamBuilder {
     }
 }
 
+/// A module's own seeded random stream (a VAE's sampling noise, Gumbel draws) that a resumed
+/// run continues where the uninterrupted one was: the seed comes from the builder, and a
+/// counter kept as a buffer (saved with the checkpoint) numbers the passes, each pass one
+/// ChaCha stream.
+pub struct CountedStream {
+    seed: u64,
+    draws: Var,
+}
+
+impl CountedStream {
+    /// A stream seeded from `pb`, its counter the buffer `draws` of `pb`.
+    pub fn new(pb: &ParamBuilder) -> Result<Self> {
+        Ok(CountedStream { seed: pb.draw_seed(), draws: pb.buffer("draws", &[1], 0.0)? })
+    }
+
+    /// The generator of the next pass; the counter moves on.
+    pub fn next_pass(&self) -> Result<ChaCha8Rng> {
+        let draw = self.draws.as_tensor().to_vec1::<f32>()?[0];
+        self.draws.set(&Tensor::new(&[draw + 1.0], self.draws.device())?)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(draw as u64);
+        Ok(rng)
+    }
+
+    /// The pass counter (a buffer of the model).
+    pub fn counter(&self) -> &Var {
+        &self.draws
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

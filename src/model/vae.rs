@@ -8,14 +8,12 @@
 //! one would have); in evaluation `z = mu`. A linear map and nearest-upsampling
 //! convolutions decode `z` to an image of the input's size.
 
-use candle_core::{Tensor, Var};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use candle_core::Tensor;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::decoder::fit_to;
 use super::layers::{Conv2d, ConvBnRelu, Linear};
-use super::params::ParamBuilder;
+use super::params::{CountedStream, ParamBuilder};
 use crate::kernels::upsample_nearest2;
 use crate::Result;
 
@@ -43,8 +41,7 @@ pub struct VaeBranch {
     deep: (usize, usize),
     image: (usize, usize, usize),
     latent: usize,
-    seed: u64,
-    draws: Var,
+    stream: CountedStream,
 }
 
 impl VaeBranch {
@@ -73,8 +70,7 @@ impl VaeBranch {
             deep,
             image,
             latent,
-            seed: pb.draw_seed(),
-            draws: pb.buffer("draws", &[1], 0.0)?,
+            stream: CountedStream::new(pb)?,
         })
     }
 
@@ -113,10 +109,7 @@ impl VaeBranch {
 
     /// `count` standard normal draws from the stream of the next training pass.
     fn noise(&self, count: usize) -> Result<Vec<f32>> {
-        let draw = self.draws.as_tensor().to_vec1::<f32>()?[0];
-        self.draws.set(&Tensor::new(&[draw + 1.0], self.draws.device())?)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        rng.set_stream(draw as u64);
+        let mut rng = self.stream.next_pass()?;
         Ok((0..count).map(|_| StandardNormal.sample(&mut rng)).collect())
     }
 }

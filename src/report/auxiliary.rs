@@ -10,15 +10,13 @@
 //! baseline's), with the metric averaged over the seeds both have and Holm's correction over
 //! the experiment's comparisons, as the tests against STL are made.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::model::{AuxiliaryRow, Combo, ExperimentReport, PairedTest, TaskTable};
 use super::samples::SampleStat;
 use super::stats::{mark, paired_resamples, SeedPairs};
 use super::SuiteTable;
-use crate::results::RunStatus;
-use crate::stats::{holm_adjust, summarize};
+use crate::stats::holm_adjust;
 
 /// Every comparison of the suite, experiment by experiment (empty without auxiliary tasks).
 pub fn suite(table: &SuiteTable, experiments: &[ExperimentReport]) -> Vec<AuxiliaryRow> {
@@ -66,31 +64,13 @@ fn compare(
     auxiliary: &[String],
 ) -> AuxiliaryRow {
     let common: Vec<u64> = e.seeds[c].iter().copied().filter(|s| base.seeds[b].contains(s)).collect();
-    let mean_of = |exp: &ExperimentReport, combo: usize| -> f64 {
-        let values: Vec<f64> = exp.seeds[combo]
-            .iter()
-            .filter_map(|&s| {
-                table
-                    .rows
-                    .iter()
-                    .find(|r| {
-                        r.experiment == exp.name
-                            && r.split == "test"
-                            && r.subgroup.is_empty()
-                            && r.design == exp.combos[combo].design
-                            && r.weighting == exp.combos[combo].weighting
-                            && r.seed == s
-                            && r.task == task.name
-                            && r.metric == task.primary
-                    })
-                    .map(|r| r.value)
-            })
-            .collect();
-        summarize(&values).mean
+    // Seed means from the experiments' own tables.
+    let mean_of = |exp: &ExperimentReport, combo: usize| {
+        exp.tasks.iter().find(|t| t.name == task.name).and_then(|t| t.primary_cell(combo)).map_or(f64::NAN, |cell| cell.summary.mean)
     };
     let mut test = PairedTest::untested(c, &task.name, &task.primary, common.clone());
     let pairs: Result<SeedPairs, String> =
-        common.iter().map(|&s| Ok((Arc::new(load(table, e, c, s, task)?), Arc::new(load(table, base, b, s, task)?)))).collect();
+        common.iter().map(|&s| Ok((Arc::new(load(table, e, c, s, &task.name)?), Arc::new(load(table, base, b, s, &task.name)?)))).collect();
     match pairs {
         _ if common.is_empty() => test.note = Some("no seed in common with the baseline".into()),
         Err(why) => test.note = Some(why),
@@ -115,25 +95,7 @@ fn compare(
 }
 
 /// The test-sample statistic of one run of `exp`'s combo `c` on `task`.
-fn load(table: &SuiteTable, exp: &ExperimentReport, c: usize, seed: u64, task: &TaskTable) -> Result<SampleStat, String> {
-    let combo = &exp.combos[c];
-    let (meta, dir): (_, &PathBuf) = table
-        .runs
-        .iter()
-        .zip(&table.run_dirs)
-        .find(|(r, _)| {
-            r.experiment == exp.name
-                && r.design == combo.design
-                && r.weighting == combo.weighting
-                && r.seed == seed
-                && r.status == RunStatus::Complete
-        })
-        .ok_or_else(|| format!("no run of {} {} with seed {seed}", exp.name, combo.label()))?;
-    let kind = meta
-        .tasks
-        .iter()
-        .find(|t| t.name == task.name)
-        .and_then(|t| t.task_kind())
-        .ok_or_else(|| format!("run {} records no usable kind for task {}", meta.run_id, task.name))?;
-    SampleStat::load(dir, &task.name, &kind).map_err(|e| format!("predictions unavailable: {e}"))
+fn load(table: &SuiteTable, exp: &ExperimentReport, c: usize, seed: u64, task: &str) -> Result<SampleStat, String> {
+    let runs = table.runs.iter().zip(&table.run_dirs).filter(|(r, _)| r.experiment == exp.name);
+    super::samples::of_run(runs, &exp.combos[c], seed, task)
 }

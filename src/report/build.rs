@@ -135,20 +135,7 @@ fn build_experiment(table: &SuiteTable, name: &str, suite: Option<&Suite>) -> Re
     let mut load = |c: usize, seed: u64, task: &str| -> Result<Arc<SampleStat>, String> {
         cache
             .entry((c, seed, task.to_owned()))
-            .or_insert_with(|| {
-                let combo = &combos[c];
-                let (meta, dir) = runs
-                    .iter()
-                    .find(|(r, _)| r.design == combo.design && r.weighting == combo.weighting && r.seed == seed)
-                    .ok_or_else(|| format!("no run of {} with seed {seed}", combo.label()))?;
-                let kind = meta
-                    .tasks
-                    .iter()
-                    .find(|t| t.name == task)
-                    .and_then(|t| t.task_kind())
-                    .ok_or_else(|| format!("run {} records no usable kind for task {task}", meta.run_id))?;
-                SampleStat::load(dir, task, &kind).map(Arc::new).map_err(|e| format!("predictions unavailable: {e}"))
-            })
+            .or_insert_with(|| samples::of_run(runs.iter().copied(), &combos[c], seed, task).map(Arc::new))
             .clone()
     };
     let tests = stats::paired_tests(&combos, &seeds, stl, &tables, &mut load);
@@ -240,7 +227,7 @@ fn galleries(
     let Some(stl) = stl else { return Vec::new() };
     let mut out = Vec::new();
     for table in tables.iter().filter(|t| t.kind == "segmentation") {
-        let Some(col) = table.columns.iter().find(|c| c.metric == table.primary) else { continue };
+        let Some(col) = table.primary_column() else { continue };
         let best = (0..combos.len())
             .filter(|&c| c != stl)
             .filter_map(|c| col.cells[c].as_ref().map(|cell| (c, cell.summary.mean)))

@@ -220,6 +220,18 @@ pub struct TaskTable {
     pub labelled: Option<[usize; 3]>,
 }
 
+impl TaskTable {
+    /// The column of the task's primary metric.
+    pub fn primary_column(&self) -> Option<&MetricColumn> {
+        self.columns.iter().find(|c| c.metric == self.primary)
+    }
+
+    /// Combo `combo`'s cell of the primary metric.
+    pub fn primary_cell(&self, combo: usize) -> Option<&Cell> {
+        self.primary_column()?.cells.get(combo)?.as_ref()
+    }
+}
+
 /// One metric's column of a task table.
 #[derive(Debug, Clone)]
 pub struct MetricColumn {

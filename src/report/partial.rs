@@ -9,7 +9,7 @@
 //! main task's primary metric at one fraction with the Student-t 95 % interval over seeds.
 
 use super::model::{ExperimentReport, FractionCell, FractionCurve, FractionRow};
-use crate::stats::student_t_quantile;
+use crate::stats::summary_ci95;
 
 /// What experiments of one curve share: the data and the tasks' names and kinds.
 type CurveKey = (String, Vec<(String, String)>);
@@ -56,12 +56,8 @@ pub fn curves(experiments: &[ExperimentReport]) -> Vec<FractionCurve> {
                     .iter()
                     .map(|e| {
                         let c = e.combos.iter().position(|c| c.label() == *label)?;
-                        let table = e.tasks.iter().find(|x| x.name == t.name)?;
-                        let cell = table.columns.iter().find(|col| col.metric == table.primary)?.cells[c].as_ref()?;
-                        let s = cell.summary;
-                        let half =
-                            if s.n >= 2 { student_t_quantile(0.975, (s.n - 1) as f64) * s.std / (s.n as f64).sqrt() } else { f64::NAN };
-                        Some(FractionCell { mean: s.mean, ci: (s.mean - half, s.mean + half), seeds: s.n })
+                        let s = e.tasks.iter().find(|x| x.name == t.name)?.primary_cell(c)?.summary;
+                        Some(FractionCell { mean: s.mean, ci: summary_ci95(&s), seeds: s.n })
                     })
                     .collect();
                 rows.push(FractionRow { combo: label.clone(), task: t.name.clone(), metric: t.primary.clone(), cells });

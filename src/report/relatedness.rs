@@ -166,7 +166,7 @@ fn gains(input: &ExperimentInputs, pairs: &[(String, String)], gradient: &[PairR
     };
     let mut out = Vec::new();
     for table in input.tables {
-        let Some(column) = table.columns.iter().find(|c| c.metric == table.primary) else { continue };
+        let Some(column) = table.primary_column() else { continue };
         let base = finite_mean(per_seed(&input.combos[stl], &table.name, &table.primary));
         if !base.is_finite() || base == 0.0 {
             continue;

@@ -7,11 +7,12 @@
 //! metric into per-image terms computed once (the mean of the defined per-image Dice; the
 //! pooled R² from per-image sums), as `metrics` aggregates them, so a resample costs a sum.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::model::Combo;
 use crate::data::SplitName;
 use crate::metrics::{self, segmentation, TaskPredictions, NSD_TOLERANCE};
-use crate::results::{read_dense, read_predictions, read_test_images, RunFiles};
+use crate::results::{read_dense, read_predictions, read_test_images, RunFiles, RunMeta, RunStatus};
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
@@ -145,6 +146,26 @@ pub fn primary_value(kind: &TaskKind, metric: &str, p: &TaskPredictions) -> f64 
 /// Test images of a segmentation run (`C x H x W` each, 0..255) and their shape.
 pub fn test_images(run_dir: &Path, task: &str) -> Result<Option<(Vec<u8>, [usize; 4])>> {
     read_test_images(&RunFiles::new(run_dir.to_path_buf()).predictions(task, true))
+}
+
+/// The test-sample statistic of `task` in the complete run of `combo` with `seed` among
+/// `runs` (one experiment's), or why there is none.
+pub fn of_run<'a>(
+    mut runs: impl Iterator<Item = (&'a RunMeta, &'a PathBuf)>,
+    combo: &Combo,
+    seed: u64,
+    task: &str,
+) -> std::result::Result<SampleStat, String> {
+    let (meta, dir) = runs
+        .find(|(r, _)| r.design == combo.design && r.weighting == combo.weighting && r.seed == seed && r.status == RunStatus::Complete)
+        .ok_or_else(|| format!("no run of {} with seed {seed}", combo.label()))?;
+    let kind = meta
+        .tasks
+        .iter()
+        .find(|t| t.name == task)
+        .and_then(|t| t.task_kind())
+        .ok_or_else(|| format!("run {} records no usable kind for task {task}", meta.run_id))?;
+    SampleStat::load(dir, task, &kind).map_err(|e| format!("predictions unavailable: {e}"))
 }
 
 #[cfg(test)]

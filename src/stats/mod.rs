@@ -15,5 +15,5 @@ pub use bootstrap::{
 pub use cka::linear_cka;
 pub use delta_m::{delta_m, delta_m_libmtl, delta_m_nashmtl};
 pub use ranks::{kendall_tau_b, mean_ranks, ranks, spearman_rho};
-pub use significance::{holm_adjust, mean_ci95, student_t_cdf, student_t_quantile, welch_t_test, WelchTest};
+pub use significance::{holm_adjust, mean_ci95, student_t_cdf, student_t_quantile, summary_ci95, welch_t_test, WelchTest};
 pub use summary::{quantile, summarize, Summary};

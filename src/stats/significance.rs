@@ -1,7 +1,7 @@
 //! Seed-level statistics: Student's t distribution and interval, Welch's test, Holm's
 //! correction.
 
-use super::summary::summarize;
+use super::summary::{summarize, Summary};
 
 /// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms; relative error below 1e-14).
 fn ln_gamma(x: f64) -> f64 {
@@ -111,7 +111,11 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 /// Two-sided 95 % confidence interval of a mean over seeds, `mean ± t(0.975, n−1)·s/√n`
 /// (Student's t, the usual small-sample interval). NaN for fewer than two finite values.
 pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
-    let s = summarize(values);
+    summary_ci95(&summarize(values))
+}
+
+/// [`mean_ci95`] of the values a summary describes.
+pub fn summary_ci95(s: &Summary) -> (f64, f64) {
     if s.n < 2 {
         return (f64::NAN, f64::NAN);
     }

@@ -85,10 +85,17 @@ pub fn kl_divergence(mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
 /// (Myronenko 2018 divides by the voxel count).
 pub fn vae_loss(v: &VaeTask, channels: usize, output: &Tensor, target: &Tensor) -> Result<Tensor> {
     let (reconstruction, mean, log_var) = unpack_vae(v, channels, output)?;
-    let mse = (reconstruction - target)?.sqr()?.mean_all()?;
-    let pixels = (channels * v.height * v.width) as f64;
-    let kl = (kl_divergence(&mean, &log_var)? / pixels)?;
+    let (mse, kl) = vae_terms(&reconstruction, target, &mean, &log_var)?;
     Ok((mse + (kl * v.beta)?)?)
+}
+
+/// The two terms of a VAE objective for reconstructions of `target` (`N x C x H x W`): the
+/// mean squared error, and the KL divergence of the latent from the standard normal per
+/// sample divided by the pixel count `C H W`, so that both are per-pixel quantities.
+pub fn vae_terms(reconstruction: &Tensor, target: &Tensor, mean: &Tensor, log_var: &Tensor) -> Result<(Tensor, Tensor)> {
+    let mse = (reconstruction - target)?.sqr()?.mean_all()?;
+    let pixels = (target.elem_count() / target.dim(0)?) as f64;
+    Ok((mse, (kl_divergence(mean, log_var)? / pixels)?))
 }
 
 /// A VAE head's packed `N x (C H W + 2 latent)` output as the reconstructed images

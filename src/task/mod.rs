@@ -8,7 +8,7 @@ mod loss;
 mod partial;
 
 pub use generative::{Corruption, Generative, NoiseDraw, NoiseKind, VaeTask};
-pub use loss::{bce_with_logits, cross_entropy, kl_divergence, soft_dice_loss, task_loss, unpack_vae, vae_loss};
+pub use loss::{bce_with_logits, cross_entropy, kl_divergence, soft_dice_loss, task_loss, unpack_vae, vae_loss, vae_terms};
 pub use partial::labelled_subset;
 
 use serde::{Deserialize, Serialize};

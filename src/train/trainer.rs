@@ -168,21 +168,7 @@ pub fn train_with(
     memory::reset_peak_rss();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(0x5eed_0da7a);
-    let mut data: Vec<GroupData> = groups
-        .iter()
-        .map(|g| {
-            let (mut targets, mut labelled) = (BTreeMap::new(), BTreeMap::new());
-            for &t in &g.tasks {
-                for split in SplitName::ALL {
-                    targets.insert((t, split), tasks[t].targets(g.dataset.split(split))?);
-                    if let Some(mask) = tasks[t].labelled(g.dataset.split(split), split) {
-                        labelled.insert((t, split), mask);
-                    }
-                }
-            }
-            Ok(GroupData { group: g, targets, labelled, order: Vec::new(), cursor: usize::MAX })
-        })
-        .collect::<Result<_>>()?;
+    let mut data: Vec<GroupData> = groups.iter().map(|g| GroupData::new(g, tasks)).collect::<Result<_>>()?;
     let steps_per_epoch = groups.iter().map(|g| g.dataset.train.len().div_ceil(config.batch_size)).max().unwrap_or(0);
     if steps_per_epoch == 0 {
         return Err(Error::Invalid("the training split is empty".into()));
@@ -559,7 +545,22 @@ impl BatchInputs<'_> {
     }
 }
 
-impl GroupData<'_> {
+impl<'a> GroupData<'a> {
+    /// The targets and labelled marks of `group`'s tasks on every split, before the first
+    /// shuffle.
+    fn new(group: &'a TaskGroup<'a>, tasks: &[Task]) -> Result<Self> {
+        let (mut targets, mut labelled) = (BTreeMap::new(), BTreeMap::new());
+        for &t in &group.tasks {
+            for split in SplitName::ALL {
+                targets.insert((t, split), tasks[t].targets(group.dataset.split(split))?);
+                if let Some(mask) = tasks[t].labelled(group.dataset.split(split), split) {
+                    labelled.insert((t, split), mask);
+                }
+            }
+        }
+        Ok(GroupData { group, targets, labelled, order: Vec::new(), cursor: usize::MAX })
+    }
+
     /// The next batch of training indices, reshuffling when the split is exhausted.
     fn next_batch(&mut self, batch_size: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
         let n = self.group.dataset.train.len();
@@ -744,18 +745,6 @@ mod tests {
         build(Design::from_name("hps").unwrap(), &spec, 3, &Device::Cpu).unwrap()
     }
 
-    fn group_data<'a>(group: &'a TaskGroup<'a>, tasks: &[Task]) -> GroupData<'a> {
-        let mut targets = BTreeMap::new();
-        let mut labelled = BTreeMap::new();
-        for &t in &group.tasks {
-            targets.insert((t, SplitName::Train), tasks[t].targets(&group.dataset.train).unwrap());
-            if let Some(mask) = tasks[t].labelled(&group.dataset.train, SplitName::Train) {
-                labelled.insert((t, SplitName::Train), mask);
-            }
-        }
-        GroupData { group, targets, labelled, order: Vec::new(), cursor: 0 }
-    }
-
     /// A partly labelled batch's loss is the loss of the same outputs over its labelled
     /// samples alone.
     #[test]
@@ -763,7 +752,7 @@ mod tests {
         let (d, tasks) = setup(0.5);
         let net = model(&d, &tasks);
         let group = TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None };
-        let data = [group_data(&group, &tasks)];
+        let data = [GroupData::new(&group, &tasks).unwrap()];
         let mask = &data[0].labelled[&(0, SplitName::Train)];
         let idx: Vec<usize> = (0..16).collect();
         assert!((1..16).contains(&idx.iter().filter(|&&i| mask[i]).count()), "the batch must be partly labelled");
@@ -795,7 +784,7 @@ mod tests {
     fn an_unlabelled_batch_gives_finite_zero_gradients_from_its_task_under_every_method() {
         let (d, tasks) = setup(0.25);
         let group = TaskGroup { dataset: &d, tasks: vec![0, 1], corruption: None };
-        let data = [group_data(&group, &tasks)];
+        let data = [GroupData::new(&group, &tasks).unwrap()];
         let mask = &data[0].labelled[&(0, SplitName::Train)];
         let idx: Vec<usize> = (0..d.train.len()).filter(|&i| !mask[i]).take(12).collect();
         assert_eq!(idx.len(), 12);

@@ -4,16 +4,15 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use candle_core::{Tensor, Var, D};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use candle_core::{Tensor, D};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{task_heads, Architecture, DesignInfo, ModelSpec};
 use crate::hyper::{self, HyperParams, ParamTable};
 use crate::model::backbone::Backbone;
 use crate::model::head::Head;
-use crate::model::params::{live, ParamBuilder, ParamStore};
+use crate::model::params::{live, CountedStream, ParamBuilder, ParamStore};
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -76,8 +75,7 @@ pub struct Ltb {
     params: ParamStore,
     settings: LtbParams,
     epoch: AtomicUsize,
-    seed: u64,
-    draws: Var,
+    stream: CountedStream,
 }
 
 impl Ltb {
@@ -97,8 +95,7 @@ impl Ltb {
             heads,
             settings,
             epoch: AtomicUsize::new(0),
-            seed: pb.draw_seed(),
-            draws: pb.buffer("draws", &[1], 0.0)?,
+            stream: CountedStream::new(pb)?,
             params: pb.finish(),
         })
     }
@@ -122,10 +119,7 @@ impl Ltb {
     /// Gumbel(0, 1) draws from the stream of the next training pass (a counter kept as a
     /// buffer, so a resumed run draws what the uninterrupted one would have).
     fn gumbel(&self, count: usize) -> Result<Vec<f32>> {
-        let draw = self.draws.as_tensor().to_vec1::<f32>()?[0];
-        self.draws.set(&Tensor::new(&[draw + 1.0], self.draws.device())?)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        rng.set_stream(draw as u64);
+        let mut rng = self.stream.next_pass()?;
         Ok((0..count)
             .map(|_| {
                 let u: f64 = rng.random_range(1e-12..1.0);
@@ -307,7 +301,7 @@ mod tests {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5 && row.iter().all(|&v| v > 0.0 && v < 1.0), "{row:?}");
         }
         assert_ne!(a, b, "a new draw each pass");
-        m.draws.set(&Tensor::new(&[0f32], &Device::Cpu).unwrap()).unwrap();
+        m.stream.counter().set(&Tensor::new(&[0f32], &Device::Cpu).unwrap()).unwrap();
         let again: Vec<Vec<f32>> = m.parent_weights(1, true).unwrap().to_vec2().unwrap();
         assert_eq!(a, again, "the same counter, the same draw");
         let x = Tensor::randn(0f32, 1.0, (2, 1, 12, 12), &Device::Cpu).unwrap();

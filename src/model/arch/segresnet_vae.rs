@@ -21,7 +21,7 @@ use crate::model::backbone::Backbone;
 use crate::model::head::Head;
 use crate::model::params::{Owner, ParamBuilder, ParamStore};
 use crate::model::vae::VaeBranch;
-use crate::task::kl_divergence;
+use crate::task::vae_terms;
 use crate::Result;
 
 pub(super) const ENTRY: DesignInfo = DesignInfo {
@@ -91,9 +91,7 @@ impl SegResNetVae {
     /// The branch's loss for input `x` and its deepest features.
     fn branch_loss(&self, x: &Tensor, deep: &Tensor) -> Result<Tensor> {
         let out = self.vae.forward(deep, true)?;
-        let l2 = (&out.reconstruction - x)?.sqr()?.mean_all()?;
-        let pixels = (x.elem_count() / x.dim(0)?) as f64;
-        let kl = (kl_divergence(&out.mean, &out.log_var)? / pixels)?;
+        let (l2, kl) = vae_terms(&out.reconstruction, x, &out.mean, &out.log_var)?;
         Ok(((l2 * self.weights.0)? + (kl * self.weights.1)?)?)
     }
 }
