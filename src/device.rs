@@ -24,6 +24,25 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     }
 }
 
+/// mimalloc's option `purge_delay` (its index in `mi_option_t`; `libmimalloc-sys` names
+/// only some options).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Tells mimalloc (the binaries' allocator) never to hand freed pages back to the OS.
+///
+/// A training step frees and reallocates the same large activation buffers every time. By
+/// default mimalloc returns freed memory to the kernel after a delay, so the next step
+/// page-faults it back and the kernel zeroes every page again: measured on BUS-BRA (U-Net
+/// width 8, 64 px, 2 threads, Intel Xeon with AVX-512), `clear_page_erms` took 12 % of a run
+/// and keeping the pages raised training from 87 to 106 images/s for 18 % more peak memory.
+/// A user's own `MIMALLOC_PURGE_DELAY` wins. Harmless where mimalloc is not the allocator.
+pub fn keep_freed_pages() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one integer option; mimalloc reads options atomically.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
+}
+
 /// Sets up CPU threading; call at start-up, before any tensor work and before any other
 /// thread exists.
 ///

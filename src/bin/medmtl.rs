@@ -152,11 +152,13 @@ enum ModeArg {
 }
 
 // mimalloc keeps freed tensor buffers for reuse; glibc returns large ones to the OS and
-// page-faults them back in on every training step (about 15% of a step in profiles).
+// page-faults them back in on every training step (about 15% of a step in profiles);
+// `keep_freed_pages` stops mimalloc from doing the same after its purge delay.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    medmtl::device::keep_freed_pages();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader closed the pipe (`| head`): it has what it wanted.
