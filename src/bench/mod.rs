@@ -1,6 +1,7 @@
 //! Running a suite end to end: expand it into runs, load data, train, measure, write
 //! results and the report.
 
+pub mod jobs;
 mod plan;
 mod runner;
 mod shard;

@@ -54,6 +54,9 @@ pub struct BenchOptions {
     pub progress: bool,
     /// Keep each run's last checkpoint after the run completes (normally removed).
     pub keep_checkpoints: bool,
+    /// Runs trained at the same time, each on its share of the thread pool (see
+    /// [`super::jobs`]).
+    pub jobs: usize,
 }
 
 /// What a suite run produced.
@@ -94,7 +97,10 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     if !options.progress {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let reference = super::speed::reference_images_per_sec(&options.device).ok();
+    // Timed on one job's share of the threads, as each run is, so that the runs' throughput
+    // relative to it does not depend on --jobs.
+    let reference =
+        super::jobs::on_job_threads(options.jobs, || super::speed::reference_images_per_sec(&options.device)).and_then(|r| r).ok();
     let overall = multi.add(crate::progress::items_bar(runs.len() as u64, "runs"));
     let mut outcome = SuiteOutcome {
         results_dir: results_dir.clone(),
@@ -146,30 +152,35 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
                 Task::resolve(t, &inputs.datasets[input])
             })
             .collect::<Result<Vec<_>>>()?;
-        for (run, files) in todo {
+        let context = RunContext {
+            suite_hash: &suite_hash,
+            reference,
+            datasets: &inputs.datasets,
+            groups: &inputs.groups,
+            tasks: &tasks,
+            test_groups: inputs.test_groups.as_deref(),
+        };
+        let tally = std::sync::Mutex::new((&mut outcome.runs_completed, &mut outcome.runs_diverged));
+        let one = |run: &RunSpec, files: &RunFiles| -> Result<()> {
             overall.set_message(run.run_id());
-            clear_partial_run(&files, options.force)?;
-            let context = RunContext {
-                suite_hash: &suite_hash,
-                reference,
-                datasets: &inputs.datasets,
-                groups: &inputs.groups,
-                tasks: &tasks,
-                test_groups: inputs.test_groups.as_deref(),
-            };
-            match execute_run(run, &context, &files, options, &multi) {
-                Ok(()) => outcome.runs_completed += 1,
+            clear_partial_run(files, options.force)?;
+            let done = execute_run(run, &context, files, options, &multi);
+            let mut tally = tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match done {
+                Ok(()) => *tally.0 += 1,
                 Err(Error::Diverged { epoch, task, loss, last_finite }) => {
                     say(&multi, options, format!("run {} diverged at epoch {epoch} (task '{task}', loss {loss})", run.run_id()));
                     let status = RunStatus::Diverged { epoch, task, last_finite_loss: last_finite };
                     let meta = run_meta(run, &context, None, 0, status, options);
-                    results::write_run(&files, &meta, &[], &[], &[], None)?;
-                    outcome.runs_diverged.push(run.run_id());
+                    results::write_run(files, &meta, &[], &[], &[], None)?;
+                    tally.1.push(run.run_id());
                 }
                 Err(e) => return Err(e),
             }
             overall.inc(1);
-        }
+            Ok(())
+        };
+        super::jobs::run_concurrently(options.jobs, &todo, |(run, files)| one(run, files))?;
     }
     overall.finish_and_clear();
     results::atomic_write(&results_dir.join(SKIPPED_FILE), |out| {

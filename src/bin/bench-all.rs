@@ -45,6 +45,12 @@ struct Args {
     /// CPU threads (default: all physical cores, or $RAYON_NUM_THREADS).
     #[arg(long)]
     threads: Option<usize>,
+    /// Runs trained at the same time, each on threads/jobs threads. The suites' small
+    /// networks keep several cores only partly busy, so on 2 cores `--jobs 2` finishes a
+    /// suite about 1.5x sooner (the same numbers, more memory); each run's images/s is then
+    /// its own share's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
     /// Re-run every run from scratch, complete ones included (by default a restarted suite
     /// skips complete runs and continues interrupted ones from their last finished epoch).
     #[arg(long)]
@@ -109,6 +115,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         device: medmtl::device::parse_device(&args.device)?,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         keep_checkpoints: args.keep_checkpoints,
+        jobs: args.jobs as usize,
     };
     let results = args.out.join(&suite.name);
     // Every file is written atomically and a run is complete only once its run.json exists,

@@ -286,6 +286,22 @@ fn merged_shards_equal_the_unsharded_run() {
     assert!(text(&m).contains("another version of the suite"), "{}", text(&m));
 }
 
+/// Runs trained two at a time (`--jobs 2`, one thread each) give exactly the table of
+/// runs trained one after the other on two threads: a run's numbers do not depend on the
+/// threads it had.
+#[test]
+fn concurrent_jobs_give_the_table_of_one_run_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), "jobs", 2, "\"stl\", \"hps\"");
+    run_suite(&s, &dir.path().join("one"), &["--threads", "2"]);
+    run_suite(&s, &dir.path().join("two"), &["--threads", "2", "--jobs", "2"]);
+    let one = metrics_csv(&dir.path().join("one/results/jobs"));
+    assert!(one.len() > 10, "too few metric rows: {}", one.len());
+    assert_eq!(metrics_csv(&dir.path().join("two/results/jobs")), one);
+    let refused = bin("bench-all").args(["--suite", s.to_str().unwrap(), "--jobs", "0"]).output().unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("--jobs"), "{}", text(&refused));
+}
+
 /// A run whose loss becomes NaN stops with status `diverged` (epoch, task, last finite loss)
 /// and contributes no numbers to the tables; the other runs are unaffected.
 #[test]
