@@ -600,8 +600,8 @@ fn check_missing_labels(spec: &TaskSpec, dataset: &Dataset) -> std::result::Resu
         }
         if !spec.partial_labels {
             return Err(format!(
-                "{missing} of {} {} sample(s) of dataset '{}' have no '{}' label (a mask file is missing); set partial_labels = true \
-                 on the task to train and score with them unlabelled, or restore the files",
+                "{missing} of {} {} sample(s) of dataset '{}' have no '{}' label (a mask file is missing or a table cell is empty); set \
+                 partial_labels = true on the task to train and score with them unlabelled, or restore the labels",
                 labelled.len(),
                 split.as_str(),
                 dataset.name,

@@ -320,6 +320,41 @@ fn a_missing_mask_leaves_its_image_unlabelled() {
     assert!(!labelled[i]);
 }
 
+/// An empty table cell is a missing label of that target (categorical or numeric): the
+/// image loads unlabelled for it and stays labelled for the others; a task refuses it unless
+/// it accepts partial labels; a column with no value at all is refused by name.
+#[test]
+fn an_empty_table_cell_leaves_its_image_unlabelled_for_that_target() {
+    use medmtl::task::{Task, TaskKindName, TaskSpec};
+    let toy = Toy::new();
+    toy.edit_csv(|t| t.replace("p04_0,4,low,6,", "p04_0,4,,6,").replace("p07_1,7,low,11.5,", "p07_1,7,low,,"));
+    let d = toy.load(&spec(), 16).unwrap();
+    let unlabelled = |source: &str| -> usize {
+        SplitName::ALL.iter().map(|&s| d.split(s).labelled(source).map_or(0, |l| l.iter().filter(|&&x| !x).count())).sum()
+    };
+    assert_eq!((unlabelled("grade"), unlabelled("score"), unlabelled("lesion"), unlabelled("patient")), (1, 1, 0, 0));
+    let strict = TaskSpec::new("grade", TaskKindName::Binary, "grade");
+    let msg = Task::resolve(&strict, &d).unwrap_err().to_string();
+    assert!(msg.contains("1 of") && msg.contains("'grade'") && msg.contains("table cell is empty"), "{msg}");
+    Task::resolve(&TaskSpec { partial_labels: true, ..strict }, &d).unwrap();
+    Task::resolve(&TaskSpec::new("lesion", TaskKindName::Segmentation, "lesion"), &d).unwrap();
+
+    toy.edit_csv(|t| {
+        t.lines()
+            .enumerate()
+            .map(|(i, l)| if i == 0 { l.to_owned() } else { l.rsplit_once(',').map(|(a, _)| format!("{a},")).unwrap() })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let mut sized = spec();
+    sized.pixel_size = None;
+    sized.targets.push(parse_spec(SPEC, Path::new("toy.toml")).unwrap().targets[1].clone());
+    sized.targets.last_mut().unwrap().column = "pixel_mm".into();
+    sized.targets.last_mut().unwrap().source = "size".into();
+    let msg = toy.error(&sized);
+    assert!(msg.contains("target 'size'") && msg.contains("'pixel_mm' is empty for every image"), "{msg}");
+}
+
 #[test]
 fn mask_of_another_size_is_named() {
     let toy = Toy::new();

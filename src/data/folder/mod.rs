@@ -293,7 +293,7 @@ struct Prepared {
     records: Vec<Record>,
     tables: Tables,
     class_names: BTreeMap<String, Vec<String>>,
-    targets: Vec<(String, Target)>,
+    targets: Vec<(String, ParsedTarget)>,
     pixel_sizes: Option<Vec<f64>>,
     splits: Vec<Option<SplitName>>,
     groups: Vec<String>,
@@ -329,10 +329,10 @@ fn prepare(spec: &FolderSpec, sources: &DataSources) -> Result<Prepared> {
     let duplicate: Vec<bool> = records.iter().map(|r| !seen.insert(r.rel.clone())).collect();
     let tables = Tables { parts };
     let mut class_names = BTreeMap::new();
-    let mut targets: Vec<(String, Target)> = Vec::new();
+    let mut targets: Vec<(String, ParsedTarget)> = Vec::new();
     for target in &spec.targets {
         let parsed = parse_target(target, &tables, &records)?;
-        if let Target::Labels { classes, .. } = &parsed {
+        if let Target::Labels { classes, .. } = &parsed.target {
             class_names.insert(target.source.clone(), classes.clone());
         }
         targets.push((target.source.clone(), parsed));
@@ -489,6 +489,14 @@ enum Target {
     Values(Vec<f32>),
 }
 
+/// A target column, parsed: its values, and which records have one (`None`: all). An empty
+/// cell is a missing label (partial labels), not an error: its record gets a placeholder
+/// value (0, or the first class) that only unlabelled-aware tasks ever see.
+struct ParsedTarget {
+    target: Target,
+    labelled: Option<Vec<bool>>,
+}
+
 fn parse_number(text: &str, at: &str) -> Result<f64> {
     let v: f64 = text.parse().map_err(|_| Error::Invalid(format!("{at}: '{text}' is not a number")))?;
     if !v.is_finite() {
@@ -497,24 +505,33 @@ fn parse_number(text: &str, at: &str) -> Result<f64> {
     Ok(v)
 }
 
-fn parse_target(target: &TargetSpec, tables: &Tables, records: &[Record]) -> Result<Target> {
+fn parse_target(target: &TargetSpec, tables: &Tables, records: &[Record]) -> Result<ParsedTarget> {
     let col = tables.find(&target.column).map_err(|e| Error::Invalid(format!("target '{}': {e}", target.source)))?;
     let cells: Vec<(&str, String)> = records.iter().map(|r| tables.cell(r, &col)).collect();
-    let numeric = cells.iter().all(|(v, _)| v.parse::<f64>().is_ok());
+    let present: Vec<bool> = cells.iter().map(|(v, _)| !v.trim().is_empty()).collect();
+    if !records.is_empty() && !present.contains(&true) {
+        return Err(Error::Invalid(format!(
+            "target '{}': column '{}' is empty for every image; name a column with values",
+            target.source, target.column
+        )));
+    }
+    let filled = || cells.iter().zip(&present).filter(|(_, &p)| p).map(|(c, _)| c);
+    let numeric = filled().all(|(v, _)| v.parse::<f64>().is_ok());
     let kind = target.kind.unwrap_or(if numeric && target.classes.is_none() { TargetKind::Values } else { TargetKind::Labels });
-    match kind {
+    let parsed = match kind {
         TargetKind::Values => {
-            let values = cells.iter().map(|(v, at)| parse_number(v, at).map(|x| x as f32)).collect::<Result<Vec<_>>>()?;
-            Ok(Target::Values(values))
+            let values = cells
+                .iter()
+                .zip(&present)
+                .map(|((v, at), &p)| if p { parse_number(v, at).map(|x| x as f32) } else { Ok(0.0) })
+                .collect::<Result<Vec<_>>>()?;
+            Target::Values(values)
         }
         TargetKind::Labels => {
-            if let Some((_, at)) = cells.iter().find(|(v, _)| v.is_empty()) {
-                return Err(Error::Invalid(format!("{at}: empty label")));
-            }
             let classes = match &target.classes {
                 Some(c) => c.clone(),
                 None => {
-                    let mut distinct: Vec<String> = cells.iter().map(|(v, _)| v.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+                    let mut distinct: Vec<String> = filled().map(|(v, _)| v.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
                     if numeric {
                         distinct.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
                     }
@@ -524,7 +541,11 @@ fn parse_target(target: &TargetSpec, tables: &Tables, records: &[Record]) -> Res
             let index: HashMap<&str, u32> = classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
             let values = cells
                 .iter()
-                .map(|(v, at)| {
+                .zip(&present)
+                .map(|((v, at), &p)| {
+                    if !p {
+                        return Ok(0);
+                    }
                     index.get(v).copied().ok_or_else(|| {
                         Error::Invalid(format!(
                             "{at}: label '{v}' is not one of the declared classes of '{}': {}",
@@ -534,9 +555,10 @@ fn parse_target(target: &TargetSpec, tables: &Tables, records: &[Record]) -> Res
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Target::Labels { classes, values })
+            Target::Labels { classes, values }
         }
-    }
+    };
+    Ok(ParsedTarget { target: parsed, labelled: present.contains(&false).then_some(present) })
 }
 
 fn parse_pixel_sizes(column: &str, tables: &Tables, records: &[Record]) -> Result<Vec<f64>> {
@@ -778,7 +800,7 @@ fn build_split(
     members: &[usize],
     kept: &[usize],
     entries: &[cache::Entry],
-    targets: &[(String, Target)],
+    targets: &[(String, ParsedTarget)],
     pixel_sizes: Option<&[f64]>,
 ) -> Result<Split> {
     let ImageShape { channels: c, height: h, width: w } = shape;
@@ -802,12 +824,18 @@ fn build_split(
             unlabelled.push((mask.source.clone(), labelled));
         }
     }
-    for (name, target) in targets {
-        let values = match target {
+    for (name, parsed) in targets {
+        let values = match &parsed.target {
             Target::Labels { values, .. } => SourceValues::Labels(members.iter().map(|&k| values[kept[k]]).collect()),
             Target::Values(values) => SourceValues::Values(members.iter().map(|&k| values[kept[k]]).collect()),
         };
         sources.insert(name.clone(), values);
+        if let Some(present) = &parsed.labelled {
+            let labelled: Vec<bool> = members.iter().map(|&k| present[kept[k]]).collect();
+            if labelled.contains(&false) {
+                unlabelled.push((name.clone(), labelled));
+            }
+        }
     }
     if let Some(sizes) = pixel_sizes {
         let place = |k: usize| resize::placement(entries[k].width as usize, entries[k].height as usize, w, spec.preprocess.fit);
