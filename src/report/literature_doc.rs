@@ -126,11 +126,16 @@ fn mean_std_text(s: &crate::stats::Summary) -> String {
 /// The suite-wide Literature map section: metric coverage and scope of task combinations.
 pub fn suite(out: &mut Vec<Block>, lit: &SuiteLiterature) {
     out.push(Block::Heading { level: 2, text: "Literature map: metrics and task combinations".into(), id: "literature-map".into() });
-    out.push(Block::Paragraph(Text::plain(format!(
-        "benchmarks/literature.toml maps {} medical MTL papers (2016-2024); medmtl re-implements {} of them on public data \
-         (`medmtl literature` lists them). Which metrics each paper reports shows why the papers cannot be compared:",
-        lit.counts.0, lit.counts.1
-    ))));
+    out.push(Block::Paragraph(
+        Text::new()
+            .c("benchmarks/literature.toml")
+            .t(format!(
+                " maps {} medical MTL papers (2016-2024); medmtl re-implements {} of them on public data (",
+                lit.counts.0, lit.counts.1
+            ))
+            .c("medmtl literature")
+            .t(" lists them). Which metrics each paper reports shows why the papers cannot be compared:"),
+    ));
     let cov = &lit.coverage;
     let mut table = Table { header: vec!["paper".into()], numeric: vec![false], rows: Vec::new() };
     let shown: Vec<usize> = (0..cov.metrics.len()).filter(|&m| cov.rows.iter().filter(|(_, r)| r[m]).count() > 1).collect();
