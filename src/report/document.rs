@@ -63,7 +63,7 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     }
     super::pooled_doc::suite(&mut out, &report.pooled);
     super::auxiliary_doc::suite(&mut out, &report.auxiliary);
-    super::partial_doc::suite(&mut out, &report.fractions);
+    super::partial_doc::suite(&mut out, &report.fractions, figures);
     if let Some(lit) = &report.literature {
         super::literature_doc::suite(&mut out, lit);
     }

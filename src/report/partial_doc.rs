@@ -1,6 +1,7 @@
 //! The suite's "Labelled fraction" section (Markdown and HTML).
 
 use super::doc::{Block, Cell, Table, Text};
+use super::figures::{FigureKind, Rendered};
 use super::format::{interval, num};
 use super::model::FractionCurve;
 
@@ -10,7 +11,7 @@ pub const EXPLANATION: &str = "Experiments that differ only in the fraction of t
      primary metric per design at each fraction, mean over seeds with the Student-t 95% interval over seeds in brackets.";
 
 /// The section (nothing without such experiments).
-pub fn suite(out: &mut Vec<Block>, curves: &[FractionCurve]) {
+pub fn suite(out: &mut Vec<Block>, curves: &[FractionCurve], figures: &[Rendered]) {
     if curves.is_empty() {
         return;
     }
@@ -39,5 +40,9 @@ pub fn suite(out: &mut Vec<Block>, curves: &[FractionCurve]) {
             .collect();
         let columns = 3 + c.fractions.len();
         out.push(Block::Table(Table { header, numeric: (0..columns).map(|k| k >= 3).collect(), rows }));
+        let kind = FigureKind::Fraction { dataset: c.dataset.clone(), task: c.task.clone() };
+        if let Some(f) = figures.iter().find(|f| f.experiment.is_empty() && f.kind == kind) {
+            out.push(Block::Figure(f.reference.clone()));
+        }
     }
 }

@@ -172,6 +172,11 @@ fn auxiliary_and_partial_suites_run_and_report() {
     assert!(!aux.contains("| area ") || aux.lines().filter(|l| l.contains("| area ")).all(|l| !l.starts_with("| shape-aux ")), "{aux}");
     let curve = section("Labelled fraction");
     assert!(curve.contains("f = 1.00") && curve.contains("f = 0.50") && curve.contains("base, half"), "{curve}");
+    assert!(curve.contains("figures/fraction_phantoms_shape.png"), "the section shows the learning-curve figure: {curve}");
+    for ext in ["png", "svg"] {
+        let figure = dir.path().join(format!("reports/gen/figures/fraction_phantoms_shape.{ext}"));
+        assert!(std::fs::metadata(&figure).map(|m| m.len() > 1000).unwrap_or(false), "{} is drawn", figure.display());
+    }
     assert!(md.contains("Auxiliary task image is trained and reported but left out of Δm"), "the Δm note names the auxiliary task");
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results/gen/runs/half__hps-ew__seed0/run.json")).unwrap()).unwrap();

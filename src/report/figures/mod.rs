@@ -8,6 +8,7 @@
 
 mod curves;
 mod delta_m;
+mod fraction;
 mod gallery;
 mod heatmap;
 mod pareto;
@@ -62,6 +63,14 @@ pub enum FigureKind {
     RelatednessGain,
     /// Suite: Δm and cosine against the phantom relatedness dial (`relatedness_dial`, experiment "").
     Dial,
+    /// Suite: main tasks' metrics against the labelled fraction of a dataset's task
+    /// (`fraction_<dataset>_<task>`, experiment "").
+    Fraction {
+        /// The dataset the experiments share.
+        dataset: String,
+        /// The partly labelled task.
+        task: String,
+    },
 }
 
 /// A drawn figure: where it belongs, its files' paths and caption, and their contents.
@@ -406,6 +415,12 @@ pub fn render_all(report: &Report) -> Result<Vec<Rendered>> {
     }
     if let Some(f) = relatedness::PanelsFigure::gain(&report.relatedness) {
         out.push(rendered("", FigureKind::RelatednessGain, "relatedness_gain".into(), (f.title(), f.caption(), f.size().0), render(&f))?);
+    }
+    for curve in &report.fractions {
+        let Some(f) = fraction::FractionFigure::new(curve) else { continue };
+        let kind = FigureKind::Fraction { dataset: curve.dataset.clone(), task: curve.task.clone() };
+        let stem = format!("fraction_{}_{}", super::format::file_part(&curve.dataset), super::format::file_part(&curve.task));
+        out.push(rendered("", kind, stem, (f.title(), f.caption(), f.size().0), render(&f))?);
     }
     if let Some(f) = relatedness::PanelsFigure::dial(&report.relatedness) {
         out.push(rendered("", FigureKind::Dial, "relatedness_dial".into(), (f.title(), f.caption(), f.size().0), render(&f))?);
