@@ -49,7 +49,7 @@ impl<'a> FractionFigure<'a> {
         format!(
             "Each main task's primary test metric against the fraction f of training patients labelled for task {} \
              (experiments {}). Points: mean over seeds; bars: Student-t 95% interval over seeds (points are shifted \
-             sideways a little so the bars do not overlap).",
+             sideways a little so the bars do not overlap); the fraction axis is logarithmic.",
             self.curve.task,
             self.curve.experiments.join(", ")
         )
@@ -82,12 +82,18 @@ impl Figure for FractionFigure<'_> {
 impl FractionFigure<'_> {
     fn panel<DB: DrawingBackend>(&self, task: &str, rows: &[&FractionRow], area: &DrawingArea<DB, Shift>, ctx: Ctx) -> Result<(), String> {
         let fractions = &self.curve.fractions;
-        // The sideways shift per design, a small share of the smallest gap between fractions.
-        let mut sorted = fractions.clone();
+        // Fractions are roughly geometric (1, 0.5, 0.25, 0.1), so the x axis is logarithmic
+        // and the sideways shift per design is a share of the smallest ratio between them.
+        let mut sorted: Vec<f64> = fractions.iter().copied().filter(|f| *f > 0.0).collect();
         sorted.sort_by(f64::total_cmp);
-        let gap = sorted.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
-        let dodge = if gap.is_finite() { gap * 0.12 / rows.len().max(1) as f64 } else { 0.0 };
-        let shift = |k: usize| (k as f64 - (rows.len() as f64 - 1.0) / 2.0) * dodge;
+        if sorted.is_empty() {
+            return Ok(());
+        }
+        let gap = sorted.windows(2).map(|w| (w[1] / w[0]).ln()).fold(f64::INFINITY, f64::min);
+        let gap = if gap.is_finite() && gap > 0.0 { gap.min(1.0) } else { 0.5 };
+        let dodge = gap * 0.3 / rows.len().max(1) as f64;
+        let shift = |k: usize| ((k as f64 - (rows.len() as f64 - 1.0) / 2.0) * dodge).exp();
+        let cap = (dodge * 0.35).exp();
 
         let extents: Vec<f64> =
             rows.iter().flat_map(|r| r.cells.iter().flatten()).flat_map(|c| [c.mean, c.ci.0, c.ci.1]).filter(|v| v.is_finite()).collect();
@@ -96,26 +102,26 @@ impl FractionFigure<'_> {
         }
         let (y0, y1) = extents.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
         let yp = ((y1 - y0) * 0.08).max(1e-3);
-        let (x0, x1) = (sorted[0] - 3.0 * gap.min(0.1), sorted[sorted.len() - 1] + 3.0 * gap.min(0.1));
+        let margin = (gap * 0.5).exp();
+        let (x0, x1) = (sorted[0] / margin, sorted[sorted.len() - 1] * margin);
         let metric = rows.first().map(|r| r.metric.as_str()).unwrap_or("");
         let yd = tick_decimals(y0 - yp, y1 + yp, 6);
-        let xd = tick_decimals(x0, x1, 8);
         let mut chart = ChartBuilder::on(area)
             .margin(ctx.upx(10.0))
             .margin_right(ctx.upx(20.0))
             .caption(format!("task {task}: test {metric}"), ctx.title())
             .x_label_area_size(ctx.upx(44.0))
             .y_label_area_size(ctx.upx(62.0))
-            .build_cartesian_2d(x0..x1, (y0 - yp)..(y1 + yp))
+            .build_cartesian_2d((x0..x1).log_scale().with_key_points(sorted.clone()), (y0 - yp)..(y1 + yp))
             .map_err(err)?;
         draw_mesh(
             chart
                 .configure_mesh()
                 .x_desc(format!("labelled fraction f of task {}", self.curve.task))
                 .y_desc(metric)
-                .x_labels(8)
+                .x_labels(sorted.len())
                 .y_labels(6)
-                .x_label_formatter(&|v| format!("{v:.xd$}"))
+                .x_label_formatter(&|v| format!("{}", (v * 1000.0).round() / 1000.0))
                 .y_label_formatter(&|v| format!("{v:.yd$}")),
             ctx,
         )?;
@@ -125,7 +131,7 @@ impl FractionFigure<'_> {
             let points: Vec<(f64, f64, (f64, f64))> = fractions
                 .iter()
                 .zip(&row.cells)
-                .filter_map(|(f, c)| c.filter(|c| c.mean.is_finite()).map(|c| (f + shift(k), c.mean, c.ci)))
+                .filter_map(|(f, c)| c.filter(|c| c.mean.is_finite()).map(|c| (f * shift(k), c.mean, c.ci)))
                 .collect();
             let line = points.iter().map(|p| (p.0, p.1));
             if palette::dashed(i) {
@@ -135,12 +141,11 @@ impl FractionFigure<'_> {
             }
             for &(x, y, (lo, hi)) in &points {
                 if lo.is_finite() && hi.is_finite() {
-                    let cap = dodge.max(gap.min(1.0) * 0.02) * 0.6;
                     chart
                         .draw_series([
                             PathElement::new(vec![(x, lo), (x, hi)], ctx.stroke(1.5, color)),
-                            PathElement::new(vec![(x - cap, lo), (x + cap, lo)], ctx.stroke(1.5, color)),
-                            PathElement::new(vec![(x - cap, hi), (x + cap, hi)], ctx.stroke(1.5, color)),
+                            PathElement::new(vec![(x / cap, lo), (x * cap, lo)], ctx.stroke(1.5, color)),
+                            PathElement::new(vec![(x / cap, hi), (x * cap, hi)], ctx.stroke(1.5, color)),
                         ])
                         .map_err(err)?;
                 }
