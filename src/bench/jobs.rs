@@ -6,10 +6,10 @@
 //! thread each keep both busy: measured on BUS-BRA (HPS, U-Net width 8, 64 px; 2-core Intel
 //! Xeon with AVX-512) one run on 2 threads trains 115 images/s, one run on 1 thread 85, so
 //! two jobs can reach up to about 170 images/s together; two short BUS-BRA runs took 48 s one
-//! after the other on 2 threads and 26 s as two jobs (with other work on the machine). Each job has its own rayon pool, so medmtl's
-//! kernels, `gemm` and candle's parallel loops all stay inside the job's share. Results do
-//! not depend on the thread count (the kernels reduce over fixed partitions), so a run
-//! gives the same numbers whatever `--jobs` is.
+//! after the other on 2 threads and 26 s as two jobs (with other work on the machine). Each
+//! job has its own rayon pool, so medmtl's kernels, `gemm` and candle's parallel loops all
+//! stay inside the job's share. Results do not depend on the thread count (the kernels
+//! reduce over fixed partitions), so a run gives the same numbers whatever `--jobs` is.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

@@ -93,7 +93,8 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     out
 }
 
-fn figure(figures: &[Rendered], exp: &str, kind: &FigureKind) -> Option<FigureRef> {
+/// The figure of that kind belonging to experiment `exp` ("" for suite-level figures).
+pub(super) fn figure(figures: &[Rendered], exp: &str, kind: &FigureKind) -> Option<FigureRef> {
     figures.iter().find(|f| f.experiment == exp && &f.kind == kind).map(|f| f.reference.clone())
 }
 

@@ -41,8 +41,8 @@ pub fn suite(out: &mut Vec<Block>, curves: &[FractionCurve], figures: &[Rendered
         let columns = 3 + c.fractions.len();
         out.push(Block::Table(Table { header, numeric: (0..columns).map(|k| k >= 3).collect(), rows }));
         let kind = FigureKind::Fraction { dataset: c.dataset.clone(), task: c.task.clone() };
-        if let Some(f) = figures.iter().find(|f| f.experiment.is_empty() && f.kind == kind) {
-            out.push(Block::Figure(f.reference.clone()));
+        if let Some(f) = super::document::figure(figures, "", &kind) {
+            out.push(Block::Figure(f));
         }
     }
 }

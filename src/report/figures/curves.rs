@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, series_line, tick_decimals, Ctx, Figure};
 use crate::report::model::{ExperimentReport, TaskCurves};
 use crate::report::palette;
 
@@ -104,13 +104,7 @@ fn panel<DB: DrawingBackend>(task: &TaskCurves, area: &DrawingArea<DB, Shift>, c
     for s in &task.series {
         let color = palette::series(s.combo);
         let points = value(s);
-        if palette::dashed(s.combo) {
-            chart
-                .draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color)))
-                .map_err(err)?;
-        } else {
-            chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
-        }
+        series_line(&mut chart, ctx, s.combo, &points)?;
         if s.selected_epoch.is_finite() {
             // The curve's value at the (mean) selected epoch, interpolated.
             let e = s.selected_epoch;

@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, series_line, tick_decimals, Ctx, Figure};
 use crate::report::model::{FractionCurve, FractionRow};
 use crate::report::palette;
 
@@ -133,12 +133,7 @@ impl FractionFigure<'_> {
                 .zip(&row.cells)
                 .filter_map(|(f, c)| c.filter(|c| c.mean.is_finite()).map(|c| (f * shift(k), c.mean, c.ci)))
                 .collect();
-            let line = points.iter().map(|p| (p.0, p.1));
-            if palette::dashed(i) {
-                chart.draw_series(DashedLineSeries::new(line, ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color))).map_err(err)?;
-            } else {
-                chart.draw_series(LineSeries::new(line, ctx.stroke(2.0, color))).map_err(err)?;
-            }
+            series_line(&mut chart, ctx, i, &points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())?;
             for &(x, y, (lo, hi)) in &points {
                 if lo.is_finite() && hi.is_finite() {
                     chart

@@ -315,6 +315,28 @@ pub fn legend<DB: DrawingBackend>(
     Ok(cy + row - y)
 }
 
+/// Draws a series' line in its palette style (solid, or dashed once the colours repeat),
+/// so a design keeps the same look in every figure.
+pub fn series_line<DB, X, Y>(
+    chart: &mut plotters::chart::ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    ctx: Ctx,
+    series: usize,
+    points: &[(f64, f64)],
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    let color = palette::series(series);
+    if palette::dashed(series) {
+        chart.draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color))).map_err(err)?;
+    } else {
+        chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Draws one marker centred at backend coordinates `at`, `size` logical px in radius.
 pub fn draw_marker<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

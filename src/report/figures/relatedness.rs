@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_marker, draw_mesh, err, legend, relative, tick_decimals, Ctx, Figure};
+use super::{draw_marker, draw_mesh, err, legend, relative, series_line, tick_decimals, Ctx, Figure};
 use crate::report::model::{ExperimentReport, SuiteRelatedness};
 use crate::report::palette;
 
@@ -265,13 +265,7 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>, 
         let mut points: Vec<(f64, f64)> = s.points.iter().map(|&(x, y, _)| (x, y)).collect();
         if lines {
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            if palette::dashed(s.color) {
-                chart
-                    .draw_series(DashedLineSeries::new(points.iter().copied(), ctx.px(7.0), ctx.px(4.0), ctx.stroke(2.0, color)))
-                    .map_err(err)?;
-            } else {
-                chart.draw_series(LineSeries::new(points.iter().copied(), ctx.stroke(2.0, color))).map_err(err)?;
-            }
+            series_line(&mut chart, ctx, s.color, &points)?;
         }
         for &(x, y, whisker) in &s.points {
             if let Some((a, b)) = whisker {
