@@ -2,8 +2,8 @@
 //! once, for the Markdown and HTML renderers.
 
 use super::build::short;
-use super::doc::{Block, Cell as DocCell, FigureRef, Table, Text};
-use super::figures::{FigureKind, Rendered};
+use super::doc::{Block, Cell as DocCell, Table, Text};
+use super::figures::{figure, FigureKind, Rendered};
 use super::format::{decimals_for, interval, mean_std, num, p_value, signed, slug, MAX_METRIC_COLUMNS};
 use super::method::{metric_sections, statistics_text, DELTA_M_FORMULA, DELTA_M_TEXT, DELTA_M_VARIANTS};
 use super::model::{ExperimentReport, Report};
@@ -91,11 +91,6 @@ pub fn layout(report: &Report, figures: &[Rendered]) -> Vec<Block> {
     }
     method(&mut out, report);
     out
-}
-
-/// The figure of that kind belonging to experiment `exp` ("" for suite-level figures).
-pub(super) fn figure(figures: &[Rendered], exp: &str, kind: &FigureKind) -> Option<FigureRef> {
-    figures.iter().find(|f| f.experiment == exp && &f.kind == kind).map(|f| f.reference.clone())
 }
 
 fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]) {

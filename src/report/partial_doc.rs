@@ -1,7 +1,7 @@
 //! The suite's "Labelled fraction" section (Markdown and HTML).
 
 use super::doc::{Block, Cell, Table, Text};
-use super::figures::{FigureKind, Rendered};
+use super::figures::{figure, FigureKind, Rendered};
 use super::format::{interval, num};
 use super::model::FractionCurve;
 
@@ -41,7 +41,7 @@ pub fn suite(out: &mut Vec<Block>, curves: &[FractionCurve], figures: &[Rendered
         let columns = 3 + c.fractions.len();
         out.push(Block::Table(Table { header, numeric: (0..columns).map(|k| k >= 3).collect(), rows }));
         let kind = FigureKind::Fraction { dataset: c.dataset.clone(), task: c.task.clone() };
-        if let Some(f) = super::document::figure(figures, "", &kind) {
+        if let Some(f) = figure(figures, "", &kind) {
             out.push(Block::Figure(f));
         }
     }

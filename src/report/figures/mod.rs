@@ -377,6 +377,11 @@ fn rendered(
     })
 }
 
+/// The figure of that kind belonging to experiment `exp` ("" for suite-level figures).
+pub fn figure(figures: &[Rendered], exp: &str, kind: &FigureKind) -> Option<FigureRef> {
+    figures.iter().find(|f| f.experiment == exp && &f.kind == kind).map(|f| f.reference.clone())
+}
+
 /// Draws a chart's mesh in the house style every figure shares (body-size tick labels, axis
 /// titles, a light grid), after the figure's own axis settings.
 pub fn draw_mesh<X, Y, DB>(mesh: &mut plotters::chart::MeshStyle<'_, '_, X, Y, DB>, ctx: Ctx) -> std::result::Result<(), String>
