@@ -77,6 +77,17 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Pack a suite's results folder into a small copy to commit (e.g. results/published/<suite>):
+    /// run records, metric tables and histories unchanged; of dense tasks the test split only
+    /// (masks; reconstructions as per-image R² terms), each distinct set of test images once;
+    /// no checkpoints. `medmtl report` renders the same report from it.
+    Pack {
+        /// A suite's results folder, e.g. results/partial.
+        results: PathBuf,
+        /// The packed copy (created; a previous packed copy there is replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Merge the results folders of shards of one suite (e.g. Slurm array tasks) into one
     /// and render its report.
     Merge {
@@ -233,6 +244,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("regression check against {} failed", baseline.display());
             }
         }
+        Command::Pack { results, out } => {
+            let s = medmtl::results::pack_results(&results, &out)?;
+            let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+            eprintln!(
+                "packed {} run(s) of {} into {}: {:.1} MiB -> {:.1} MiB, {} distinct set(s) of test images",
+                s.runs,
+                results.display(),
+                out.display(),
+                mib(s.bytes_in),
+                mib(s.bytes_out),
+                s.image_sets
+            );
+        }
         Command::Merge { inputs, out, reports } => {
             let summary = medmtl::results::merge_results(&inputs, &out)?;
             let table = medmtl::results::collect_suite_table(&out)?;
@@ -282,6 +306,12 @@ fn run_dirs(results: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn recompute(results: &std::path::Path, write: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !medmtl::results::is_packed(results),
+        "{} is a packed copy (validation and reconstruction predictions were dropped by `medmtl pack`); \
+         recompute metrics in the full results folder it came from",
+        results.display()
+    );
     let mut total = 0;
     let mut mismatches = Vec::new();
     for dir in run_dirs(results)? {

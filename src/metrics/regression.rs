@@ -30,6 +30,22 @@ pub fn r2(targets: &[f32], predicted: &[f32]) -> f64 {
     }
 }
 
+/// Each sample's share of a pooled R² over all its values, `[SSE, Σy, Σy², count]` for
+/// consecutive samples of `per_sample` values: sums of these over any subset give that
+/// subset's pooled R² without the values themselves (paired bootstrap tests resample
+/// 10,000 subsets; packed results keep only these terms of reconstructed images).
+pub fn pooled_r2_terms(targets: &[f32], predicted: &[f32], per_sample: usize) -> Vec<[f64; 4]> {
+    targets
+        .chunks(per_sample.max(1))
+        .zip(predicted.chunks(per_sample.max(1)))
+        .map(|(t, q)| {
+            let sse = mse(t, q) * t.len() as f64;
+            let (s, s2) = t.iter().fold((0.0, 0.0), |(a, b), &v| (a + v as f64, b + (v as f64).powi(2)));
+            [sse, s, s2, t.len() as f64]
+        })
+        .collect()
+}
+
 fn mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
     if n == 0 {
         f64::NAN

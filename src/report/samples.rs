@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::model::Combo;
 use crate::data::SplitName;
 use crate::metrics::{self, segmentation, TaskPredictions, NSD_TOLERANCE};
-use crate::results::{read_dense, read_predictions, read_test_images, RunFiles, RunMeta, RunStatus};
+use crate::results::{read_dense, read_packed_r2_terms, read_predictions, read_test_images, RunFiles, RunMeta, RunStatus};
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
@@ -31,6 +31,11 @@ impl SampleStat {
     pub fn load(run_dir: &Path, task: &str, kind: &TaskKind) -> Result<Self> {
         let files = RunFiles::new(run_dir.to_path_buf());
         let path = files.predictions(task, kind.is_dense());
+        if let TaskKind::Reconstruction { .. } = kind {
+            if let Some(per_image) = read_packed_r2_terms(&path)? {
+                return Ok(SampleStat::PooledR2 { per_image });
+            }
+        }
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
         let p = by_split.remove(&SplitName::Test).ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
         let metric = metrics::primary_metric(kind).to_owned();
@@ -57,16 +62,7 @@ impl SampleStat {
                 SampleStat::Dice { per_image, truth: values.clone(), predicted, height: h, width: w }
             }
             (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
-                let per = p.width;
-                let per_image = (0..p.len())
-                    .map(|i| {
-                        let (t, q) = (&values[i * per..(i + 1) * per], &p.scores[i * per..(i + 1) * per]);
-                        let sse: f64 = metrics::regression::mse(t, q) * per as f64;
-                        let (s, s2) = t.iter().fold((0.0, 0.0), |(a, b), &v| (a + v as f64, b + (v as f64).powi(2)));
-                        [sse, s, s2, per as f64]
-                    })
-                    .collect();
-                SampleStat::PooledR2 { per_image }
+                SampleStat::PooledR2 { per_image: metrics::regression::pooled_r2_terms(values, &p.scores, p.width) }
             }
             _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
         })

@@ -59,7 +59,7 @@ pub fn merge_results(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
                     target.display()
                 )));
             }
-            copy_dir(&dir, &target)?;
+            super::io::copy_run_dir(&dir, &target, |_, src, dest| std::fs::copy(src, dest).map(drop).map_err(|e| Error::io(dest, e)))?;
             summary.copied += 1;
         }
     }
@@ -85,27 +85,4 @@ fn same_results(a: &Path, b: &Path) -> Result<bool> {
                 && x.subgroup == y.subgroup
                 && (x.value == y.value || (x.value.is_nan() && y.value.is_nan()))
         }))
-}
-
-/// Copies a run folder; `run.json` last, so an interrupted merge leaves no run that looks
-/// complete.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    let mut meta_file = None;
-    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::Invalid(format!("reading {}: {e}", from.display())))?;
-        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
-        } else if rel == Path::new("run.json") {
-            meta_file = Some((entry.path().to_path_buf(), dest));
-        } else {
-            std::fs::copy(entry.path(), &dest).map_err(|e| Error::io(&dest, e))?;
-        }
-    }
-    if let Some((src, dest)) = meta_file {
-        let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
-        super::io::atomic_write(&dest, |out| std::io::Write::write_all(out, &bytes).map_err(|e| Error::io(&dest, e)))?;
-    }
-    Ok(())
 }

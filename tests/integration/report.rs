@@ -574,3 +574,60 @@ host = "toy data"
     assert!(read(&out.join("tables/literature.csv")).contains("P98"));
     assert!(out.join("figures/toy__literature_ranks.svg").is_file());
 }
+
+/// `medmtl pack` keeps what reports read in a copy small enough to commit: the report
+/// rendered from the packed copy equals the one from the full results folder file for file
+/// (figures and the gallery's images included), the test images are kept once, checkpoints
+/// are left out, and `medmtl metrics` refuses the copy, which lacks validation predictions.
+#[test]
+fn a_packed_copy_renders_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = write_fake_suite(dir.path());
+    std::fs::write(results.join("runs/toy__hps-ew__seed0/checkpoint.safetensors"), b"training state").unwrap();
+    let packed = dir.path().join("published").join("toy");
+    let medmtl = |args: &[&Path]| std::process::Command::new(env!("CARGO_BIN_EXE_medmtl")).args(args).output().unwrap();
+    let out = medmtl(&[Path::new("pack"), &results, Path::new("--out"), &packed]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("packed 6 run(s)") && said.contains("1 distinct set(s) of test images"), "{said}");
+    assert_eq!(std::fs::read_dir(packed.join("test-images")).unwrap().count(), 1);
+    assert!(!packed.join("runs/toy__hps-ew__seed0/checkpoint.safetensors").exists());
+    let members =
+        |run: &Path| medmtl::data::npz::NpzArchive::open(&run.join("runs/toy__stl-none__seed1/predictions/seg.npz")).unwrap().keys();
+    assert_eq!(members(&results), ["test_images", "test_predicted", "test_truth"]);
+    assert_eq!(members(&packed), ["test_images_ref", "test_predicted", "test_truth"]);
+
+    for (from, name) in [(&results, "full"), (&packed, "packed")] {
+        let out = medmtl(&[Path::new("report"), from, Path::new("--reports"), &dir.path().join(name)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let files = |root: &Path| -> Vec<PathBuf> {
+        walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.path().strip_prefix(root).unwrap().to_path_buf())
+            .collect()
+    };
+    let (full, from_packed) = (dir.path().join("full/toy"), dir.path().join("packed/toy"));
+    assert_eq!(files(&full), files(&from_packed));
+    assert!(files(&full).iter().any(|f| f.to_string_lossy().contains("gallery")), "the report draws a gallery");
+    for file in files(&full) {
+        assert!(std::fs::read(full.join(&file)).unwrap() == std::fs::read(from_packed.join(&file)).unwrap(), "{} differs", file.display());
+    }
+
+    let out = medmtl(&[Path::new("metrics"), &packed]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("packed copy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(medmtl(&[Path::new("pack"), &results, Path::new("--out"), &packed]).status.success(), "a packed copy is replaced");
+    let foreign = dir.path().join("notes");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("todo.txt"), "keep me").unwrap();
+    let out = medmtl(&[Path::new("pack"), &results, Path::new("--out"), &foreign]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a packed results folder"));
+    assert!(foreign.join("todo.txt").is_file());
+}
