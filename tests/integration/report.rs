@@ -631,3 +631,38 @@ fn a_packed_copy_renders_the_same_report() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a packed results folder"));
     assert!(foreign.join("todo.txt").is_file());
 }
+
+/// The committed reports are what their committed packed results render to, so the numbers
+/// the README quotes cannot drift from the code: a change that alters a report fails here
+/// until it is re-rendered with `medmtl report results/published/<suite>`. (Figures are left
+/// out: their pixels depend on the fonts installed.) Only the suites whose report renders in
+/// seconds: the literature report's paired bootstraps over 60 runs take about 9 CPU-minutes.
+#[test]
+fn committed_reports_match_their_published_results() {
+    for name in ["partial"] {
+        // Relative paths, as a reviewer types them: the method section names the suite file.
+        let suite = Path::new("results/published").join(name);
+        let dir = tempfile::tempdir().unwrap();
+        let table = results::read_suite_table(&suite).unwrap();
+        report::write_report(&suite, &dir.path().join(name), &table).unwrap();
+        let committed = Path::new("reports").join(name);
+        let mut compared = 0;
+        for entry in walkdir::WalkDir::new(dir.path().join(name)).sort_by_file_name() {
+            let entry = entry.unwrap();
+            let rel = entry.path().strip_prefix(dir.path().join(name)).unwrap();
+            let text = matches!(rel.extension().and_then(|e| e.to_str()), Some("md" | "csv" | "tex"));
+            if entry.file_type().is_file() && text {
+                let want =
+                    std::fs::read_to_string(committed.join(rel)).unwrap_or_else(|e| panic!("{}: {e}", committed.join(rel).display()));
+                assert!(
+                    read(entry.path()) == want,
+                    "{} no longer renders as committed: re-render it with `medmtl report {}`",
+                    committed.join(rel).display(),
+                    suite.display()
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 3, "{compared} files compared for {}", suite.display());
+    }
+}
