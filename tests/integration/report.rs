@@ -639,7 +639,7 @@ fn a_packed_copy_renders_the_same_report() {
 /// seconds: the literature report's paired bootstraps over 60 runs take about 9 CPU-minutes.
 #[test]
 fn committed_reports_match_their_published_results() {
-    for name in ["partial"] {
+    for name in ["partial", "generative"] {
         // Relative paths, as a reviewer types them: the method section names the suite file.
         let suite = Path::new("results/published").join(name);
         let dir = tempfile::tempdir().unwrap();
