@@ -78,9 +78,10 @@ enum Command {
         json: Option<PathBuf>,
     },
     /// Pack a suite's results folder into a small copy to commit (e.g. results/published/<suite>):
-    /// run records, metric tables and histories unchanged; of dense tasks the test split only
-    /// (masks; reconstructions as per-image R² terms), each distinct set of test images once;
-    /// no checkpoints. `medmtl report` renders the same report from it.
+    /// run records, metric tables and histories unchanged; of dense tasks per-image statistics
+    /// of the test split (Dice, reconstruction R² terms), no images or masks (dataset content);
+    /// no checkpoints. `medmtl report` renders the same report from it, without the
+    /// segmentation galleries, which need the test images.
     Pack {
         /// A suite's results folder, e.g. results/partial.
         results: PathBuf,
@@ -248,13 +249,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let s = medmtl::results::pack_results(&results, &out)?;
             let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
             eprintln!(
-                "packed {} run(s) of {} into {}: {:.1} MiB -> {:.1} MiB, {} distinct set(s) of test images",
+                "packed {} run(s) of {} into {}: {:.1} MiB -> {:.1} MiB (no images or masks)",
                 s.runs,
                 results.display(),
                 out.display(),
                 mib(s.bytes_in),
-                mib(s.bytes_out),
-                s.image_sets
+                mib(s.bytes_out)
             );
         }
         Command::Merge { inputs, out, reports } => {

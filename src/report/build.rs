@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::model::{Combo, ExperimentReport, FailedRun, Gallery, GalleryCase, Report, Scatter};
-use super::samples::{self, SampleStat};
+use super::samples::{self, Masks, SampleStat};
 use super::table::{self, TaskInfo};
 use super::{method, stats, SuiteTable};
 use crate::config::Suite;
@@ -80,6 +80,8 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
     let pooled = super::pooled::pooled_tables(&experiments, suite.as_ref().map(|(s, _)| s));
     let auxiliary = super::auxiliary::suite(table, &experiments);
     let fractions = super::partial::curves(&experiments);
+    let mut method = method::method(&table.runs, suite.as_ref());
+    method.from_packed_copy = results_dir.is_some_and(crate::results::is_packed);
     Ok(Report {
         pooled,
         auxiliary,
@@ -87,7 +89,7 @@ pub fn build_report(table: &SuiteTable) -> Result<Report> {
         relatedness,
         suite: suite_name,
         experiments,
-        method: method::method(&table.runs, suite.as_ref()),
+        method,
         skipped: table.skipped.clone(),
         failed,
         warnings,
@@ -237,8 +239,8 @@ fn galleries(
         let Some(&seed) = seeds[mtl].iter().find(|s| seeds[stl].contains(s)) else { continue };
         let (Ok(a), Ok(b)) = (load(stl, seed, &table.name), load(mtl, seed, &table.name)) else { continue };
         let (
-            SampleStat::Dice { per_image: stl_dice, truth, predicted: stl_pred, height, width },
-            SampleStat::Dice { per_image: mtl_dice, predicted: mtl_pred, .. },
+            SampleStat::Dice { per_image: stl_dice, masks: Some(Masks { truth, predicted: stl_pred, height, width }), .. },
+            SampleStat::Dice { per_image: mtl_dice, masks: Some(Masks { predicted: mtl_pred, .. }), .. },
         ) = (a.as_ref(), b.as_ref())
         else {
             continue;

@@ -446,6 +446,15 @@ fn method(out: &mut Vec<Block>, report: &Report) {
     let m = &report.method;
     out.push(Block::Heading { level: 2, text: "Method".into(), id: "method".into() });
     out.push(Block::Heading { level: 3, text: "Data".into(), id: "method-data".into() });
+    if m.from_packed_copy {
+        out.push(Block::Paragraph(
+            Text::new()
+                .t("Rendered from a packed copy of the results (")
+                .c("medmtl pack")
+                .t("), which keeps per-image statistics of the test split but none of the datasets' images or masks: ")
+                .t("the segmentation examples (galleries) are drawn only in a report of the full results folder."),
+        ));
+    }
     for d in &m.datasets {
         out.push(Block::Paragraph(Text::new().t("Experiment ").c(&d.experiment).t(": dataset ").b(d.name.clone())));
         let mut items = vec![

@@ -164,6 +164,7 @@ pub fn method(runs: &[RunMeta], suite: Option<&(Suite, SuiteFile)>) -> Method {
         task_kinds: kinds,
         unverified_runs: runs.iter().filter(|r| !r.data_verified).map(|r| r.run_id.clone()).collect(),
         bootstrap_resamples: crate::metrics::BOOTSTRAP_RESAMPLES,
+        from_packed_copy: false,
     }
 }
 

@@ -459,6 +459,9 @@ pub struct Method {
     pub unverified_runs: Vec<String>,
     /// Resamples of each run's per-sample bootstrap CIs.
     pub bootstrap_resamples: usize,
+    /// Whether the results are a packed copy (`medmtl pack`), which keeps per-image
+    /// statistics but no test images, so the report has no segmentation galleries.
+    pub from_packed_copy: bool,
 }
 
 /// Where one experiment's data came from and how it was split and preprocessed.

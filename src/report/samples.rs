@@ -1,6 +1,6 @@
 //! Per-sample access to stored test predictions: the primary metric of any subset of the
-//! test samples (for paired bootstrap tests) and the per-image Dice and masks of
-//! segmentation tasks (for the gallery).
+//! test samples (for paired bootstrap tests) and the per-image Dice and, from a full results
+//! folder, masks of segmentation tasks (for the gallery).
 //!
 //! Vector tasks re-evaluate the metric with [`crate::metrics::evaluate`] on each subset, so
 //! the definitions are exactly those of the tables. Dense tasks decompose their primary
@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 use super::model::Combo;
 use crate::data::SplitName;
-use crate::metrics::{self, segmentation, TaskPredictions, NSD_TOLERANCE};
-use crate::results::{read_dense, read_packed_r2_terms, read_predictions, read_test_images, RunFiles, RunMeta, RunStatus};
+use crate::metrics::{self, segmentation, TaskPredictions};
+use crate::results::{
+    mask_digest, read_dense, read_packed_dice, read_packed_r2_terms, read_predictions, read_test_images, PackedDice, RunFiles, RunMeta,
+    RunStatus,
+};
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
@@ -20,10 +23,19 @@ use crate::{Error, Result};
 pub enum SampleStat {
     /// Classification and regression: the metric recomputed on each subset.
     Vector { kind: TaskKind, metric: String, predictions: TaskPredictions },
-    /// Segmentation: per-image Dice (NaN where both masks are empty), mean of the defined.
-    Dice { per_image: Vec<f64>, truth: Vec<u8>, predicted: Vec<u8>, height: usize, width: usize },
+    /// Segmentation: per-image Dice (NaN where both masks are empty), mean of the defined;
+    /// the masks themselves only from a full results folder (a packed one keeps their digest).
+    Dice { per_image: Vec<f64>, truth_digest: [u8; 32], masks: Option<Masks> },
     /// Reconstruction: per-image (SSE, Σy, Σy², pixels) of the pooled R².
     PooledR2 { per_image: Vec<[f64; 4]> },
+}
+
+/// The test masks of a segmentation run, for the gallery.
+pub struct Masks {
+    pub truth: Vec<u8>,
+    pub predicted: Vec<u8>,
+    pub height: usize,
+    pub width: usize,
 }
 
 impl SampleStat {
@@ -31,35 +43,31 @@ impl SampleStat {
     pub fn load(run_dir: &Path, task: &str, kind: &TaskKind) -> Result<Self> {
         let files = RunFiles::new(run_dir.to_path_buf());
         let path = files.predictions(task, kind.is_dense());
-        if let TaskKind::Reconstruction { .. } = kind {
-            if let Some(per_image) = read_packed_r2_terms(&path)? {
-                return Ok(SampleStat::PooledR2 { per_image });
+        match kind {
+            TaskKind::Reconstruction { .. } => {
+                if let Some(per_image) = read_packed_r2_terms(&path)? {
+                    return Ok(SampleStat::PooledR2 { per_image });
+                }
             }
+            TaskKind::Segmentation { .. } => {
+                if let Some(PackedDice { per_image, truth_digest }) = read_packed_dice(&path)? {
+                    return Ok(SampleStat::Dice { per_image, truth_digest, masks: None });
+                }
+            }
+            _ => {}
         }
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
         let p = by_split.remove(&SplitName::Test).ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
         let metric = metrics::primary_metric(kind).to_owned();
         Ok(match (kind, &p.targets) {
             (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
-                let (h, w) = (*height, *width);
+                let (height, width) = (*height, *width);
                 let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
-                let per_image = (0..p.len())
-                    .map(|i| {
-                        let s = p.spacing.as_ref().map_or(1.0, |s| s[i] as f64);
-                        let range = i * h * w..(i + 1) * h * w;
-                        segmentation::multiclass_metrics(
-                            &values[range.clone()],
-                            &predicted[range],
-                            h,
-                            w,
-                            (s, s),
-                            (*classes).max(2),
-                            NSD_TOLERANCE,
-                        )
-                        .dice
-                    })
-                    .collect();
-                SampleStat::Dice { per_image, truth: values.clone(), predicted, height: h, width: w }
+                SampleStat::Dice {
+                    per_image: segmentation::per_image_dice(values, &predicted, height, width, (*classes).max(2)),
+                    truth_digest: mask_digest(values, height, width),
+                    masks: Some(Masks { truth: values.clone(), predicted, height, width }),
+                }
             }
             (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
                 SampleStat::PooledR2 { per_image: metrics::regression::pooled_r2_terms(values, &p.scores, p.width) }
@@ -82,7 +90,7 @@ impl SampleStat {
     pub fn same_samples(&self, other: &SampleStat) -> bool {
         match (self, other) {
             (SampleStat::Vector { predictions: a, .. }, SampleStat::Vector { predictions: b, .. }) => a.targets == b.targets,
-            (SampleStat::Dice { truth: a, .. }, SampleStat::Dice { truth: b, .. }) => a == b,
+            (SampleStat::Dice { truth_digest: a, .. }, SampleStat::Dice { truth_digest: b, .. }) => a == b,
             (SampleStat::PooledR2 { per_image: a }, SampleStat::PooledR2 { per_image: b }) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x[1] == y[1] && x[2] == y[2])
             }

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use npyz::WriterBuilder;
+use sha2::{Digest, Sha256};
 
 use super::io::atomic_write;
 use crate::data::npz::NpzArchive;
@@ -71,51 +72,71 @@ fn write_npz(path: &Path, members: &[(String, Vec<u8>)]) -> Result<()> {
     })
 }
 
-/// The folder of a packed suite holding each distinct set of test images once, as
-/// `<id>.npz` with one member `images` (see [`write_packed_dense`]).
-pub const TEST_IMAGES_DIR: &str = "test-images";
-
-/// Member of a packed segmentation file: the ASCII id of its test images in the suite's
-/// [`TEST_IMAGES_DIR`] (every run on one dataset split has the same images; stored with
-/// each run they were 96% of a results folder).
-const TEST_IMAGES_REF: &str = "test_images_ref";
+/// Members of a packed segmentation file: the per-image Dice of the test split (`float64`,
+/// `(N,)`, NaN where both masks are empty) and the SHA-256 of its reference masks (`uint8`,
+/// `(32,)`), which tells two runs tested on the same images apart from others without
+/// keeping the masks: a packed copy holds no dataset content (images, annotations).
+const DICE: &str = "test_dice";
+const TRUTH_DIGEST: &str = "test_truth_sha256";
 
 /// Member of a packed reconstruction file: per test image `[SSE, Σy, Σy², pixels]`
 /// (`float64`, `(N, 4)`), all the report's paired tests need of the images.
 const R2_TERMS: &str = "test_r2_terms";
 
-/// Writes the packed form of one dense task's predictions (`medmtl pack`): the test split
-/// only; masks as they are, with a reference to the test images instead of the images;
-/// reconstructed images reduced to their per-image pooled-R² terms.
-pub fn write_packed_dense(path: &Path, test: &TaskPredictions, images_ref: Option<&str>) -> Result<()> {
-    let n = test.targets.len() as u64;
-    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-    match &test.targets {
-        Targets::Masks { height, width, values } => {
-            let shape = [n, *height as u64, *width as u64];
-            members.push(("test_truth".to_owned(), npy(&shape, values, path)?));
-            let predicted: Vec<u8> = test.scores.iter().map(|&v| v as u8).collect();
-            members.push(("test_predicted".to_owned(), npy(&shape, &predicted, path)?));
-            if let Some(spacing) = &test.spacing {
-                members.push(("test_spacing".to_owned(), npy(&[n], spacing, path)?));
-            }
-            if let Some(id) = images_ref {
-                members.push((TEST_IMAGES_REF.to_owned(), npy(&[id.len() as u64], id.as_bytes(), path)?));
-            }
-        }
-        Targets::Images { values, .. } => {
-            let terms: Vec<f64> = crate::metrics::regression::pooled_r2_terms(values, &test.scores, test.width).concat();
-            members.push((R2_TERMS.to_owned(), npy(&[n, 4], &terms, path)?));
-        }
-        _ => return Err(Error::Invalid("dense predictions need mask or image targets".into())),
+/// SHA-256 of a stack of reference masks and its shape: equal for two runs exactly when
+/// they were tested on the same masks in the same order.
+pub fn mask_digest(values: &[u8], height: usize, width: usize) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for d in [values.len() / (height * width).max(1), height, width] {
+        hash.update((d as u64).to_le_bytes());
     }
+    hash.update(values);
+    hash.finalize().into()
+}
+
+/// What a packed segmentation file keeps of the test split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedDice {
+    /// Dice of each test image ([`crate::metrics::segmentation::multiclass_dice`]).
+    pub per_image: Vec<f64>,
+    /// [`mask_digest`] of the reference masks.
+    pub truth_digest: [u8; 32],
+}
+
+/// Writes the packed form of one dense task's predictions (`medmtl pack`): the test split
+/// only, reduced to what the report's statistics need: per-image Dice and the digest of the
+/// reference masks for segmentation, per-image pooled-R² terms for reconstruction.
+pub fn write_packed_dense(path: &Path, test: &TaskPredictions, kind: &TaskKind) -> Result<()> {
+    let n = test.targets.len() as u64;
+    let members = match (&test.targets, kind) {
+        (Targets::Masks { height, width, values }, TaskKind::Segmentation { classes }) => {
+            let predicted: Vec<u8> = test.scores.iter().map(|&v| v as u8).collect();
+            let dice = crate::metrics::segmentation::per_image_dice(values, &predicted, *height, *width, (*classes).max(2));
+            vec![
+                (DICE.to_owned(), npy(&[n], &dice, path)?),
+                (TRUTH_DIGEST.to_owned(), npy(&[32], &mask_digest(values, *height, *width), path)?),
+            ]
+        }
+        (Targets::Images { values, .. }, TaskKind::Reconstruction { .. }) => {
+            let terms: Vec<f64> = crate::metrics::regression::pooled_r2_terms(values, &test.scores, test.width).concat();
+            vec![(R2_TERMS.to_owned(), npy(&[n, 4], &terms, path)?)]
+        }
+        _ => return Err(Error::Invalid(format!("{} tasks have no packed dense predictions", kind.name()))),
+    };
     write_npz(path, &members)
 }
 
-/// Writes one set of test images into a packed suite's [`TEST_IMAGES_DIR`].
-pub fn write_test_images(path: &Path, images: &[u8], dims: [usize; 4]) -> Result<()> {
-    let shape = dims.map(|d| d as u64);
-    write_npz(path, &[("images".to_owned(), npy(&shape, images, path)?)])
+/// The per-image Dice and mask digest of a packed segmentation file; `None` for a full one.
+pub fn read_packed_dice(path: &Path) -> Result<Option<PackedDice>> {
+    let mut archive = NpzArchive::open(path)?;
+    if !archive.keys().iter().any(|k| k == DICE) {
+        return Ok(None);
+    }
+    let per_image = archive.read_f64(DICE)?.data;
+    let digest = archive.read_u8(TRUTH_DIGEST)?.data;
+    let truth_digest: [u8; 32] =
+        digest.try_into().map_err(|_| Error::format(path, format!("{TRUTH_DIGEST} is not 32 bytes; pack the suite again")))?;
+    Ok(Some(PackedDice { per_image, truth_digest }))
 }
 
 /// The per-image pooled-R² terms of a packed reconstruction file; `None` for a full one.
@@ -179,30 +200,16 @@ pub fn read_dense(path: &Path, kind: &TaskKind) -> Result<BTreeMap<SplitName, Ta
 }
 
 /// The test images stored with a segmentation task's predictions (`test_images`, `uint8`
-/// `(N, C, H, W)`, see [`write_dense`]), or in a packed suite those its reference names,
-/// and their shape; `None` when the file has neither.
+/// `(N, C, H, W)`, see [`write_dense`]) and their shape; `None` when the file has none (a
+/// packed copy keeps no images).
 pub fn read_test_images(path: &Path) -> Result<Option<(Vec<u8>, [usize; 4])>> {
     let mut archive = NpzArchive::open(path)?;
-    let keys = archive.keys();
-    let (images, source) = if keys.iter().any(|k| k == "test_images") {
-        (archive.read_u8("test_images")?, path.to_path_buf())
-    } else if keys.iter().any(|k| k == TEST_IMAGES_REF) {
-        let id = String::from_utf8(archive.read_u8(TEST_IMAGES_REF)?.data).unwrap_or_default();
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::format(path, format!("{TEST_IMAGES_REF} is not a hexadecimal id")));
-        }
-        // <suite>/runs/<run>/predictions/<task>.npz
-        let suite = path.ancestors().nth(4).unwrap_or(Path::new("."));
-        let file = suite.join(TEST_IMAGES_DIR).join(format!("{id}.npz"));
-        if !file.is_file() {
-            return Err(Error::format(path, format!("refers to test images {}, which are missing; pack the suite again", file.display())));
-        }
-        (NpzArchive::open(&file)?.read_u8("images")?, file)
-    } else {
+    if !archive.keys().iter().any(|k| k == "test_images") {
         return Ok(None);
-    };
+    }
+    let images = archive.read_u8("test_images")?;
     let [n, c, h, w] = images.shape[..] else {
-        return Err(Error::format(&source, "the test images are not (N, C, H, W)".to_owned()));
+        return Err(Error::format(path, "test_images is not (N, C, H, W)".to_owned()));
     };
     Ok(Some((images.data, [n, c, h, w])))
 }
@@ -211,31 +218,32 @@ pub fn read_test_images(path: &Path) -> Result<Option<(Vec<u8>, [usize; 4])>> {
 mod tests {
     use super::*;
 
-    /// The packed file keeps the test split exactly (masks) or its per-image R² terms
-    /// (images), and a packed mask file finds its images in the suite's test-images folder.
+    /// The packed file keeps, of the test split, per-image Dice and the digest of the masks
+    /// (segmentation) or the per-image R² terms (images), and no masks or images.
     #[test]
-    fn packed_files_keep_what_reports_read_of_the_test_split() {
+    fn packed_files_keep_per_image_statistics_and_no_dataset_content() {
         let dir = tempfile::tempdir().unwrap();
-        let predictions = dir.path().join("suite/runs/run/predictions");
-        std::fs::create_dir_all(&predictions).unwrap();
         let masks = TaskPredictions {
-            targets: Targets::Masks { height: 2, width: 3, values: vec![0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0] },
+            targets: Targets::Masks { height: 2, width: 3, values: vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0] },
             scores: vec![0., 1., 0., 0., 0., 1., 1., 1., 1., 0., 0., 0.],
             width: 6,
             spacing: Some(vec![0.5, 0.25]),
         };
-        let seg = predictions.join("seg.npz");
-        write_packed_dense(&seg, &masks, Some("00ff")).unwrap();
+        let seg = dir.path().join("seg.npz");
         let kind = TaskKind::Segmentation { classes: 2 };
-        let back = read_dense(&seg, &kind).unwrap();
-        assert_eq!(back.keys().copied().collect::<Vec<_>>(), vec![SplitName::Test]);
-        assert_eq!(back[&SplitName::Test], masks);
-        let err = read_test_images(&seg).unwrap_err().to_string();
-        assert!(err.contains("00ff.npz") && err.contains("missing"), "{err}");
-        let images: Vec<u8> = (0..12).collect();
-        std::fs::create_dir_all(dir.path().join("suite").join(TEST_IMAGES_DIR)).unwrap();
-        write_test_images(&dir.path().join("suite").join(TEST_IMAGES_DIR).join("00ff.npz"), &images, [2, 1, 2, 3]).unwrap();
-        assert_eq!(read_test_images(&seg).unwrap(), Some((images, [2, 1, 2, 3])));
+        write_packed_dense(&seg, &masks, &kind).unwrap();
+        assert_eq!(NpzArchive::open(&seg).unwrap().keys(), [DICE, TRUTH_DIGEST]);
+        let packed = read_packed_dice(&seg).unwrap().unwrap();
+        assert_eq!(packed.per_image[0], 2.0 * 2.0 / (3.0 + 2.0));
+        assert_eq!(packed.per_image[1], 0.0, "an empty reference with a predicted mask scores 0");
+        let Targets::Masks { values, .. } = &masks.targets else { unreachable!() };
+        assert_eq!(packed.truth_digest, mask_digest(values, 2, 3));
+        let mut other = values.clone();
+        other[11] = 1;
+        assert_ne!(packed.truth_digest, mask_digest(&other, 2, 3), "different masks, different digest");
+        assert_ne!(packed.truth_digest, mask_digest(values, 3, 2), "the shape is part of the digest");
+        assert_eq!(read_test_images(&seg).unwrap(), None);
+        assert_eq!(read_packed_r2_terms(&seg).unwrap(), None, "a mask file has no R² terms");
 
         let truth: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
         let predicted: Vec<f32> = truth.iter().map(|v| v * 0.9 + 0.05).collect();
@@ -245,13 +253,13 @@ mod tests {
             width: 4,
             spacing: None,
         };
-        let path = predictions.join("image.npz");
-        write_packed_dense(&path, &recon, None).unwrap();
+        let path = dir.path().join("image.npz");
+        write_packed_dense(&path, &recon, &TaskKind::Reconstruction { channels: 1, generative: crate::task::Generative::Plain }).unwrap();
         let terms = read_packed_r2_terms(&path).unwrap().unwrap();
         assert_eq!(terms, crate::metrics::regression::pooled_r2_terms(&truth, &predicted, 4));
         let [sse, s, s2, n] = terms.iter().fold([0.0; 4], |a, t| [a[0] + t[0], a[1] + t[1], a[2] + t[2], a[3] + t[3]]);
         let pooled = 1.0 - sse / (s2 - s * s / n);
         assert!((pooled - crate::metrics::regression::r2(&truth, &predicted)).abs() < 1e-12);
-        assert_eq!(read_packed_r2_terms(&seg).unwrap(), None, "a mask file has no R² terms");
+        assert_eq!(read_packed_dice(&path).unwrap(), None, "an image file has no Dice");
     }
 }

@@ -27,7 +27,7 @@ mod schema;
 mod suite;
 mod table;
 
-pub use dense::{read_dense, read_packed_r2_terms, read_test_images, write_dense};
+pub use dense::{mask_digest, read_dense, read_packed_dice, read_packed_r2_terms, read_test_images, write_dense, PackedDice};
 pub use files::{read_cka, read_run_meta, read_subgroups, write_cka, write_run, write_subgroups, RunFiles};
 pub use io::atomic_write;
 pub use lock::FolderLock;

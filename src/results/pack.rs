@@ -3,21 +3,20 @@
 //!
 //! A full results folder is mostly dense predictions: masks and reconstructed images of the
 //! validation and test splits, and with every segmentation run the test images themselves
-//! (96% of a BUS-BRA run's 1.1 MB). A report reads of them only the test split: per-image
-//! Dice from the masks, the pooled-R² terms of reconstructed images, and the images of three
-//! gallery cases. The packed copy keeps exactly that: test masks as they are, each distinct
-//! set of test images once under `test-images/`, reconstructions as their per-image terms.
-//! Everything else (run records, metric tables, histories, vector-task predictions) is
+//! (96% of a BUS-BRA run's 1.1 MB). Images and reference masks are the dataset's content,
+//! which is not ours to commit, and a report's statistics need only per-image numbers of the
+//! test split: Dice per image and a digest of the reference masks (to pair runs tested on the
+//! same images), the pooled-R² terms per reconstructed image. The packed copy keeps exactly
+//! that. Everything else (run records, metric tables, histories, vector-task predictions) is
 //! copied unchanged; training checkpoints are left out.
 //!
-//! What a packed folder cannot do: recompute validation metrics or metrics of dense tasks
-//! other than from the kept test masks, so `medmtl metrics` refuses it ([`is_packed`]).
+//! What a packed folder cannot do: recompute metrics (`medmtl metrics` refuses it,
+//! [`is_packed`]) or draw segmentation galleries, which need the test images; a report of
+//! the full results folder has them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
-use super::dense::{read_dense, read_test_images, write_packed_dense, write_test_images, TEST_IMAGES_DIR};
+use super::dense::{read_dense, write_packed_dense};
 use super::files::{read_run_meta, RunFiles};
 use crate::data::SplitName;
 use crate::task::TaskKind;
@@ -31,8 +30,6 @@ pub const PACKED_FILE: &str = "packed.json";
 pub struct PackSummary {
     /// Complete runs packed.
     pub runs: usize,
-    /// Distinct sets of test images kept under `test-images/`.
-    pub image_sets: usize,
     /// Bytes of the files read from the results folder (checkpoints excluded).
     pub bytes_in: u64,
     /// Bytes written.
@@ -62,8 +59,7 @@ pub fn pack_results(from: &Path, out: &Path) -> Result<PackSummary> {
         return Err(Error::Invalid(format!("{} holds no complete runs (runs/<id>/run.json) to pack", from.display())));
     }
     prepare_output(from, out)?;
-    let mut summary = PackSummary { runs: 0, image_sets: 0, bytes_in: 0, bytes_out: 0 };
-    let mut image_ids: Vec<String> = Vec::new();
+    let mut summary = PackSummary { runs: 0, bytes_in: 0, bytes_out: 0 };
     for run in &runs {
         let files = RunFiles::new(run.clone());
         let meta = read_run_meta(&files.meta())?;
@@ -86,24 +82,19 @@ pub fn pack_results(from: &Path, out: &Path) -> Result<PackSummary> {
                 meta.tasks.iter().find(|t| t.name == task).and_then(|t| t.task_kind()).ok_or_else(|| {
                     Error::format(src, format!("has no task '{task}' of a known kind in {}", run.join("run.json").display()))
                 })?;
-            let images_ref = match kind {
-                TaskKind::Segmentation { .. } => keep_test_images(src, out, &mut image_ids, &mut summary)?,
-                _ => None,
-            };
-            pack_dense(src, dest, &kind, images_ref.as_deref())?;
+            pack_dense(src, dest, &kind)?;
             summary.count(src, dest);
             Ok(())
         })?;
         summary.runs += 1;
         summary.bytes_out += file_len(&target.join("run.json"));
     }
-    summary.image_sets = image_ids.len();
     let marker = serde_json::json!({
         "packed_by": format!("medmtl {}", env!("CARGO_PKG_VERSION")),
         "runs": summary.runs,
-        "kept": "run records, metric tables, histories, vector-task predictions; dense tasks: test split only \
-                 (masks; reconstructions as per-image pooled-R2 terms); each distinct set of test images once in test-images/",
-        "dropped": "validation predictions of dense tasks, reconstructed images, checkpoints",
+        "kept": "run records, metric tables, histories, vector-task predictions; dense tasks: per-image statistics of \
+                 the test split (segmentation: Dice and the SHA-256 of the reference masks; reconstruction: pooled-R2 terms)",
+        "dropped": "every image and mask (dataset content and predicted masks), validation predictions of dense tasks, checkpoints",
     });
     let text = serde_json::to_string_pretty(&marker).map_err(|e| Error::Invalid(e.to_string()))?;
     super::io::write_text(&out.join(PACKED_FILE), &(text + "\n"))?;
@@ -125,7 +116,8 @@ fn prepare_output(from: &Path, out: &Path) -> Result<()> {
                 out.display()
             )));
         }
-        for sub in ["runs", TEST_IMAGES_DIR] {
+        // `test-images/`: the images earlier packs kept, which a new pack must not leave behind.
+        for sub in ["runs", "test-images"] {
             let dir = out.join(sub);
             if dir.is_dir() {
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -145,30 +137,10 @@ fn prepare_output(from: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Stores the test images of a segmentation file once per distinct content and returns
-/// their id (the first 16 hex digits of the SHA-256 of shape and pixels).
-fn keep_test_images(src: &Path, out: &Path, ids: &mut Vec<String>, summary: &mut PackSummary) -> Result<Option<String>> {
-    let Some((images, dims)) = read_test_images(src)? else { return Ok(None) };
-    let mut hash = Sha256::new();
-    for d in dims {
-        hash.update((d as u64).to_le_bytes());
-    }
-    hash.update(&images);
-    let id: String = crate::data::fetch::hex(&hash.finalize())[..16].to_owned();
-    if !ids.contains(&id) {
-        let path: PathBuf = out.join(TEST_IMAGES_DIR).join(format!("{id}.npz"));
-        std::fs::create_dir_all(out.join(TEST_IMAGES_DIR)).map_err(|e| Error::io(out, e))?;
-        write_test_images(&path, &images, dims)?;
-        summary.bytes_out += file_len(&path);
-        ids.push(id.clone());
-    }
-    Ok(Some(id))
-}
-
-fn pack_dense(src: &Path, dest: &Path, kind: &TaskKind, images_ref: Option<&str>) -> Result<()> {
+fn pack_dense(src: &Path, dest: &Path, kind: &TaskKind) -> Result<()> {
     let mut splits = read_dense(src, kind)?;
     let test = splits.remove(&SplitName::Test).ok_or_else(|| Error::format(src, "has no test-split predictions".to_owned()))?;
-    write_packed_dense(dest, &test, images_ref)
+    write_packed_dense(dest, &test, kind)
 }
 
 fn file_len(path: &Path) -> u64 {

@@ -84,6 +84,8 @@ fn multiclass_label_maps_match_monai_per_foreground_class() {
         let labels = |k: &str| -> Vec<u8> { case[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect() };
         let got = s::multiclass_metrics(&labels("reference"), &labels("prediction"), h, w, sp, classes, case["tau"].as_f64().unwrap());
         assert_eq!(got.per_class.len(), classes - 1);
+        let dice_alone = s::multiclass_dice(&labels("reference"), &labels("prediction"), classes);
+        assert!(dice_alone.to_bits() == got.dice.to_bits(), "case {i}: Dice alone {dice_alone} vs with distances {}", got.dice);
         let m = &case["monai"];
         let mut fallbacks = 0;
         for (c, g) in got.per_class.iter().enumerate() {
