@@ -48,6 +48,9 @@ pub struct BenchOptions {
     pub force: bool,
     /// Run only this shard of the grid.
     pub shard: Option<Shard>,
+    /// Run only these of the suite's seeds (all when `None`): a long suite seed by seed into
+    /// one results folder, seed 0 of every design first.
+    pub seeds: Option<Vec<u64>>,
     /// The device models train on.
     pub device: Device,
     /// Draw progress bars (on a terminal).
@@ -91,8 +94,18 @@ pub fn run_suite(suite: &Suite, suite_label: &str, suite_text: &str, options: &B
     results::atomic_write(&results_dir.join("suite.toml"), |out| {
         std::io::Write::write_all(out, suite_text.as_bytes()).map_err(|e| Error::io(results_dir.join("suite.toml"), e))
     })?;
-    let runs: Vec<RunSpec> =
-        plan(suite).into_iter().enumerate().filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i))).map(|(_, r)| r).collect();
+    if let Some(unknown) = options.seeds.iter().flatten().find(|s| !suite.seeds.contains(s)) {
+        return Err(Error::Invalid(format!(
+            "seed {unknown} is not one of the seeds of suite '{}' {:?}; --seeds picks among them",
+            suite.name, suite.seeds
+        )));
+    }
+    let runs: Vec<RunSpec> = plan(suite)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| options.shard.is_none_or(|s| s.contains(*i)) && options.seeds.as_ref().is_none_or(|s| s.contains(&r.seed)))
+        .map(|(_, r)| r)
+        .collect();
     let multi = MultiProgress::new();
     if !options.progress {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());

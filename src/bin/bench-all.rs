@@ -64,6 +64,11 @@ struct Args {
     /// results with `medmtl merge`.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Run only these of the suite's seeds (comma-separated, e.g. `--seeds 0`); later
+    /// invocations with other seeds add their runs to the same results folder. A long suite
+    /// can so finish seed 0 of every design first.
+    #[arg(long, value_delimiter = ',', value_name = "SEED,...")]
+    seeds: Option<Vec<u64>>,
     /// List the built-in suites and exit.
     #[arg(long)]
     list: bool,
@@ -112,6 +117,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         strict: args.strict,
         force: args.force,
         shard,
+        seeds: args.seeds.clone(),
         device: medmtl::device::parse_device(&args.device)?,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         keep_checkpoints: args.keep_checkpoints,
@@ -132,6 +138,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("running suite '{}' ({label}) on {} thread(s)", suite.name, rayon::current_num_threads());
     if let Some(s) = shard {
         eprintln!("shard {}/{} of the run grid", s.index, s.count);
+    }
+    if let Some(seeds) = &args.seeds {
+        eprintln!("seeds {seeds:?} of the suite's {:?}", suite.seeds);
     }
     let outcome = run_suite(&suite, &label, &text, &options).with_context(|| format!("suite '{}'", suite.name))?;
     eprintln!(

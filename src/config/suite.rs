@@ -32,6 +32,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("smoke", include_str!("../../benchmarks/suites/smoke.toml")),
     ("retina", include_str!("../../benchmarks/suites/retina.toml")),
     ("retina-full", include_str!("../../benchmarks/suites/retina-full.toml")),
+    ("breast-full", include_str!("../../benchmarks/suites/breast-full.toml")),
     ("default", include_str!("../../benchmarks/suites/default.toml")),
     ("hetero", include_str!("../../benchmarks/suites/hetero.toml")),
     ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),

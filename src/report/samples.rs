@@ -28,6 +28,9 @@ pub enum SampleStat {
     Dice { per_image: Vec<f64>, truth_digest: [u8; 32], masks: Option<Masks> },
     /// Reconstruction: per-image (SSE, Σy, Σy², pixels) of the pooled R².
     PooledR2 { per_image: Vec<[f64; 4]> },
+    /// A primary metric that is the plain mean of a per-sample value (the ellipse IoU, whose
+    /// rasterisation would otherwise be repeated on every resample); `targets` identify the samples.
+    Mean { per_sample: Vec<f64>, targets: Targets },
 }
 
 /// The test masks of a segmentation run, for the gallery.
@@ -58,8 +61,13 @@ impl SampleStat {
         }
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
         let p = by_split.remove(&SplitName::Test).ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
+        Ok(Self::of(kind, p))
+    }
+
+    /// The statistic of one task's test predictions.
+    pub fn of(kind: &TaskKind, p: TaskPredictions) -> Self {
         let metric = metrics::primary_metric(kind).to_owned();
-        Ok(match (kind, &p.targets) {
+        match (kind, &p.targets) {
             (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
                 let (height, width) = (*height, *width);
                 let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
@@ -72,8 +80,11 @@ impl SampleStat {
             (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
                 SampleStat::PooledR2 { per_image: metrics::regression::pooled_r2_terms(values, &p.scores, p.width) }
             }
+            (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) if metric == "ellipse_iou" => {
+                SampleStat::Mean { per_sample: metrics::ellipse::per_sample_iou(values, &p.scores, *height, *width), targets: p.targets }
+            }
             _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
-        })
+        }
     }
 
     /// Number of test samples.
@@ -83,6 +94,7 @@ impl SampleStat {
             SampleStat::Vector { predictions, .. } => predictions.len(),
             SampleStat::Dice { per_image, .. } => per_image.len(),
             SampleStat::PooledR2 { per_image } => per_image.len(),
+            SampleStat::Mean { per_sample, .. } => per_sample.len(),
         }
     }
 
@@ -91,6 +103,7 @@ impl SampleStat {
         match (self, other) {
             (SampleStat::Vector { predictions: a, .. }, SampleStat::Vector { predictions: b, .. }) => a.targets == b.targets,
             (SampleStat::Dice { truth_digest: a, .. }, SampleStat::Dice { truth_digest: b, .. }) => a == b,
+            (SampleStat::Mean { targets: a, .. }, SampleStat::Mean { targets: b, .. }) => a == b,
             (SampleStat::PooledR2 { per_image: a }, SampleStat::PooledR2 { per_image: b }) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x[1] == y[1] && x[2] == y[2])
             }
@@ -108,6 +121,15 @@ impl SampleStat {
                     f64::NAN
                 } else {
                     sum / n as f64
+                }
+            }
+            SampleStat::Mean { per_sample, .. } => {
+                // Summed in index order from 0.0, as the metric itself sums, for identical values.
+                let sum = idx.iter().fold(0.0, |s, &i| s + per_sample[i]);
+                if idx.is_empty() {
+                    f64::NAN
+                } else {
+                    sum / idx.len() as f64
                 }
             }
             SampleStat::PooledR2 { per_image } => {
@@ -182,6 +204,37 @@ mod tests {
         let want = metrics::evaluate(&kind, &p).into_iter().find(|m| m.name == metric).unwrap().value;
         let got = primary_value(&kind, metric, &p);
         assert!((got - want).abs() < 1e-12, "{}: {got} vs evaluate {want}", kind.name());
+    }
+
+    /// The ellipse IoU from per-sample values is, on any resample, exactly what `evaluate`
+    /// computes on that subset (the tables' definition).
+    #[test]
+    fn ellipse_iou_per_sample_equals_evaluate_on_every_subset() {
+        use crate::data::ellipse::Ellipse;
+        let (h, w) = (24, 32);
+        let ellipse = |i: usize, shift: f64| {
+            let e = Ellipse {
+                cx: 12.0 + (i % 5) as f64 + shift,
+                cy: 10.0 + (i % 3) as f64,
+                a: 6.0 + (i % 4) as f64,
+                b: 4.0,
+                angle: 0.3 * i as f64,
+            };
+            crate::task::encode_ellipse(&e, h, w)
+        };
+        let n = 12;
+        let targets: Vec<f32> = (0..n).flat_map(|i| ellipse(i, 0.0)).collect();
+        let scores: Vec<f32> = (0..n).flat_map(|i| ellipse(i, 0.4 * (i % 4) as f64)).collect();
+        let kind = TaskKind::Ellipse { height: h, width: w };
+        let width = crate::task::ELLIPSE_PARAMS;
+        let p = TaskPredictions { targets: Targets::Params { width, values: targets }, scores, width, spacing: None };
+        let stat = SampleStat::of(&kind, p.clone());
+        assert!(matches!(stat, SampleStat::Mean { .. }));
+        for idx in [vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], vec![3, 3, 7, 0, 11], vec![5]] {
+            let want = metrics::evaluate(&kind, &p.subset(&idx)).into_iter().find(|m| m.name == "ellipse_iou").unwrap().value;
+            assert_eq!(stat.on(&idx).to_bits(), want.to_bits(), "{idx:?}");
+        }
+        assert!(stat.same_samples(&SampleStat::of(&kind, p.clone())));
     }
 
     #[test]

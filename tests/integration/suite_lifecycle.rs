@@ -272,6 +272,17 @@ fn merged_shards_equal_the_unsharded_run() {
     assert_eq!(metrics_csv(&merged), metrics_csv(&dir.path().join("whole/results/sh")));
     assert!(dir.path().join("merged-reports/sh/report.md").is_file());
 
+    // Seed by seed into one folder (the next invocation keeps the last one's runs) gives
+    // the same results as the whole grid; a seed the suite does not have is refused.
+    let one = run_suite(&s, &dir.path().join("seeds"), &["--seeds", "1"]);
+    assert!(text(&one).contains("2 run(s) trained"), "{}", text(&one));
+    let runs = std::fs::read_dir(dir.path().join("seeds/results/sh/runs")).unwrap().count();
+    assert_eq!(runs, 2, "--seeds 1: the stl and hps runs of seed 1 only");
+    run_suite(&s, &dir.path().join("seeds"), &["--seeds", "0"]);
+    assert_eq!(metrics_csv(&dir.path().join("seeds/results/sh")), metrics_csv(&dir.path().join("whole/results/sh")));
+    let o = bin("bench-all").arg("--suite").arg(&s).args(["--seeds", "0,5", "--out"]).arg(dir.path().join("bad-seed")).output().unwrap();
+    assert!(!o.status.success() && text(&o).contains("seed 5") && text(&o).contains("[0, 1]"), "{}", text(&o));
+
     // A shard of a changed suite file is refused.
     let changed = suite(dir.path(), "sh", 3, "\"stl\", \"hps\"");
     run_suite(&changed, &dir.path().join("c"), &["--shard", "1/2"]);
