@@ -34,13 +34,42 @@ fn angle_difference_deg(a: f64, b: f64) -> f64 {
     d.min(std::f64::consts::PI - d).to_degrees()
 }
 
-/// [`iou`] of each sample's reference and regressed ellipse: `ellipse_iou` is their mean,
-/// so the report's paired bootstrap rasterises each pair once instead of on every resample.
-pub fn per_sample_iou(targets: &[f32], scores: &[f32], height: usize, width: usize) -> Vec<f64> {
+/// One sample's errors, the terms the metrics average (each computed once, so bootstrap
+/// resamples and the report's paired tests only re-average them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleErrors {
+    /// [`iou`] of the reference and the regressed ellipse.
+    pub iou: f64,
+    /// Distance between the centres, px.
+    pub centre: f64,
+    /// Mean absolute semi-axis error, px.
+    pub axes: f64,
+    /// Axis-angle error in degrees; `None` for a (near-)circular reference, which has no axis.
+    pub angle: Option<f64>,
+    /// Absolute circumference error, px.
+    pub circumference_px: f64,
+    /// The same in mm (0 without pixel sizes).
+    pub circumference_mm: f64,
+}
+
+/// [`SampleErrors`] of every sample.
+pub fn per_sample(targets: &[f32], scores: &[f32], height: usize, width: usize, spacing: Option<&[f32]>) -> Vec<SampleErrors> {
     targets
         .chunks_exact(ELLIPSE_PARAMS)
         .zip(scores.chunks_exact(ELLIPSE_PARAMS))
-        .map(|(t, p)| iou(&decode_ellipse(t, height, width), &decode_ellipse(p, height, width), height, width))
+        .enumerate()
+        .map(|(i, (t, p))| {
+            let (t, p) = (decode_ellipse(t, height, width), decode_ellipse(p, height, width));
+            let error = (t.circumference() - p.circumference()).abs();
+            SampleErrors {
+                iou: iou(&t, &p, height, width),
+                centre: ((t.cx - p.cx).powi(2) + (t.cy - p.cy).powi(2)).sqrt(),
+                axes: ((t.a - p.a).abs() + (t.b - p.b).abs()) / 2.0,
+                angle: (t.a > 1.05 * t.b).then(|| angle_difference_deg(t.angle, p.angle)),
+                circumference_px: error,
+                circumference_mm: spacing.map_or(0.0, |s| error * s[i] as f64),
+            }
+        })
         .collect()
 }
 
@@ -50,24 +79,25 @@ pub fn per_sample_iou(targets: &[f32], scores: &[f32], height: usize, width: usi
 /// circumference error (px, Ramanujan's formula) and, with pixel sizes (mm per pixel, per
 /// sample), the circumference error in mm.
 pub fn metrics(targets: &[f32], scores: &[f32], height: usize, width: usize, spacing: Option<&[f32]>) -> Vec<(&'static str, f64)> {
-    let n = targets.len() / ELLIPSE_PARAMS;
-    let (mut iou_sum, mut centre, mut axes, mut circ_px, mut circ_mm) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    aggregate(&per_sample(targets, scores, height, width, spacing), spacing.is_some())
+}
+
+/// [`metrics`] of the samples whose errors are `rows` (repeats allowed, as in a bootstrap
+/// resample).
+pub fn aggregate<'a>(rows: impl IntoIterator<Item = &'a SampleErrors>, with_spacing: bool) -> Vec<(&'static str, f64)> {
+    let (mut n, mut iou_sum, mut centre, mut axes, mut circ_px, mut circ_mm) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut angle, mut angled) = (0.0, 0usize);
-    for i in 0..n {
-        let slot = i * ELLIPSE_PARAMS..(i + 1) * ELLIPSE_PARAMS;
-        let (t, p) = (decode_ellipse(&targets[slot.clone()], height, width), decode_ellipse(&scores[slot], height, width));
-        iou_sum += iou(&t, &p, height, width);
-        centre += ((t.cx - p.cx).powi(2) + (t.cy - p.cy).powi(2)).sqrt();
-        axes += ((t.a - p.a).abs() + (t.b - p.b).abs()) / 2.0;
-        if t.a > 1.05 * t.b {
-            angle += angle_difference_deg(t.angle, p.angle);
+    for r in rows {
+        n += 1;
+        iou_sum += r.iou;
+        centre += r.centre;
+        axes += r.axes;
+        if let Some(a) = r.angle {
+            angle += a;
             angled += 1;
         }
-        let error = (t.circumference() - p.circumference()).abs();
-        circ_px += error;
-        if let Some(s) = spacing {
-            circ_mm += error * s[i] as f64;
-        }
+        circ_px += r.circumference_px;
+        circ_mm += r.circumference_mm;
     }
     let mean = |v: f64| if n == 0 { f64::NAN } else { v / n as f64 };
     let mut out = vec![
@@ -77,7 +107,7 @@ pub fn metrics(targets: &[f32], scores: &[f32], height: usize, width: usize, spa
         ("angle_error_deg", if angled == 0 { f64::NAN } else { angle / angled as f64 }),
         ("circumference_mae_px", mean(circ_px)),
     ];
-    if spacing.is_some() {
+    if with_spacing {
         out.push(("circumference_mae_mm", mean(circ_mm)));
     }
     out

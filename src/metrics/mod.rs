@@ -189,9 +189,23 @@ fn classification_set(out: &mut Vec<MetricValue>, t: &[u32], predicted: &[u32], 
 pub fn evaluate_with_ci(kind: &TaskKind, p: &TaskPredictions, resamples: usize, seed: u64) -> Vec<MetricValue> {
     let n = p.len();
     let dense = kind.is_dense().then(|| DenseTable::new(kind, p));
-    let evaluate_on = |idx: &[usize]| match &dense {
-        Some(table) => table.subset(idx).aggregate(),
-        None => evaluate(kind, &p.subset(idx)),
+    // Ellipse errors are rasterised once per sample, not on every resample.
+    let ellipse_rows = match (kind, &p.targets) {
+        (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) => {
+            Some(ellipse::per_sample(values, &p.scores, *height, *width, p.spacing.as_deref()))
+        }
+        _ => None,
+    };
+    let evaluate_on = |idx: &[usize]| match (&dense, &ellipse_rows) {
+        (Some(table), _) => table.subset(idx).aggregate(),
+        (None, Some(rows)) => {
+            let mut out = Vec::new();
+            for (name, value) in ellipse::aggregate(idx.iter().map(|&i| &rows[i]), p.spacing.is_some()) {
+                push(&mut out, name, value);
+            }
+            out
+        }
+        (None, None) => evaluate(kind, &p.subset(idx)),
     };
     let mut values = match &dense {
         Some(table) => table.aggregate(),
@@ -410,5 +424,26 @@ mod tests {
         assert!(!higher_is_better("circumference_mae_mm") && defs::lower_is_better().contains(&"circumference_mae_mm"));
         let names: std::collections::BTreeSet<&str> = defs::METRICS.iter().map(|m| m.name).collect();
         assert_eq!(names.len(), defs::METRICS.len(), "a metric is defined twice");
+    }
+
+    /// The per-sample tables (dense kinds, ellipses) that make the bootstrap cheap give
+    /// exactly the intervals of re-evaluating every resample from the predictions.
+    #[test]
+    fn bootstrap_intervals_equal_re_evaluating_every_resample() {
+        for (kind, p) in every_kind() {
+            let fast = evaluate_with_ci(&kind, &p, 1000, 7);
+            let mut draws: Vec<Vec<f64>> = vec![Vec::new(); fast.len()];
+            crate::stats::bootstrap_each(p.len(), 1000, 7, |idx| {
+                for (k, m) in evaluate(&kind, &p.subset(idx)).into_iter().enumerate() {
+                    draws[k].push(m.value);
+                }
+            });
+            for (m, d) in fast.iter().zip(&draws) {
+                let Some((lo, hi)) = m.ci else { continue };
+                let (want_lo, want_hi) = crate::stats::percentile_interval(d, 0.95);
+                let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-12;
+                assert!(same(lo, want_lo) && same(hi, want_hi), "{} {}: ({lo}, {hi}) vs ({want_lo}, {want_hi})", kind.name(), m.name);
+            }
+        }
     }
 }

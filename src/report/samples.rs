@@ -81,7 +81,8 @@ impl SampleStat {
                 SampleStat::PooledR2 { per_image: metrics::regression::pooled_r2_terms(values, &p.scores, p.width) }
             }
             (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) if metric == "ellipse_iou" => {
-                SampleStat::Mean { per_sample: metrics::ellipse::per_sample_iou(values, &p.scores, *height, *width), targets: p.targets }
+                let rows = metrics::ellipse::per_sample(values, &p.scores, *height, *width, None);
+                SampleStat::Mean { per_sample: rows.iter().map(|r| r.iou).collect(), targets: p.targets }
             }
             _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
         }
