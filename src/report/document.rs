@@ -111,8 +111,10 @@ fn experiment(out: &mut Vec<Block>, exp: &ExperimentReport, figures: &[Rendered]
         out.push(Block::Note(Text::plain("This experiment has no STL runs: Δm and the tests against STL are not available.")));
     }
 
-    // Δm
-    out.push(Block::Heading { level: 3, text: "Δm against STL".into(), id: format!("{id}-delta-m") });
+    // Δm (nothing to show for an STL-only experiment)
+    if !exp.delta_m.rows.is_empty() || exp.delta_m.note.is_some() {
+        out.push(Block::Heading { level: 3, text: "Δm against STL".into(), id: format!("{id}-delta-m") });
+    }
     if let Some(note) = &exp.delta_m.note {
         out.push(Block::Note(Text::plain(note.clone())));
     }
@@ -446,7 +448,7 @@ fn method(out: &mut Vec<Block>, report: &Report) {
     let m = &report.method;
     out.push(Block::Heading { level: 2, text: "Method".into(), id: "method".into() });
     out.push(Block::Heading { level: 3, text: "Data".into(), id: "method-data".into() });
-    if m.from_packed_copy {
+    if m.from_packed_copy && m.task_kinds.iter().any(|k| k == "segmentation") {
         out.push(Block::Paragraph(
             Text::new()
                 .t("Rendered from a packed copy of the results (")
