@@ -80,13 +80,6 @@ impl<R: Read + Seek> NpzArchive<R> {
         })
     }
 
-    /// Reads a `float64` array (the per-image statistics of packed results).
-    pub fn read_f64(&mut self, key: &str) -> Result<Array<f64>> {
-        self.read_with(key, |npy, path, key| {
-            npy.into_vec::<f64>().map_err(|e| member_error(path, key, format!("cannot read as float64: {e}")))
-        })
-    }
-
     /// Reads an integer array of any common integer dtype as `i64` (label arrays saved by
     /// other tools are often int64).
     pub fn read_int(&mut self, key: &str) -> Result<Array<i64>> {

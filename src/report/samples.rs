@@ -12,10 +12,7 @@ use std::path::{Path, PathBuf};
 use super::model::Combo;
 use crate::data::SplitName;
 use crate::metrics::{self, segmentation, TaskPredictions};
-use crate::results::{
-    mask_digest, read_dense, read_packed_dice, read_packed_r2_terms, read_predictions, read_test_images, PackedDice, RunFiles, RunMeta,
-    RunStatus,
-};
+use crate::results::{mask_digests, read_dense, read_predictions, read_test_images, PackedStats, RunFiles, RunMeta, RunStatus};
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
@@ -24,8 +21,8 @@ pub enum SampleStat {
     /// Classification and regression: the metric recomputed on each subset.
     Vector { kind: TaskKind, metric: String, predictions: TaskPredictions },
     /// Segmentation: per-image Dice (NaN where both masks are empty), mean of the defined;
-    /// the masks themselves only from a full results folder (a packed one keeps their digest).
-    Dice { per_image: Vec<f64>, truth_digest: [u8; 32], masks: Option<Masks> },
+    /// the masks themselves only from a full results folder (a packed one keeps their digests).
+    Dice { per_image: Vec<f64>, truth_digests: Vec<String>, masks: Option<Masks> },
     /// Reconstruction: per-image (SSE, Σy, Σy², pixels) of the pooled R².
     PooledR2 { per_image: Vec<[f64; 4]> },
     /// A primary metric that is the plain mean of a per-sample value (the ellipse IoU, whose
@@ -42,23 +39,18 @@ pub struct Masks {
 }
 
 impl SampleStat {
-    /// Loads the test predictions of `task` from a run folder.
+    /// Loads the test predictions of `task` from a run folder, or a packed copy's per-image
+    /// statistics of a dense task.
     pub fn load(run_dir: &Path, task: &str, kind: &TaskKind) -> Result<Self> {
         let files = RunFiles::new(run_dir.to_path_buf());
-        let path = files.predictions(task, kind.is_dense());
-        match kind {
-            TaskKind::Reconstruction { .. } => {
-                if let Some(per_image) = read_packed_r2_terms(&path)? {
-                    return Ok(SampleStat::PooledR2 { per_image });
-                }
-            }
-            TaskKind::Segmentation { .. } => {
-                if let Some(PackedDice { per_image, truth_digest }) = read_packed_dice(&path)? {
-                    return Ok(SampleStat::Dice { per_image, truth_digest, masks: None });
-                }
-            }
-            _ => {}
+        let packed = files.packed_stats(task);
+        if kind.is_dense() && packed.is_file() {
+            return Ok(match PackedStats::read(&packed, kind)? {
+                PackedStats::Dice { per_image, truth_digests } => SampleStat::Dice { per_image, truth_digests, masks: None },
+                PackedStats::R2Terms(per_image) => SampleStat::PooledR2 { per_image },
+            });
         }
+        let path = files.predictions(task, kind.is_dense());
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
         let p = by_split.remove(&SplitName::Test).ok_or_else(|| Error::format(&path, "has no test-split predictions".to_owned()))?;
         Ok(Self::of(kind, p))
@@ -73,7 +65,7 @@ impl SampleStat {
                 let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
                 SampleStat::Dice {
                     per_image: segmentation::per_image_dice(values, &predicted, height, width, (*classes).max(2)),
-                    truth_digest: mask_digest(values, height, width),
+                    truth_digests: mask_digests(values, height, width),
                     masks: Some(Masks { truth: values.clone(), predicted, height, width }),
                 }
             }
@@ -103,7 +95,7 @@ impl SampleStat {
     pub fn same_samples(&self, other: &SampleStat) -> bool {
         match (self, other) {
             (SampleStat::Vector { predictions: a, .. }, SampleStat::Vector { predictions: b, .. }) => a.targets == b.targets,
-            (SampleStat::Dice { truth_digest: a, .. }, SampleStat::Dice { truth_digest: b, .. }) => a == b,
+            (SampleStat::Dice { truth_digests: a, .. }, SampleStat::Dice { truth_digests: b, .. }) => a == b,
             (SampleStat::Mean { targets: a, .. }, SampleStat::Mean { targets: b, .. }) => a == b,
             (SampleStat::PooledR2 { per_image: a }, SampleStat::PooledR2 { per_image: b }) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x[1] == y[1] && x[2] == y[2])

@@ -62,6 +62,11 @@ impl RunFiles {
         let ext = if dense { "npz" } else { "parquet" };
         self.dir.join("predictions").join(format!("{task}.{ext}"))
     }
+    /// A packed copy's per-image test statistics of a dense task
+    /// ([`super::PackedStats`]), which replace its `.npz`.
+    pub fn packed_stats(&self, task: &str) -> PathBuf {
+        self.dir.join("predictions").join(format!("{task}.stats.csv"))
+    }
 }
 
 /// Writes a finished run. `run.json` goes last: its presence marks the run complete.

@@ -13,6 +13,7 @@
 //!     history.csv                     per-epoch training loss and validation metric
 //!     predictions/<task>.parquet      per-sample targets and scores, val and test
 //!     predictions/<task>.npz          dense tasks: truth and predicted masks / images
+//!     predictions/<task>.stats.csv    instead, in a packed copy: per-image test statistics
 //! ```
 
 mod dense;
@@ -21,18 +22,20 @@ pub mod io;
 mod lock;
 mod merge;
 mod pack;
+mod packed_stats;
 mod recompute;
 mod rows;
 mod schema;
 mod suite;
 mod table;
 
-pub use dense::{mask_digest, read_dense, read_packed_dice, read_packed_r2_terms, read_test_images, write_dense, PackedDice};
+pub use dense::{read_dense, read_test_images, write_dense};
 pub use files::{read_cka, read_run_meta, read_subgroups, write_cka, write_run, write_subgroups, RunFiles};
 pub use io::atomic_write;
 pub use lock::FolderLock;
 pub use merge::{merge_results, MergeSummary};
 pub use pack::{is_packed, pack_results, PackSummary, PACKED_FILE};
+pub use packed_stats::{mask_digests, PackedStats};
 pub use recompute::{compare_run, recompute_run, Mismatch};
 pub use rows::{metric_rows, task_rows};
 pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, OLDEST_READABLE_VERSION, SCHEMA_VERSION};

@@ -5,9 +5,9 @@
 //! validation and test splits, and with every segmentation run the test images themselves
 //! (96% of a BUS-BRA run's 1.1 MB). Images and reference masks are the dataset's content,
 //! which is not ours to commit, and a report's statistics need only per-image numbers of the
-//! test split: Dice per image and a digest of the reference masks (to pair runs tested on the
+//! test split: Dice per image and a digest of each reference mask (to pair runs tested on the
 //! same images), the pooled-R² terms per reconstructed image. The packed copy keeps exactly
-//! that. Everything else (run records, metric tables, histories, vector-task predictions) is
+//! that, as a small CSV per task ([`PackedStats`]). Everything else (run records, metric tables, histories, vector-task predictions) is
 //! copied unchanged; training checkpoints are left out.
 //!
 //! What a packed folder cannot do: recompute metrics (`medmtl metrics` refuses it,
@@ -16,8 +16,9 @@
 
 use std::path::Path;
 
-use super::dense::{read_dense, write_packed_dense};
+use super::dense::read_dense;
 use super::files::{read_run_meta, RunFiles};
+use super::packed_stats::PackedStats;
 use crate::data::SplitName;
 use crate::task::TaskKind;
 use crate::{Error, Result};
@@ -82,8 +83,9 @@ pub fn pack_results(from: &Path, out: &Path) -> Result<PackSummary> {
                 meta.tasks.iter().find(|t| t.name == task).and_then(|t| t.task_kind()).ok_or_else(|| {
                     Error::format(src, format!("has no task '{task}' of a known kind in {}", run.join("run.json").display()))
                 })?;
-            pack_dense(src, dest, &kind)?;
-            summary.count(src, dest);
+            let dest = RunFiles::new(target.clone()).packed_stats(&task);
+            pack_dense(src, &dest, &kind)?;
+            summary.count(src, &dest);
             Ok(())
         })?;
         summary.runs += 1;
@@ -93,7 +95,8 @@ pub fn pack_results(from: &Path, out: &Path) -> Result<PackSummary> {
         "packed_by": format!("medmtl {}", env!("CARGO_PKG_VERSION")),
         "runs": summary.runs,
         "kept": "run records, metric tables, histories, vector-task predictions; dense tasks: per-image statistics of \
-                 the test split (segmentation: Dice and the SHA-256 of the reference masks; reconstruction: pooled-R2 terms)",
+                 the test split in predictions/<task>.stats.csv (segmentation: Dice and the SHA-256 of each reference mask; \
+                 reconstruction: pooled-R2 terms)",
         "dropped": "every image and mask (dataset content and predicted masks), validation predictions of dense tasks, checkpoints",
     });
     let text = serde_json::to_string_pretty(&marker).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -140,7 +143,7 @@ fn prepare_output(from: &Path, out: &Path) -> Result<()> {
 fn pack_dense(src: &Path, dest: &Path, kind: &TaskKind) -> Result<()> {
     let mut splits = read_dense(src, kind)?;
     let test = splits.remove(&SplitName::Test).ok_or_else(|| Error::format(src, "has no test-split predictions".to_owned()))?;
-    write_packed_dense(dest, &test, kind)
+    PackedStats::of(&test, kind)?.write(dest)
 }
 
 fn file_len(path: &Path) -> u64 {

@@ -577,8 +577,8 @@ host = "toy data"
 
 /// `medmtl pack` keeps what reports read in a copy small enough to commit: the report
 /// rendered from the packed copy equals the one from the full results folder file for file
-/// (figures and the gallery's images included), the test images are kept once, checkpoints
-/// are left out, and `medmtl metrics` refuses the copy, which lacks validation predictions.
+/// (less the gallery, which needs the test images), dense predictions become per-image
+/// statistics tables with no image or mask in them, checkpoints are left out, and `medmtl metrics` refuses the copy, which lacks validation predictions.
 #[test]
 fn a_packed_copy_renders_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -591,10 +591,21 @@ fn a_packed_copy_renders_the_same_report() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("packed 6 run(s)") && said.contains("no images or masks"), "{said}");
     assert!(!packed.join("runs/toy__hps-ew__seed0/checkpoint.safetensors").exists() && !packed.join("test-images").exists());
-    let members =
-        |run: &Path| medmtl::data::npz::NpzArchive::open(&run.join("runs/toy__stl-none__seed1/predictions/seg.npz")).unwrap().keys();
-    assert_eq!(members(&results), ["test_images", "test_predicted", "test_truth"]);
-    assert_eq!(members(&packed), ["test_dice", "test_truth_sha256"], "no images or masks in a packed copy");
+    let predictions = |run: &Path| -> Vec<String> {
+        let dir = run.join("runs/toy__stl-none__seed1/predictions");
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert!(predictions(&results).contains(&"seg.npz".to_owned()));
+    let npz = medmtl::data::npz::NpzArchive::open(&results.join("runs/toy__stl-none__seed1/predictions/seg.npz")).unwrap().keys();
+    assert_eq!(npz, ["test_images", "test_predicted", "test_truth"]);
+    let kept = predictions(&packed);
+    assert!(kept.contains(&"seg.stats.csv".to_owned()), "{kept:?}");
+    assert!(!kept.iter().any(|f| f.ends_with(".npz") || f.ends_with(".npy")), "no images or masks in a packed copy: {kept:?}");
+    let header = read(&packed.join("runs/toy__stl-none__seed1/predictions/seg.stats.csv"));
+    assert!(header.starts_with("image,dice,truth_sha256\n"), "{header}");
 
     for (from, name) in [(&results, "full"), (&packed, "packed")] {
         let out = medmtl(&[Path::new("report"), from, Path::new("--reports"), &dir.path().join(name)]);
