@@ -7,8 +7,9 @@
 //! which is not ours to commit, and a report's statistics need only per-image numbers of the
 //! test split: Dice per image and a digest of each reference mask (to pair runs tested on the
 //! same images), the pooled-R² terms per reconstructed image. The packed copy keeps exactly
-//! that, as a small CSV per task ([`PackedStats`]). Everything else (run records, metric tables, histories, vector-task predictions) is
-//! copied unchanged; training checkpoints are left out.
+//! that, as a small CSV per task ([`PackedStats`]). Everything else (run records, metric
+//! tables, histories, vector-task predictions) is copied unchanged; training checkpoints are
+//! left out.
 //!
 //! What a packed folder cannot do: recompute metrics (`medmtl metrics` refuses it,
 //! [`is_packed`]) or draw segmentation galleries, which need the test images; a report of
