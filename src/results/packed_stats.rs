@@ -25,9 +25,14 @@ use crate::{Error, Result};
 /// The per-image statistics of one dense task's test split.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PackedStats {
-    /// Segmentation: Dice per image ([`crate::metrics::segmentation::per_image_dice`], NaN
-    /// where both masks are empty) and [`mask_digests`] of the reference masks.
-    Dice { per_image: Vec<f64>, truth_digests: Vec<String> },
+    /// Segmentation.
+    Dice {
+        /// Dice per image ([`crate::metrics::segmentation::per_image_dice`], NaN where both
+        /// masks are empty).
+        per_image: Vec<f64>,
+        /// [`mask_digests`] of the reference masks.
+        truth_digests: Vec<String>,
+    },
     /// Reconstruction: `[SSE, Σy, Σy², pixels]` per image
     /// ([`crate::metrics::regression::pooled_r2_terms`]).
     R2Terms(Vec<[f64; 4]>),
