@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::model::Combo;
 use crate::data::SplitName;
-use crate::metrics::{self, segmentation, TaskPredictions};
-use crate::results::{mask_digests, read_dense, read_predictions, read_test_images, PackedStats, RunFiles, RunMeta, RunStatus};
+use crate::metrics::{self, TaskPredictions};
+use crate::results::{read_dense, read_predictions, read_test_images, PackedStats, RunFiles, RunMeta, RunStatus};
 use crate::task::{Targets, TaskKind};
 use crate::{Error, Result};
 
@@ -45,10 +45,7 @@ impl SampleStat {
         let files = RunFiles::new(run_dir.to_path_buf());
         let packed = files.packed_stats(task);
         if kind.is_dense() && packed.is_file() {
-            return Ok(match PackedStats::read(&packed, kind)? {
-                PackedStats::Dice { per_image, truth_digests } => SampleStat::Dice { per_image, truth_digests, masks: None },
-                PackedStats::R2Terms(per_image) => SampleStat::PooledR2 { per_image },
-            });
+            return Ok(Self::per_image(PackedStats::read(&packed, kind)?, None));
         }
         let path = files.predictions(task, kind.is_dense());
         let mut by_split = if kind.is_dense() { read_dense(&path, kind)? } else { read_predictions(&path, kind)? };
@@ -58,25 +55,30 @@ impl SampleStat {
 
     /// The statistic of one task's test predictions.
     pub fn of(kind: &TaskKind, p: TaskPredictions) -> Self {
+        // Dense tasks: the same per-image statistics a packed copy keeps, plus the masks.
+        if let Ok(stats) = PackedStats::of(&p, kind) {
+            let masks = match p.targets {
+                Targets::Masks { height, width, values } => {
+                    Some(Masks { truth: values, predicted: p.scores.iter().map(|&v| v as u8).collect(), height, width })
+                }
+                _ => None,
+            };
+            return Self::per_image(stats, masks);
+        }
         let metric = metrics::primary_metric(kind).to_owned();
         match (kind, &p.targets) {
-            (TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
-                let (height, width) = (*height, *width);
-                let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
-                SampleStat::Dice {
-                    per_image: segmentation::per_image_dice(values, &predicted, height, width, (*classes).max(2)),
-                    truth_digests: mask_digests(values, height, width),
-                    masks: Some(Masks { truth: values.clone(), predicted, height, width }),
-                }
-            }
-            (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
-                SampleStat::PooledR2 { per_image: metrics::regression::pooled_r2_terms(values, &p.scores, p.width) }
-            }
             (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) if metric == "ellipse_iou" => {
                 let rows = metrics::ellipse::per_sample(values, &p.scores, *height, *width, None);
                 SampleStat::Mean { per_sample: rows.iter().map(|r| r.iou).collect(), targets: p.targets }
             }
             _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
+        }
+    }
+
+    fn per_image(stats: PackedStats, masks: Option<Masks>) -> Self {
+        match stats {
+            PackedStats::Dice { per_image, truth_digests } => SampleStat::Dice { per_image, truth_digests, masks },
+            PackedStats::R2Terms(per_image) => SampleStat::PooledR2 { per_image },
         }
     }
 

@@ -35,7 +35,7 @@ pub use io::atomic_write;
 pub use lock::FolderLock;
 pub use merge::{merge_results, MergeSummary};
 pub use pack::{is_packed, pack_results, PackSummary, PACKED_FILE};
-pub use packed_stats::{mask_digests, PackedStats};
+pub use packed_stats::PackedStats;
 pub use recompute::{compare_run, recompute_run, Mismatch};
 pub use rows::{metric_rows, task_rows};
 pub use schema::{MetricRow, RunMeta, RunStatus, TaskMeta, OLDEST_READABLE_VERSION, SCHEMA_VERSION};
