@@ -31,6 +31,9 @@ fn benches(c: &mut Criterion) {
     fwd_bwd(c, "conv2d/fwd+bwd/32ch/28x28/batch128", &[128, 32, 28, 28], |x| kernels::conv2d(x, w32.as_tensor(), 1, 1).unwrap());
     let w64 = random(&[64, 64, 3, 3]);
     fwd_bwd(c, "conv2d/fwd+bwd/64ch/14x14/batch128", &[128, 64, 14, 14], |x| kernels::conv2d(x, w64.as_tensor(), 1, 1).unwrap());
+    // ResNet-18 (28)'s last stage: 4x4 maps, where images are grouped into one product.
+    let w512 = random(&[512, 512, 3, 3]);
+    fwd_bwd(c, "conv2d/fwd+bwd/512ch/4x4/batch128", &[128, 512, 4, 4], |x| kernels::conv2d(x, w512.as_tensor(), 1, 1).unwrap());
     let (g, b) = (random(&[32]), random(&[32]));
     fwd_bwd(c, "batchnorm+relu/fwd+bwd/32ch/28x28/batch128", &[128, 32, 28, 28], |x| {
         kernels::batch_norm_train(x, g.as_tensor(), b.as_tensor(), 1e-5, true).unwrap().0
