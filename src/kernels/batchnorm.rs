@@ -48,6 +48,48 @@ pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64, rel
     Ok((y, stats))
 }
 
+/// Inference-mode batch norm (optionally followed by ReLU): `y = max(0?, x * scale + shift)`
+/// per channel, with `scale` and `shift` folded from the running statistics.
+///
+/// One parallel pass instead of candle's broadcast multiply and add (each a full pass on the
+/// calling thread) and a ReLU pass. The products and sums are the same float operations in
+/// the same order, so the output is bit-identical. It has no backward pass: when any input
+/// takes part in a gradient, candle's differentiable ops run instead.
+pub fn batch_norm_eval(x: &Tensor, scale: &Tensor, shift: &Tensor, relu: bool) -> Result<Tensor> {
+    let c = x.dim(1)?;
+    let tracked = x.track_op() || scale.track_op() || shift.track_op();
+    if super::use_cpu_kernel(x) && !tracked {
+        let (_, _, hw) = dims(x.dims())?;
+        let y = with_slice(x, |xs| with_slice(scale, |a| with_slice(shift, |b| Ok(scale_shift(xs, a, b, hw, relu)))))?;
+        return Tensor::from_vec(y, x.shape(), x.device());
+    }
+    let y = x.broadcast_mul(&scale.reshape((1, c, 1, 1))?)?.broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
+    if relu {
+        super::relu(&y)
+    } else {
+        Ok(y)
+    }
+}
+
+/// `max(0?, x * scale[ch] + shift[ch])` over NCHW planes of `hw` values, in parallel.
+fn scale_shift(x: &[f32], scale: &[f32], shift: &[f32], hw: usize, relu: bool) -> Vec<f32> {
+    let c = scale.len();
+    let mut y = super::slices::zeroed(x.len());
+    y.par_chunks_mut(hw).zip(x.par_chunks(hw)).enumerate().for_each(|(i, (yp, xp))| {
+        let (a, b) = (scale[i % c], shift[i % c]);
+        if relu {
+            for (o, &v) in yp.iter_mut().zip(xp) {
+                *o = (v * a + b).max(0.0);
+            }
+        } else {
+            for (o, &v) in yp.iter_mut().zip(xp) {
+                *o = v * a + b;
+            }
+        }
+    });
+    y
+}
+
 struct BatchNormOp {
     eps: f64,
     relu: bool,
@@ -103,19 +145,7 @@ impl CustomOp3 for BatchNormOp {
         let stats = channel_stats(x, n, c, hw);
         let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] / (stats.var[ch] + self.eps as f32).sqrt()).collect();
         let shift: Vec<f32> = (0..c).map(|ch| beta[ch] - stats.mean[ch] * scale[ch]).collect();
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(hw).zip(x.par_chunks(hw)).enumerate().for_each(|(i, (yp, xp))| {
-            let (a, b) = (scale[i % c], shift[i % c]);
-            if self.relu {
-                for (o, &v) in yp.iter_mut().zip(xp) {
-                    *o = (v * a + b).max(0.0);
-                }
-            } else {
-                for (o, &v) in yp.iter_mut().zip(xp) {
-                    *o = v * a + b;
-                }
-            }
-        });
+        let y = scale_shift(x, &scale, &shift, hw, self.relu);
         *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(stats);
         Ok((CpuStorage::F32(y), Shape::from(l1.dims())))
     }
@@ -177,7 +207,7 @@ fn backward(
         })
         .unzip();
     let m = stats.count as f32;
-    let mut dx = vec![0f32; x.len()];
+    let mut dx = super::slices::zeroed(x.len());
     dx.par_chunks_mut(hw).enumerate().for_each(|(i, dxp)| {
         let ch = i % c;
         let (mean, istd) = (stats.mean[ch], inv_std[ch]);

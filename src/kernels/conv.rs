@@ -203,7 +203,7 @@ fn inner_threads(n: usize) -> usize {
 
 fn forward(x: &[f32], w: &[f32], g: &Geometry, max_group: usize) -> Vec<f32> {
     let (ckk, hw, k) = (g.ckk(), g.hw_out(), g.k);
-    let mut out = vec![0f32; g.n * k * hw];
+    let mut out = super::slices::zeroed(g.n * k * hw);
     let group = g.group(g.n.div_ceil(rayon::current_num_threads()).min(max_group));
     let inner = inner_threads(g.n.div_ceil(group));
     out.par_chunks_mut(group * k * hw).zip(x.par_chunks(group * g.image())).for_each_init(
@@ -254,7 +254,7 @@ struct Scratch {
 /// so that its sums (and the trained weights) do not depend on the group size.
 fn backward(x: &[f32], w: &[f32], dy: &[f32], g: &Geometry, max_group: usize) -> (Vec<f32>, Vec<f32>) {
     let (ckk, hw, k) = (g.ckk(), g.hw_out(), g.k);
-    let mut dx = vec![0f32; g.n * g.image()];
+    let mut dx = super::slices::zeroed(g.n * g.image());
     let chunks = g.n.clamp(1, WEIGHT_GRAD_CHUNKS);
     let per_chunk = g.n.div_ceil(chunks);
     let group = g.group(per_chunk.min(max_group));

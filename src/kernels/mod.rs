@@ -21,7 +21,7 @@ mod relu;
 mod slices;
 mod upsample;
 
-pub use batchnorm::{batch_norm_train, BatchStats};
+pub use batchnorm::{batch_norm_eval, batch_norm_train, BatchStats};
 pub use conv::conv2d;
 pub use pool::max_pool2;
 pub use relu::relu;

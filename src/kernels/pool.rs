@@ -34,7 +34,7 @@ impl CustomOp1 for MaxPool2Op {
         let (planes, h, w) = plane_dims(layout.dims())?;
         let (ho, wo) = (h / 2, w / 2);
         let x = storage_slice(storage, layout)?;
-        let mut y = vec![0f32; planes * ho * wo];
+        let mut y = super::slices::zeroed(planes * ho * wo);
         y.par_chunks_mut(ho * wo).zip(x.par_chunks(h * w)).for_each(|(yp, xp)| {
             for oy in 0..ho {
                 let (r0, r1) = (&xp[2 * oy * w..][..w], &xp[(2 * oy + 1) * w..][..w]);
@@ -54,7 +54,7 @@ impl CustomOp1 for MaxPool2Op {
         let dx = with_slice(arg, |x| {
             with_slice(res, |y| {
                 with_slice(grad, |dy| {
-                    let mut dx = vec![0f32; planes * h * w];
+                    let mut dx = super::slices::zeroed(planes * h * w);
                     dx.par_chunks_mut(h * w).zip(x.par_chunks(h * w)).zip(y.par_chunks(ho * wo).zip(dy.par_chunks(ho * wo))).for_each(
                         |((dxp, xp), (yp, dyp))| {
                             for oy in 0..ho {

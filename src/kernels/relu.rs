@@ -27,7 +27,7 @@ impl CustomOp1 for ReluOp {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = storage_slice(storage, layout)?;
-        let mut y = vec![0f32; x.len()];
+        let mut y = super::slices::zeroed(x.len());
         y.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, i)| {
             for (o, &v) in o.iter_mut().zip(i) {
                 *o = v.max(0.0);
@@ -39,7 +39,7 @@ impl CustomOp1 for ReluOp {
     fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let dx = with_slice(res, |y| {
             with_slice(grad, |dy| {
-                let mut dx = vec![0f32; y.len()];
+                let mut dx = super::slices::zeroed(y.len());
                 dx.par_chunks_mut(CHUNK).zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK))).for_each(|(o, (y, dy))| {
                     for ((o, &y), &g) in o.iter_mut().zip(y).zip(dy) {
                         *o = if y > 0.0 { g } else { 0.0 };

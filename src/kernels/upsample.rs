@@ -29,7 +29,7 @@ impl CustomOp1 for Upsample2Op {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let &[n, c, h, w] = layout.dims() else { candle_core::bail!("upsample expects NCHW input, got {:?}", layout.dims()) };
         let x = storage_slice(storage, layout)?;
-        let mut y = vec![0f32; n * c * 4 * h * w];
+        let mut y = super::slices::zeroed(n * c * 4 * h * w);
         y.par_chunks_mut(4 * h * w).zip(x.par_chunks(h * w)).for_each(|(yp, xp)| {
             for iy in 0..h {
                 let src = &xp[iy * w..(iy + 1) * w];
@@ -48,7 +48,7 @@ impl CustomOp1 for Upsample2Op {
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let (n, c, h, w) = arg.dims4()?;
         let dx = with_slice(grad, |dy| {
-            let mut dx = vec![0f32; n * c * h * w];
+            let mut dx = super::slices::zeroed(n * c * h * w);
             dx.par_chunks_mut(h * w).zip(dy.par_chunks(4 * h * w)).for_each(|(dxp, dyp)| {
                 for iy in 0..h {
                     let (r0, r1) = (&dyp[2 * iy * 2 * w..][..2 * w], &dyp[(2 * iy + 1) * 2 * w..][..2 * w]);

@@ -91,8 +91,7 @@ impl BatchNorm2d {
         let inv_std = (live(self.running_var.as_tensor()) + self.eps)?.sqrt()?.recip()?;
         let scale = (inv_std * live(&self.weight))?;
         let shift = (live(&self.bias) - (live(self.running_mean.as_tensor()) * &scale)?)?;
-        let y = x.broadcast_mul(&scale.reshape((1, c, 1, 1))?)?.broadcast_add(&shift.reshape((1, c, 1, 1))?)?;
-        Ok(if relu { kernels::relu(&y)? } else { y })
+        Ok(kernels::batch_norm_eval(x, &scale, &shift, relu)?)
     }
 }
 

@@ -124,6 +124,35 @@ fn batch_norm_matches_candle_with_and_without_relu() {
     }
 }
 
+/// Inference-mode batch norm: bit-identical to candle's broadcast multiply, add and ReLU
+/// (the fused pass must not change evaluation metrics), and differentiable when an input
+/// takes part in a gradient (it then runs candle's ops).
+#[test]
+fn batch_norm_eval_is_bit_identical_to_candle_and_falls_back_under_autograd() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for (n, c, h, w) in [(4, 3, 5, 7), (1, 2, 6, 6), (64, 16, 32, 32), (3, 5, 1, 1)] {
+        let x = random(&[n, c, h, w], &mut rng).affine(3.0, 0.5).unwrap();
+        let (scale, shift) = (random(&[c], &mut rng), random(&[c], &mut rng));
+        for relu in [false, true] {
+            let fused = kernels::batch_norm_eval(&x, &scale, &shift, relu).unwrap();
+            let want = x.broadcast_mul(&scale.reshape((1, c, 1, 1)).unwrap()).unwrap();
+            let want = want.broadcast_add(&shift.reshape((1, c, 1, 1)).unwrap()).unwrap();
+            let want = if relu { want.relu().unwrap() } else { want };
+            let same = values(&fused).iter().zip(values(&want)).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{n}x{c}x{h}x{w} relu={relu}");
+        }
+    }
+    let x = Var::from_tensor(&random(&[2, 3, 4, 4], &mut rng)).unwrap();
+    let (scale, shift) = (random(&[3], &mut rng), random(&[3], &mut rng));
+    let y = kernels::batch_norm_eval(x.as_tensor(), &scale, &shift, false).unwrap();
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    let dx = values(grads.get(x.as_tensor()).expect("a gradient for x"));
+    let scale = values(&scale);
+    for (i, d) in dx.iter().enumerate() {
+        assert!((d - scale[(i / 16) % 3]).abs() < 1e-6);
+    }
+}
+
 #[test]
 fn relu_pool_upsample_match_candle() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
