@@ -24,7 +24,7 @@ mod upsample;
 pub use batchnorm::{batch_norm_eval, batch_norm_train, BatchStats};
 pub use conv::conv2d;
 pub use pool::max_pool2;
-pub use relu::relu;
+pub use relu::{add_relu, relu};
 pub(crate) use slices::storage_slice;
 pub use upsample::upsample_nearest2;
 

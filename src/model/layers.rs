@@ -150,6 +150,11 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
     Ok(kernels::relu(x)?)
 }
 
+/// `relu(a + b)`, a residual join (fused CPU kernel where available).
+pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    Ok(kernels::add_relu(a, b)?)
+}
+
 /// Global average pooling NCHW -> NC.
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     Ok(x.mean(D::Minus1)?.mean(D::Minus1)?)

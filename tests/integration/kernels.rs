@@ -153,6 +153,25 @@ fn batch_norm_eval_is_bit_identical_to_candle_and_falls_back_under_autograd() {
     }
 }
 
+/// The fused residual join gives the bits of `relu(a + b)` forward and backward.
+#[test]
+fn add_relu_is_bit_identical_to_add_then_relu() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for shape in [[2usize, 3, 5, 7], [64, 32, 16, 16]] {
+        let (a, b) = (Var::from_tensor(&random(&shape, &mut rng)).unwrap(), Var::from_tensor(&random(&shape, &mut rng)).unwrap());
+        let r = random(&shape, &mut rng);
+        let fused = kernels::add_relu(a.as_tensor(), b.as_tensor()).unwrap();
+        let reference = kernels::relu(&(a.as_tensor() + b.as_tensor()).unwrap()).unwrap();
+        let bits = |t: &Tensor| values(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fused), bits(&reference), "forward {shape:?}");
+        let gf = (&fused * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let gr = (&reference * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&a, &b] {
+            assert_eq!(bits(gf.get(v.as_tensor()).unwrap()), bits(gr.get(v.as_tensor()).unwrap()), "gradient {shape:?}");
+        }
+    }
+}
+
 #[test]
 fn relu_pool_upsample_match_candle() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);

@@ -6,7 +6,7 @@
 use candle_core::Tensor;
 
 use super::Backbone;
-use crate::model::layers::{relu, BatchNorm2d, Conv2d, ConvBnRelu};
+use crate::model::layers::{add_relu, BatchNorm2d, Conv2d, ConvBnRelu};
 use crate::model::params::ParamBuilder;
 use crate::Result;
 
@@ -40,7 +40,7 @@ impl BasicBlock {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
             None => x.clone(),
         };
-        relu(&(h + skip)?)
+        add_relu(&h, &skip)
     }
 }
 
