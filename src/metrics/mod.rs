@@ -40,6 +40,11 @@ pub struct TaskPredictions {
     pub spacing: Option<Vec<f32>>,
 }
 
+/// Predicted class labels of a segmentation task, which stores them as its `f32` scores.
+pub fn mask_labels(scores: &[f32]) -> Vec<u8> {
+    scores.iter().map(|&v| v as u8).collect()
+}
+
 impl TaskPredictions {
     /// Number of samples.
     pub fn len(&self) -> usize {
@@ -263,7 +268,7 @@ impl DenseTable {
         let (mut fallback, mut pooled) = (Vec::new(), Vec::new());
         for i in 0..p.len() {
             let r = &truth[i * h * w..(i + 1) * h * w];
-            let pred: Vec<u8> = p.scores[i * h * w..(i + 1) * h * w].iter().map(|&v| v as u8).collect();
+            let pred = mask_labels(&p.scores[i * h * w..(i + 1) * h * w]);
             let s = p.spacing.as_ref().map_or(1.0, |s| s[i] as f64);
             let m = segmentation::multiclass_metrics(r, &pred, h, w, (s, s), classes.max(2), NSD_TOLERANCE);
             for (col, v) in columns.iter_mut().zip([m.dice, m.iou, m.hd95, m.assd, m.nsd]) {

@@ -55,23 +55,27 @@ impl SampleStat {
 
     /// The statistic of one task's test predictions.
     pub fn of(kind: &TaskKind, p: TaskPredictions) -> Self {
-        // Dense tasks: the same per-image statistics a packed copy keeps, plus the masks.
-        if let Ok(stats) = PackedStats::of(&p, kind) {
-            let masks = match p.targets {
-                Targets::Masks { height, width, values } => {
-                    Some(Masks { truth: values, predicted: p.scores.iter().map(|&v| v as u8).collect(), height, width })
-                }
-                _ => None,
-            };
-            return Self::per_image(stats, masks);
-        }
-        let metric = metrics::primary_metric(kind).to_owned();
-        match (kind, &p.targets) {
-            (TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) if metric == "ellipse_iou" => {
-                let rows = metrics::ellipse::per_sample(values, &p.scores, *height, *width, None);
-                SampleStat::Mean { per_sample: rows.iter().map(|r| r.iou).collect(), targets: p.targets }
+        if let (&TaskKind::Ellipse { height, width }, Targets::Params { values, .. }) = (kind, &p.targets) {
+            if metrics::primary_metric(kind) == "ellipse_iou" {
+                let rows = metrics::ellipse::per_sample(values, &p.scores, height, width, None);
+                return SampleStat::Mean { per_sample: rows.iter().map(|r| r.iou).collect(), targets: p.targets };
             }
-            _ => SampleStat::Vector { kind: kind.clone(), metric, predictions: p },
+        }
+        // Dense tasks: the same per-image statistics a packed copy keeps, plus the masks.
+        match (kind, p.targets) {
+            (&TaskKind::Segmentation { classes }, Targets::Masks { height, width, values }) => {
+                let predicted = metrics::mask_labels(&p.scores);
+                let stats = PackedStats::dice(&values, &predicted, height, width, classes);
+                Self::per_image(stats, Some(Masks { truth: values, predicted, height, width }))
+            }
+            (TaskKind::Reconstruction { .. }, Targets::Images { values, .. }) => {
+                Self::per_image(PackedStats::r2_terms(&values, &p.scores, p.width), None)
+            }
+            (_, targets) => SampleStat::Vector {
+                kind: kind.clone(),
+                metric: metrics::primary_metric(kind).to_owned(),
+                predictions: TaskPredictions { targets, ..p },
+            },
         }
     }
 

@@ -36,7 +36,7 @@ pub fn write_dense(path: &Path, per_split: &[(SplitName, &TaskPredictions)], tes
             Targets::Masks { height, width, values } => {
                 let shape = [n, *height as u64, *width as u64];
                 members.push((format!("{split}_truth"), npy(&shape, values, path)?));
-                let predicted: Vec<u8> = p.scores.iter().map(|&v| v as u8).collect();
+                let predicted = crate::metrics::mask_labels(&p.scores);
                 members.push((format!("{split}_predicted"), npy(&shape, &predicted, path)?));
                 if let Some(spacing) = &p.spacing {
                     members.push((format!("{split}_spacing"), npy(&[n], spacing, path)?));

@@ -75,17 +75,26 @@ impl PackedStats {
     pub fn of(test: &TaskPredictions, kind: &TaskKind) -> Result<Self> {
         match (&test.targets, kind) {
             (Targets::Masks { height, width, values }, TaskKind::Segmentation { classes }) => {
-                let predicted: Vec<u8> = test.scores.iter().map(|&v| v as u8).collect();
-                Ok(PackedStats::Dice {
-                    per_image: crate::metrics::segmentation::per_image_dice(values, &predicted, *height, *width, (*classes).max(2)),
-                    truth_digests: mask_digests(values, *height, *width),
-                })
+                Ok(Self::dice(values, &crate::metrics::mask_labels(&test.scores), *height, *width, *classes))
             }
-            (Targets::Images { values, .. }, TaskKind::Reconstruction { .. }) => {
-                Ok(PackedStats::R2Terms(crate::metrics::regression::pooled_r2_terms(values, &test.scores, test.width)))
-            }
+            (Targets::Images { values, .. }, TaskKind::Reconstruction { .. }) => Ok(Self::r2_terms(values, &test.scores, test.width)),
             _ => Err(Error::Invalid(format!("{} tasks have no packed per-image statistics", kind.name()))),
         }
+    }
+
+    /// The segmentation statistics of reference masks `truth` against `predicted` ones
+    /// (class labels, `height x width` each).
+    pub fn dice(truth: &[u8], predicted: &[u8], height: usize, width: usize, classes: usize) -> Self {
+        PackedStats::Dice {
+            per_image: crate::metrics::segmentation::per_image_dice(truth, predicted, height, width, classes.max(2)),
+            truth_digests: mask_digests(truth, height, width),
+        }
+    }
+
+    /// The reconstruction statistics of reference images `truth` against `predicted` ones,
+    /// `pixels` values per image.
+    pub fn r2_terms(truth: &[f32], predicted: &[f32], pixels: usize) -> Self {
+        PackedStats::R2Terms(crate::metrics::regression::pooled_r2_terms(truth, predicted, pixels))
     }
 
     /// Writes the statistics as CSV, atomically.
