@@ -36,6 +36,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("default", include_str!("../../benchmarks/suites/default.toml")),
     ("hetero", include_str!("../../benchmarks/suites/hetero.toml")),
     ("busbra", include_str!("../../benchmarks/suites/busbra.toml")),
+    ("busbra-128", include_str!("../../benchmarks/suites/busbra-128.toml")),
     ("hc18", include_str!("../../benchmarks/suites/hc18.toml")),
     ("literature", include_str!("../../benchmarks/suites/literature.toml")),
     ("relatedness", include_str!("../../benchmarks/suites/relatedness.toml")),
